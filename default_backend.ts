@@ -1,0 +1,54 @@
+import { checkMethods } from "./_validate.ts";
+import type { CacheBackend } from "./types.ts";
+
+let registered: CacheBackend | undefined;
+
+/**
+ * Registers the backend that every {@linkcode TTLCache} created without a
+ * `backend` option uses from now on (caches already created keep theirs).
+ * Pass `undefined` to unregister.
+ *
+ * While none is registered, each `TTLCache` gets a private
+ * `MemoryCacheBackend`, so two caches never share (or clear) each other's
+ * entries by accident.
+ *
+ * @param backend The backend to share, or `undefined`.
+ * @throws {TypeError} When `backend` lacks one of `get`, `set`, `delete`, `clear`.
+ *
+ * @example Sharing one backend between caches
+ * ```ts
+ * import { getDefaultBackend, setDefaultBackend, TTLCache } from "@cachet/cachet";
+ * import { MemoryCacheBackend } from "@cachet/cachet/memory";
+ *
+ * const shared = new MemoryCacheBackend();
+ * setDefaultBackend(shared);
+ * const a = new TTLCache();
+ * const b = new TTLCache();
+ * await a.set("k", new Uint8Array([7]));
+ * console.assert((await b.get("k"))?.[0] === 7);
+ * console.assert(getDefaultBackend() === shared);
+ * setDefaultBackend(undefined);
+ * ```
+ */
+export function setDefaultBackend(backend: CacheBackend | undefined): void {
+  if (backend !== undefined) {
+    checkMethods("Cannot set the default backend", "backend", backend, ["get", "set", "delete", "clear"]);
+  }
+  registered = backend;
+}
+
+/**
+ * Returns the registered default backend.
+ *
+ * @returns The backend passed to {@linkcode setDefaultBackend}, or `undefined` when none is registered.
+ *
+ * @example Checking for a registered backend
+ * ```ts
+ * import { getDefaultBackend } from "@cachet/cachet";
+ *
+ * console.assert(getDefaultBackend() === undefined);
+ * ```
+ */
+export function getDefaultBackend(): CacheBackend | undefined {
+  return registered;
+}

@@ -1,0 +1,24 @@
+/**
+ * cachet: a TTL + LRU cache for TypeScript with pluggable backends and
+ * serializers, running unchanged on Deno, Bun, Node and in browsers.
+ *
+ * This entry point is the runtime-neutral core. Backends and serializers are
+ * subpath exports: `@cachet/cachet/memory`, `@cachet/cachet/json`, ….
+ *
+ * @example Quick start
+ * ```ts
+ * import { TTLCache } from "@cachet/cachet";
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ *
+ * const cache = new TTLCache({ ttl: 60, maxSize: 1_000, serializer: new JsonSerializer() });
+ * await cache.set("greeting", { text: "hello" });
+ * console.assert((await cache.get("greeting")) !== undefined);
+ * ```
+ *
+ * @module
+ */
+export { CacheError, CacheSettingsValidationError } from "./errors.ts";
+export type { CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
+export { TTLCache } from "./ttl_cache.ts";
+export type { CacheErrorContext, TTLCacheOptions } from "./ttl_cache.ts";
+export { getDefaultBackend, setDefaultBackend } from "./default_backend.ts";

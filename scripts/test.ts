@@ -1,0 +1,123 @@
+// Runs every check and the whole suite on Node 24, Deno and Bun; exits non-zero
+// when any step fails. Usage: npm test [-- --only node|deno|bun|checks]
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+
+const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+const entryPoints: string[] = Object.values(denoJson.exports as Record<string, string>);
+
+function testFiles(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith("_test.ts")) found.push(path);
+    }
+  };
+  walk("tests");
+  return found.sort();
+}
+
+interface Result {
+  step: string;
+  ok: boolean;
+  passed?: number;
+  failed?: number;
+  skipped?: number;
+  seconds: number;
+}
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", ...env } });
+    let out = "";
+    const tee = (chunk: Buffer, sink: NodeJS.WriteStream) => {
+      out += chunk.toString();
+      sink.write(chunk);
+    };
+    child.stdout.on("data", (c) => tee(c, process.stdout));
+    child.stderr.on("data", (c) => tee(c, process.stderr));
+    child.on("error", (error) => {
+      out += String(error);
+      resolve({ code: 127, out });
+    });
+    child.on("close", (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+const num = (out: string, re: RegExp) => {
+  const m = [...out.matchAll(re)].at(-1);
+  return m ? Number(m[1]) : undefined;
+};
+
+const results: Result[] = [];
+async function step(
+  name: string,
+  cmd: string,
+  args: string[],
+  parse?: (out: string) => Pick<Result, "passed" | "failed" | "skipped">,
+) {
+  console.log(`\n=== ${name}: ${[cmd.replace(root, ""), ...args].join(" ")}`);
+  const started = performance.now();
+  const { code, out } = await run(cmd, args);
+  const counts = parse?.(out) ?? {};
+  // A runner that exits 0 having run nothing has not passed.
+  const ok = code === 0 && (parse === undefined || (counts.passed ?? 0) > 0);
+  results.push({ step: name, ok, ...counts, seconds: (performance.now() - started) / 1000 });
+}
+
+const files = testFiles();
+// TC39 decorator syntax cannot be type-stripped by Node; those files run on Deno and Bun only.
+const nodeFiles = files.filter((f) => !f.endsWith("_syntax_test.ts"));
+
+if (!only || only === "checks") {
+  await step("tsc (erasable syntax, strict)", bin("tsc"), ["-p", "tsconfig.json"]);
+  await step("deno fmt --check", bin("deno"), ["fmt", "--check"]);
+  await step("deno lint", bin("deno"), ["lint"]);
+  await step("deno check", bin("deno"), ["check", ...entryPoints, ...files]);
+  await step("deno doc --lint", bin("deno"), ["doc", "--lint", ...entryPoints]);
+  await step("deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"]);
+}
+if (!only || only === "node") {
+  await step("node 24 tests", bin("node"), ["--test", "--test-reporter=spec", ...nodeFiles], (out) => ({
+    passed: num(out, /ℹ pass (\d+)/g),
+    failed: num(out, /ℹ fail (\d+)/g),
+    skipped: num(out, /ℹ skipped (\d+)/g),
+  }));
+}
+if (!only || only === "deno") {
+  await step("deno tests + doc examples", bin("deno"), ["test", "-A", "--doc", ...entryPoints, ...files], (out) => ({
+    // Deno reports describe() blocks as tests and the tests inside them as steps.
+    passed: (num(out, /(\d+) passed/g) ?? 0) + (num(out, /passed \((\d+) steps?\)/g) ?? 0),
+    failed: (num(out, /(\d+) failed/g) ?? 0) + (num(out, /failed \((\d+) steps?\)/g) ?? 0),
+    skipped: num(out, /(\d+) ignored/g),
+  }));
+}
+if (!only || only === "bun") {
+  await step("bun tests", bin("bun"), ["test", ...files.map((f) => `./${f}`)], (out) => ({
+    passed: num(out, /^\s*(\d+) pass$/gm),
+    failed: num(out, /^\s*(\d+) fail$/gm),
+    skipped: num(out, /^\s*(\d+) skip$/gm),
+  }));
+}
+
+console.log("\n=== Summary");
+let passed = 0;
+let failed = 0;
+for (const r of results) {
+  const counts = r.passed === undefined && r.failed === undefined
+    ? ""
+    : ` ${r.passed ?? 0} passed, ${r.failed ?? 0} failed${r.skipped ? `, ${r.skipped} skipped` : ""}`;
+  console.log(`${r.ok ? "ok  " : "FAIL"} ${r.step}${counts} (${r.seconds.toFixed(1)}s)`);
+  passed += r.passed ?? 0;
+  failed += (r.failed ?? 0) + (r.ok ? 0 : 1);
+}
+console.log(`\nsteps: ${results.filter((r) => r.ok).length}/${results.length} ok`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(results.every((r) => r.ok) ? 0 : 1);

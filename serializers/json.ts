@@ -1,0 +1,115 @@
+/**
+ * A serializer for JSON-native values (objects, arrays, strings, finite
+ * numbers, booleans, `null`).
+ *
+ * @example Caching JSON values
+ * ```ts
+ * import { TTLCache } from "@cachet/cachet";
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ *
+ * const cache = new TTLCache<{ id: number }>({ serializer: new JsonSerializer() });
+ * await cache.set("user:1", { id: 1 });
+ * console.assert((await cache.get("user:1"))?.id === 1);
+ * ```
+ *
+ * @module
+ */
+import { CacheError } from "../errors.ts";
+import { typeName } from "../_validate.ts";
+import type { CacheSerializer } from "../types.ts";
+
+/** A value that {@linkcode JsonSerializer} can store. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue | undefined };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+// Objects that JSON.stringify turns into `{}` or loses silently.
+const LOSSY = [Map, Set, WeakMap, WeakSet, RegExp, ArrayBuffer, Error, Promise] as const;
+
+function lossless(this: unknown, key: string, value: unknown): unknown {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      if (Number.isFinite(value)) return value;
+      throw new TypeError(
+        `Cannot serialize ${value} as JSON${where(key)}: JSON has no non-finite numbers; use StructuredSerializer`,
+      );
+    case "object":
+      if (value === null || Array.isArray(value)) return value;
+      if (ArrayBuffer.isView(value) || LOSSY.some((type) => value instanceof type)) {
+        throw new TypeError(
+          `Cannot serialize ${typeName(value)} as JSON${where(key)}: it would not round-trip; use StructuredSerializer`,
+        );
+      }
+      return value;
+    case "undefined":
+      // An undefined property is simply absent in JSON, as in JSON.stringify;
+      // anywhere else it would turn into null or vanish.
+      if (key !== "" && this !== null && typeof this === "object" && !Array.isArray(this)) return value;
+      throw new TypeError(`Cannot serialize undefined as JSON${where(key)}: use null or StructuredSerializer`);
+    default:
+      throw new TypeError(
+        `Cannot serialize ${typeof value} as JSON${where(key)}: only JSON-native values are allowed`,
+      );
+  }
+}
+
+function where(key: string): string {
+  return key === "" ? "" : ` (at key ${JSON.stringify(key)})`;
+}
+
+/**
+ * Encodes values as UTF-8 JSON. The type parameter only declares what you
+ * store; nothing validates it on read (use `SchemaSerializer` for that).
+ * `Date` values become ISO 8601 strings and are
+ * read back as strings. Values JSON cannot represent faithfully (`bigint`,
+ * functions, symbols, `undefined` outside an object property, `NaN`,
+ * `±Infinity`, `Map`, `Set`, typed arrays, …) throw a `TypeError` instead of
+ * being silently corrupted.
+ *
+ * @example Round trip
+ * ```ts
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ *
+ * const json = new JsonSerializer();
+ * const bytes = json.dumps({ a: [1, "two", null] });
+ * console.assert(JSON.stringify(json.loads(bytes)) === '{"a":[1,"two",null]}');
+ * ```
+ */
+export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {
+  /**
+   * Encodes a value as JSON bytes.
+   *
+   * @param value A JSON-native value.
+   * @returns UTF-8 JSON.
+   * @throws {TypeError} When the value (or a nested one) has no faithful JSON form, or is cyclic.
+   */
+  dumps(value: T): Uint8Array {
+    return encoder.encode(JSON.stringify(value, lossless));
+  }
+
+  /**
+   * Decodes JSON bytes. `__proto__` keys become plain own properties, never a
+   * prototype.
+   *
+   * @param data UTF-8 JSON bytes, untrusted.
+   * @returns The decoded value.
+   * @throws {CacheError} When the bytes are not valid UTF-8 JSON (with the cause attached).
+   */
+  loads(data: Uint8Array): T {
+    try {
+      return JSON.parse(decoder.decode(data));
+    } catch (cause) {
+      throw new CacheError(`Cannot decode JSON: ${(cause as Error).message}`, { cause });
+    }
+  }
+}

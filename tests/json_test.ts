@@ -1,0 +1,73 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { CacheError } from "../errors.ts";
+import { JsonSerializer } from "../serializers/json.ts";
+
+const json = new JsonSerializer<unknown>();
+
+describe("JsonSerializer", () => {
+  test("JsonSerializer round-trips JSON-native values", () => {
+    const values = [null, 0, -1.5, 1e300, "", "ünïcødé 🔑", true, false, [], {}, [1, [2, [3]]], {
+      a: { b: [null, "x"] },
+    }];
+    for (const value of values) assert.deepEqual(json.loads(json.dumps(value)), value);
+  });
+
+  test("JsonSerializer turns Date into an ISO string, read back as a string", () => {
+    const date = new Date("2026-11-25T10:00:00.000Z");
+    assert.equal((json.loads(json.dumps({ at: date })) as { at: unknown }).at, "2026-11-25T10:00:00.000Z");
+  });
+
+  test("JsonSerializer omits undefined object properties, as JSON does", () => {
+    assert.deepEqual(json.loads(json.dumps({ a: 1, b: undefined })), { a: 1 });
+  });
+
+  test("JsonSerializer.dumps() rejects values JSON cannot represent faithfully, naming the type", () => {
+    const cases: [unknown, RegExp][] = [
+      [1n, /Cannot serialize bigint as JSON/],
+      [{ n: 1n }, /bigint as JSON \(at key "n"\)/],
+      [() => 1, /Cannot serialize function/],
+      [Symbol("s"), /Cannot serialize symbol/],
+      [undefined, /Cannot serialize undefined/],
+      [[1, undefined], /Cannot serialize undefined as JSON \(at key "1"\)/],
+      [NaN, /Cannot serialize NaN/],
+      [{ x: Infinity }, /Cannot serialize Infinity as JSON \(at key "x"\)/],
+      [-Infinity, /Cannot serialize -Infinity/],
+      [new Map([[1, 2]]), /Cannot serialize Map/],
+      [new Set([1]), /Cannot serialize Set/],
+      [/re/, /Cannot serialize RegExp/],
+      [new Uint8Array(2), /Cannot serialize Uint8Array/],
+      [new Error("e"), /Cannot serialize Error/],
+    ];
+    for (const [value, message] of cases) {
+      assert.throws(() => json.dumps(value), { name: "TypeError", message }, String(message));
+    }
+  });
+
+  test("JsonSerializer.dumps() rejects cycles with a TypeError", () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.throws(() => json.dumps(cyclic), TypeError);
+  });
+
+  test("JsonSerializer.loads() rejects bytes that are not UTF-8 JSON with a CacheError and a cause", () => {
+    for (const bad of [new Uint8Array([0xff]), new TextEncoder().encode("{"), new Uint8Array(0)]) {
+      assert.throws(() => json.loads(bad), (error: Error) => {
+        assert.ok(error instanceof CacheError);
+        assert.match(error.message, /^Cannot decode JSON: /);
+        assert.ok(error.cause instanceof Error);
+        return true;
+      });
+    }
+  });
+
+  test("JsonSerializer.loads() keeps __proto__ keys as plain data", () => {
+    const value = json.loads(new TextEncoder().encode('{"__proto__":{"polluted":true},"a":1}')) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(value), Object.prototype);
+    assert.ok(Object.hasOwn(value, "__proto__"));
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { MemoryCacheBackend } from "../backends/memory.ts";
+import { backendConformance } from "./_backend_conformance.ts";
+import { manualClock } from "./_helpers.ts";
+
+backendConformance("MemoryCacheBackend", { create: () => new MemoryCacheBackend() });
+
+describe("MemoryCacheBackend", () => {
+  test("MemoryCacheBackend.get() expires entries exactly at their ttl on the injected clock", async () => {
+    const clock = manualClock();
+    const backend = new MemoryCacheBackend({ clock });
+    await backend.set("k", new Uint8Array([1]), 1.5);
+    clock.advance(1499);
+    assert.deepEqual([...(await backend.get("k"))!], [1]);
+    clock.advance(1);
+    assert.equal(await backend.get("k"), undefined);
+    assert.equal(backend.size, 0, "lazy expiry removes the entry on read");
+  });
+
+  test("MemoryCacheBackend sweeps expired entries that are never read again", async () => {
+    const clock = manualClock();
+    const backend = new MemoryCacheBackend({ clock });
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 1000; i++) await backend.set(`r${round}:${i}`, new Uint8Array(1), 1);
+      clock.advance(2000);
+    }
+    // Without the sweep 20,000 dead entries would stay; it keeps memory to about twice the live set.
+    assert.ok(backend.size <= 2048, `size ${backend.size} should stay bounded`);
+  });
+
+  test("MemoryCacheBackend does not keep the process alive and disposes by clearing", async () => {
+    const backend = new MemoryCacheBackend();
+    await backend.set("k", new Uint8Array([1]), 3600);
+    await backend[Symbol.asyncDispose]();
+    assert.equal(backend.size, 0);
+  });
+
+  test("new MemoryCacheBackend() rejects a clock without now()", () => {
+    assert.throws(
+      () => new MemoryCacheBackend({ clock: {} as never }),
+      { name: "TypeError", message: /clock must be an object with methods now/ },
+    );
+    assert.throws(() => new MemoryCacheBackend("fast" as never), {
+      name: "TypeError",
+      message: /options must be an object: received "fast"/,
+    });
+  });
+
+  test("MemoryCacheBackend rejects bad arguments with named errors", async () => {
+    const backend = new MemoryCacheBackend();
+    await assert.rejects(backend.get(1 as never), { name: "TypeError", message: /key must be a string: received 1/ });
+    await assert.rejects(backend.set("k", "v" as never, 1), {
+      name: "TypeError",
+      message: /value must be a Uint8Array: received "v"/,
+    });
+    for (const ttl of [0, -1, NaN, Infinity]) {
+      await assert.rejects(backend.set("k", new Uint8Array(1), ttl), { name: "RangeError", message: /ttl must be/ });
+    }
+    await assert.rejects(backend.delete(null as never), { name: "TypeError" });
+    assert.equal(backend.size, 0, "failed writes store nothing");
+  });
+});

@@ -1,0 +1,399 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { CacheError, TTLCache } from "../mod.ts";
+import type { CacheBackend, CacheSerializer } from "../mod.ts";
+import { MemoryCacheBackend } from "../backends/memory.ts";
+import { JsonSerializer } from "../serializers/json.ts";
+import { bytes, manualClock } from "./_helpers.ts";
+
+function jsonCache(options: { maxSize?: number; ttl?: number } = {}) {
+  const clock = manualClock();
+  const backend = new MemoryCacheBackend({ clock });
+  const cache = new TTLCache<unknown>({ ...options, backend, clock, serializer: new JsonSerializer<unknown>() });
+  return { cache, clock, backend };
+}
+
+const BAD_NUMBERS = [NaN, Infinity, -Infinity, -1, 1.5, "3", null, true, {}] as const;
+
+describe("TTLCache construction", () => {
+  test("new TTLCache() uses defaults: unlimited, ttl 60, a private memory backend", async () => {
+    const a = new TTLCache();
+    const b = new TTLCache();
+    assert.deepEqual(a.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0 });
+    assert.ok(a.backend instanceof MemoryCacheBackend);
+    assert.notEqual(a.backend, b.backend, "unregistered defaults are never shared");
+    await a.set("k", bytes(1));
+    assert.equal(await b.get("k"), undefined);
+  });
+
+  test("new TTLCache() rejects a bad maxSize with its value and the rule", () => {
+    for (const maxSize of BAD_NUMBERS) {
+      const expected = typeof maxSize === "number" ? "RangeError" : "TypeError";
+      assert.throws(() => new TTLCache({ maxSize: maxSize as never }), (error: Error) => {
+        assert.equal(error.name, expected, String(maxSize));
+        assert.match(error.message, /^Cannot create TTLCache: maxSize must be a non-negative integer: received /);
+        return true;
+      });
+    }
+    assert.throws(() => new TTLCache({ maxSize: -1 }), {
+      message: "Cannot create TTLCache: maxSize must be a non-negative integer: received -1",
+    });
+    assert.equal(new TTLCache({ maxSize: 0 }).cacheInfo().maxSize, 0);
+  });
+
+  test("new TTLCache() rejects a ttl that is not a finite number > 0", () => {
+    for (const ttl of [0, -0, -1, NaN, Infinity, -Infinity, "60", null, false]) {
+      const expected = typeof ttl === "number" ? "RangeError" : "TypeError";
+      assert.throws(() => new TTLCache({ ttl: ttl as never }), {
+        name: expected,
+        message: /ttl must be a finite number > 0/,
+      });
+    }
+    assert.throws(() => new TTLCache({ ttl: -1 }), {
+      message: "Cannot create TTLCache: ttl must be a finite number > 0 (seconds): received -1",
+    });
+    new TTLCache({ ttl: 0.001 });
+  });
+
+  test("new TTLCache() rejects a backend, serializer, clock or onError of the wrong shape", () => {
+    assert.throws(() => new TTLCache({ backend: {} as never }), {
+      name: "TypeError",
+      message: /backend must be an object with methods get, set, delete, clear \(missing get, set, delete, clear\)/,
+    });
+    assert.throws(() => new TTLCache({ backend: { get() {}, set() {}, delete() {} } as never }), {
+      message: /missing clear/,
+    });
+    assert.throws(() => new TTLCache({ serializer: { dumps() {} } as never }), {
+      name: "TypeError",
+      message: /serializer must be an object with methods dumps, loads \(missing loads\)/,
+    });
+    assert.throws(() => new TTLCache({ serializer: "json" as never }), { message: /received "json"/ });
+    assert.throws(() => new TTLCache({ clock: 5 as never }), { name: "TypeError", message: /clock/ });
+    assert.throws(() => new TTLCache({ onError: "log" as never }), {
+      name: "TypeError",
+      message: /onError must be a function/,
+    });
+    assert.throws(() => new TTLCache(42 as never), {
+      name: "TypeError",
+      message: /options must be an object: received 42/,
+    });
+  });
+
+  test("new TTLCache() does not mutate the caller's options", () => {
+    const options = Object.freeze({ maxSize: 3, ttl: 5 });
+    const cache = new TTLCache(options);
+    assert.equal(cache.cacheInfo().maxSize, 3);
+    assert.deepEqual(options, { maxSize: 3, ttl: 5 });
+  });
+});
+
+describe("TTLCache get and set", () => {
+  test("TTLCache.get() returns undefined or the fallback on a miss and counts it", async () => {
+    const { cache } = jsonCache();
+    assert.equal(await cache.get("nope"), undefined);
+    assert.equal(await cache.get("nope", "fallback"), "fallback");
+    assert.equal(cache.cacheInfo().misses, 2);
+  });
+
+  test("TTLCache.set() then get() round-trips and counts a hit", async () => {
+    const { cache } = jsonCache();
+    await cache.set("user", { id: 1, tags: ["a"] });
+    assert.deepEqual(await cache.get("user"), { id: 1, tags: ["a"] });
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 0, maxSize: 0, currSize: 1, evictions: 0 });
+  });
+
+  test("TTLCache serves falsy values as hits, not misses", async () => {
+    const { cache } = jsonCache();
+    for (const [i, value] of [null, 0, "", false].entries()) {
+      await cache.set(`f${i}`, value);
+      assert.equal(await cache.get(`f${i}`, "fallback"), value);
+    }
+    assert.equal(cache.cacheInfo().hits, 4);
+    assert.equal(cache.cacheInfo().misses, 0);
+  });
+
+  test("TTLCache.get() returns a fresh copy each time", async () => {
+    const { cache } = jsonCache();
+    await cache.set("k", { n: 1 });
+    const first = (await cache.get("k")) as { n: number };
+    first.n = 99;
+    assert.deepEqual(await cache.get("k"), { n: 1 });
+  });
+
+  test("TTLCache without a serializer stores Uint8Array copies only", async () => {
+    const cache = new TTLCache();
+    const value = bytes(1, 2);
+    await cache.set("k", value);
+    value[0] = 9;
+    const got = await cache.get("k");
+    assert.deepEqual([...got!], [1, 2]);
+    got![1] = 9;
+    assert.deepEqual([...(await cache.get("k"))!], [1, 2]);
+    await assert.rejects(cache.set("s", "text" as never), {
+      name: "TypeError",
+      message: "Cannot store string without a serializer: pass a serializer to TTLCache or store a Uint8Array",
+    });
+    await assert.rejects(cache.set("o", { a: 1 } as never), { message: /Cannot store Object without a serializer/ });
+    assert.equal(cache.cacheInfo().currSize, 1);
+  });
+
+  test("TTLCache rejects keys that are not strings", async () => {
+    const { cache } = jsonCache();
+    for (const key of [1, null, undefined, {}, Symbol("k")]) {
+      await assert.rejects(cache.get(key as never), { name: "TypeError", message: /key must be a string/ });
+      await assert.rejects(cache.set(key as never, 1), { name: "TypeError", message: /key must be a string/ });
+      await assert.rejects(cache.delete(key as never), { name: "TypeError", message: /key must be a string/ });
+    }
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0 });
+  });
+
+  test("TTLCache.set() rejects a bad per-entry ttl and keeps what was cached", async () => {
+    const { cache } = jsonCache({ maxSize: 2 });
+    await cache.set("a", 1);
+    await cache.set("b", 2);
+    for (const ttl of [0, -1, NaN, Infinity, -Infinity]) {
+      await assert.rejects(cache.set("c", 3, ttl), {
+        name: "RangeError",
+        message: new RegExp(`^Cannot set in TTLCache: ttl must be a finite number > 0 \\(seconds\\): received ${ttl}$`),
+      });
+      await assert.rejects(cache.set("a", 100, ttl), { name: "RangeError" });
+    }
+    await assert.rejects(cache.set("c", 3, "1" as never), { name: "TypeError", message: /received "1"/ });
+    assert.equal(await cache.get("a"), 1);
+    assert.equal(await cache.get("b"), 2);
+    assert.deepEqual(cache.cacheInfo(), { hits: 2, misses: 0, maxSize: 2, currSize: 2, evictions: 0 });
+  });
+
+  test("TTLCache.set() with a value the serializer rejects keeps entries and counters", async () => {
+    const { cache } = jsonCache({ maxSize: 1 });
+    await cache.set("a", 1);
+    await assert.rejects(cache.set("b", 1n), { name: "TypeError", message: /bigint/ });
+    await assert.rejects(cache.set("a", () => 1), { name: "TypeError", message: /function/ });
+    assert.equal(await cache.get("a"), 1);
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 0, maxSize: 1, currSize: 1, evictions: 0 });
+  });
+
+  test("TTLCache.delete() removes a key and is a no-op when absent", async () => {
+    const { cache } = jsonCache();
+    await cache.set("k", 1);
+    await cache.delete("k");
+    await cache.delete("k");
+    assert.equal(await cache.get("k"), undefined);
+    assert.equal(cache.cacheInfo().currSize, 0);
+  });
+
+  test("TTLCache.clear() empties the cache and keeps the counters", async () => {
+    const { cache } = jsonCache({ maxSize: 1 });
+    await cache.set("a", 1);
+    await cache.get("a");
+    await cache.get("x");
+    await cache.set("b", 2);
+    await cache.clear();
+    assert.equal(await cache.get("b"), undefined);
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 2, maxSize: 1, currSize: 0, evictions: 1 });
+  });
+
+  test("TTLCache.cacheInfo() returns a frozen snapshot", async () => {
+    const { cache } = jsonCache();
+    const info = cache.cacheInfo();
+    assert.ok(Object.isFrozen(info));
+    await cache.set("k", 1);
+    assert.equal(info.currSize, 0);
+    assert.equal(cache.cacheInfo().currSize, 1);
+  });
+});
+
+describe("TTLCache expiry", () => {
+  test("TTLCache entries expire after the default ttl", async () => {
+    const { cache, clock } = jsonCache({ ttl: 10 });
+    await cache.set("k", "v");
+    clock.advance(9_999);
+    assert.equal(await cache.get("k"), "v");
+    clock.advance(1);
+    assert.equal(await cache.get("k"), undefined);
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 1, maxSize: 0, currSize: 0, evictions: 0 });
+  });
+
+  test("TTLCache.set() per-entry ttl overrides the default, fractions allowed", async () => {
+    const { cache, clock } = jsonCache({ ttl: 60 });
+    await cache.set("short", 1, 0.5);
+    await cache.set("long", 2);
+    clock.advance(500);
+    assert.equal(await cache.get("short"), undefined);
+    assert.equal(await cache.get("long"), 2);
+  });
+
+  test("TTLCache.cacheInfo() stops counting entries whose ttl has passed", async () => {
+    const { cache, clock } = jsonCache();
+    await cache.set("a", 1, 1);
+    await cache.set("b", 1, 5);
+    assert.equal(cache.cacheInfo().currSize, 2);
+    clock.advance(1000);
+    assert.equal(cache.cacheInfo().currSize, 1);
+    clock.advance(4000);
+    assert.equal(cache.cacheInfo().currSize, 0);
+  });
+
+  test("TTLCache evicts expired entries before live ones, and does not count them", async () => {
+    const { cache, clock } = jsonCache({ maxSize: 2 });
+    await cache.set("old", 1, 1);
+    await cache.set("live", 2, 60);
+    clock.advance(1000);
+    await cache.set("new", 3);
+    assert.equal(await cache.get("live"), 2);
+    assert.equal(await cache.get("new"), 3);
+    assert.equal(cache.cacheInfo().evictions, 0);
+    assert.equal(cache.cacheInfo().currSize, 2);
+  });
+
+  test("TTLCache tracking memory stays proportional to live entries when unbounded", async () => {
+    const { cache, clock } = jsonCache();
+    for (let i = 0; i < 10_000; i++) {
+      await cache.set(`k${i}`, i, 1);
+      if (i % 100 === 99) clock.advance(2000);
+    }
+    assert.ok(cache.cacheInfo().currSize <= 100);
+  });
+});
+
+describe("TTLCache LRU", () => {
+  test("TTLCache evicts the least recently used entry when full", async () => {
+    const { cache } = jsonCache({ maxSize: 3 });
+    for (const key of ["a", "b", "c"]) await cache.set(key, key);
+    await cache.get("a");
+    await cache.set("d", "d");
+    assert.equal(await cache.get("b"), undefined);
+    for (const key of ["a", "c", "d"]) assert.equal(await cache.get(key), key);
+    await cache.set("e", "e");
+    assert.equal(await cache.get("a"), undefined, "a became least recent after c and d were read");
+    assert.equal(cache.cacheInfo().evictions, 2);
+    assert.equal(cache.cacheInfo().currSize, 3);
+  });
+
+  test("TTLCache.set() overwriting a key promotes it and never evicts", async () => {
+    const { cache } = jsonCache({ maxSize: 2 });
+    await cache.set("a", 1);
+    await cache.set("b", 2);
+    await cache.set("a", 10);
+    assert.equal(cache.cacheInfo().evictions, 0);
+    await cache.set("c", 3);
+    assert.equal(await cache.get("b"), undefined);
+    assert.equal(await cache.get("a"), 10);
+  });
+
+  test("TTLCache with maxSize 1 keeps only the last key", async () => {
+    const { cache } = jsonCache({ maxSize: 1 });
+    for (let i = 0; i < 5; i++) await cache.set(`k${i}`, i);
+    assert.equal(await cache.get("k4"), 4);
+    assert.equal(await cache.get("k3"), undefined);
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 1, maxSize: 1, currSize: 1, evictions: 4 });
+  });
+
+  test("TTLCache eviction deletes the victim from the backend", async () => {
+    const { cache, backend } = jsonCache({ maxSize: 2 });
+    for (let i = 0; i < 10; i++) await cache.set(`k${i}`, i);
+    assert.equal(backend.size, 2);
+  });
+
+  test("parallel TTLCache.set() calls never leave currSize above maxSize", async () => {
+    const { cache, backend } = jsonCache({ maxSize: 10 });
+    await Promise.all(Array.from({ length: 500 }, (_, i) => cache.set(`k${i % 137}`, i)));
+    assert.ok(cache.cacheInfo().currSize <= 10);
+    assert.ok(backend.size <= 10, `backend holds ${backend.size}`);
+  });
+
+  test("a hit on a key another instance wrote to a shared backend does not grow currSize past maxSize", async () => {
+    const backend = new MemoryCacheBackend();
+    const serializer = new JsonSerializer();
+    const writer = new TTLCache({ backend, serializer });
+    const reader = new TTLCache({ backend, serializer, maxSize: 2 });
+    for (let i = 0; i < 5; i++) await writer.set(`w${i}`, i);
+    await reader.set("r", 1);
+    for (let i = 0; i < 5; i++) assert.equal(await reader.get(`w${i}`), i);
+    assert.equal(reader.cacheInfo().currSize, 1);
+    assert.equal(reader.cacheInfo().hits, 5);
+  });
+});
+
+describe("TTLCache untrusted bytes", () => {
+  test("TTLCache.get() treats undecodable bytes as a counted miss, deletes them and reports onError", async () => {
+    const backend = new MemoryCacheBackend();
+    const errors: unknown[] = [];
+    const cache = new TTLCache({
+      backend,
+      serializer: new JsonSerializer(),
+      onError: (error, context) => errors.push([error, context]),
+    });
+    await backend.set("bad", new TextEncoder().encode("{not json"), 60);
+    await backend.set("bad-utf8", bytes(0xff, 0xfe), 60);
+    assert.equal(await cache.get("bad", "fallback"), "fallback");
+    assert.equal(await cache.get("bad-utf8"), undefined);
+    assert.equal(await backend.get("bad"), undefined, "the bad entry is deleted");
+    assert.deepEqual(cache.cacheInfo().misses, 2);
+    assert.equal(errors.length, 2);
+    const [error, context] = errors[0] as [CacheError, unknown];
+    assert.ok(error instanceof CacheError);
+    assert.ok(error.cause instanceof Error);
+    assert.deepEqual(context, { key: "bad", operation: "loads" });
+  });
+
+  test("TTLCache.get() survives a throwing onError hook and an async-failing serializer", async () => {
+    const backend = new MemoryCacheBackend();
+    const serializer: CacheSerializer<string> = {
+      dumps: (v) => new TextEncoder().encode(v),
+      loads: () => Promise.reject(new Error("invalid")),
+    };
+    const cache = new TTLCache({
+      backend,
+      serializer,
+      onError: () => {
+        throw new Error("hook broke");
+      },
+    });
+    await cache.set("k", "v");
+    assert.equal(await cache.get("k"), undefined);
+    assert.equal(cache.cacheInfo().misses, 1);
+    assert.equal(cache.cacheInfo().currSize, 0);
+  });
+
+  test("TTLCache.get() without a serializer treats a non-Uint8Array from the backend as a miss", async () => {
+    const backend: CacheBackend = {
+      get: () => Promise.resolve("not bytes" as never),
+      set: () => Promise.resolve(),
+      delete: () => Promise.resolve(),
+      clear: () => Promise.resolve(),
+    };
+    const cache = new TTLCache({ backend });
+    assert.equal(await cache.get("k"), undefined);
+    assert.equal(cache.cacheInfo().misses, 1);
+  });
+});
+
+describe("TTLCache backend failures", () => {
+  const failing = (message: string): CacheBackend => ({
+    get: () => Promise.reject(new Error(message)),
+    set: () => Promise.reject(new Error(message)),
+    delete: () => Promise.reject(new Error(message)),
+    clear: () => Promise.reject(new Error(message)),
+  });
+
+  test("TTLCache wraps backend errors in CacheError with the cause, and changes no counter", async () => {
+    const cache = new TTLCache({ backend: failing("ECONNREFUSED"), serializer: new JsonSerializer() });
+    for (const op of [() => cache.get("k"), () => cache.set("k", 1), () => cache.delete("k"), () => cache.clear()]) {
+      await assert.rejects(op(), (error: Error) => {
+        assert.ok(error instanceof CacheError);
+        assert.match(error.message, /ECONNREFUSED/);
+        assert.equal((error.cause as Error).message, "ECONNREFUSED");
+        return true;
+      });
+    }
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0 });
+  });
+
+  test("TTLCache passes a backend's CacheError through unchanged", async () => {
+    const original = new CacheError("down");
+    const backend = { ...failing("x"), get: () => Promise.reject(original) };
+    const cache = new TTLCache({ backend });
+    await assert.rejects(cache.get("k"), (error) => error === original);
+  });
+});

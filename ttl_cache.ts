@@ -1,0 +1,330 @@
+import { CacheError } from "./errors.ts";
+import { getDefaultBackend } from "./default_backend.ts";
+import { MemoryCacheBackend } from "./backends/memory.ts";
+import { monotonicClock } from "./_clock.ts";
+import { checkCount, checkFunction, checkKey, checkMethods, checkOptions, checkTtl, typeName } from "./_validate.ts";
+import type { CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
+
+/** What {@linkcode TTLCacheOptions.onError} is told about a failed read. */
+export interface CacheErrorContext {
+  /** The key whose stored bytes could not be decoded. */
+  readonly key: string;
+  /** The step that failed. */
+  readonly operation: "loads";
+}
+
+/**
+ * Options of {@linkcode TTLCache}.
+ *
+ * @typeParam T The type of the cached values.
+ */
+export interface TTLCacheOptions<T> {
+  /**
+   * Maximum number of entries this instance tracks; when full, the least
+   * recently used entry is evicted. 0 means unlimited.
+   *
+   * @default {0}
+   */
+  maxSize?: number;
+  /**
+   * Default time to live of entries, in seconds (fractions allowed).
+   *
+   * @default {60}
+   */
+  ttl?: number;
+  /**
+   * Where bytes are stored.
+   *
+   * @default {the backend registered with setDefaultBackend(), else a new MemoryCacheBackend}
+   */
+  backend?: CacheBackend;
+  /**
+   * Turns values into bytes and back. Without one, only `Uint8Array` values
+   * can be stored.
+   *
+   * @default {undefined}
+   */
+  serializer?: CacheSerializer<T>;
+  /**
+   * The source of time, in milliseconds, for the LRU bookkeeping. Give the
+   * same clock to a `MemoryCacheBackend` to control expiry in tests.
+   *
+   * @default {performance.now()}
+   */
+  clock?: Clock;
+  /**
+   * Called when bytes read from the backend cannot be decoded; the read is
+   * then a miss and the entry is deleted. Exceptions it throws are ignored.
+   *
+   * @default {undefined}
+   */
+  onError?: (error: unknown, context: CacheErrorContext) => void;
+}
+
+const CREATE = "Cannot create TTLCache";
+
+/**
+ * A cache with a time to live per entry, an optional LRU bound, statistics,
+ * and a pluggable backend and serializer.
+ *
+ * The bound (`maxSize`) and the LRU order are kept by this instance, not by
+ * the backend: entries that another process or cache writes to a shared
+ * backend are served but not counted or evicted here.
+ *
+ * @typeParam T The type of the cached values: `Uint8Array` without a
+ * serializer, else what the serializer reads and writes.
+ *
+ * @example Caching JSON values with a bound
+ * ```ts
+ * import { TTLCache } from "@cachet/cachet";
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ *
+ * const cache = new TTLCache({ maxSize: 2, ttl: 30, serializer: new JsonSerializer() });
+ * await cache.set("a", 1);
+ * await cache.set("b", 2);
+ * await cache.get("a"); // "a" is now the most recently used
+ * await cache.set("c", 3); // evicts "b"
+ * console.assert((await cache.get("b")) === undefined);
+ * console.assert(cache.cacheInfo().evictions === 1);
+ * ```
+ */
+export class TTLCache<T = Uint8Array> {
+  readonly #backend: CacheBackend;
+  readonly #serializer: CacheSerializer<T> | undefined;
+  readonly #maxSize: number;
+  readonly #ttl: number;
+  readonly #clock: Clock;
+  readonly #onError: TTLCacheOptions<T>["onError"];
+  // Key -> expiry (ms). Map order is LRU order: oldest first.
+  readonly #tracked = new Map<string, number>();
+  // A lower bound of the earliest expiry in #tracked: no sweep is needed before it.
+  #nextExpiry = Infinity;
+  #sweepAt = 1024;
+  #hits = 0;
+  #misses = 0;
+  #evictions = 0;
+
+  /**
+   * Creates a cache.
+   *
+   * @param options Options, see {@linkcode TTLCacheOptions}.
+   * @throws {TypeError} When an option has the wrong type.
+   * @throws {RangeError} When `maxSize` is not a non-negative integer or `ttl` not a finite number > 0.
+   */
+  constructor(options: TTLCacheOptions<T> = {}) {
+    checkOptions(CREATE, options);
+    const { maxSize = 0, ttl = 60, backend, serializer, clock = monotonicClock, onError } = options;
+    this.#maxSize = checkCount(CREATE, "maxSize", maxSize);
+    this.#ttl = checkTtl(CREATE, "ttl", ttl);
+    if (backend !== undefined) checkMethods(CREATE, "backend", backend, ["get", "set", "delete", "clear"]);
+    if (serializer !== undefined) checkMethods(CREATE, "serializer", serializer, ["dumps", "loads"]);
+    checkMethods(CREATE, "clock", clock, ["now"]);
+    checkFunction(CREATE, "onError", onError);
+    this.#backend = backend ?? getDefaultBackend() ?? new MemoryCacheBackend({ clock });
+    this.#serializer = serializer;
+    this.#clock = clock;
+    this.#onError = onError;
+  }
+
+  /** The backend this cache stores into. */
+  get backend(): CacheBackend {
+    return this.#backend;
+  }
+
+  /**
+   * Reads a value. A hit promotes the key in LRU order. Bytes that the
+   * serializer cannot decode count as a miss: the entry is deleted and
+   * `onError` is told; `get` does not throw for them.
+   *
+   * @param key The key.
+   * @returns The value, or `undefined` when missing or expired.
+   * @throws {TypeError} When `key` is not a string.
+   * @throws {CacheError} When the backend fails.
+   */
+  get(key: string): Promise<T | undefined>;
+  /**
+   * Reads a value, or `fallback` when it is missing or expired.
+   *
+   * @param key The key.
+   * @param fallback What to return on a miss.
+   * @returns The value, or `fallback`.
+   * @throws {TypeError} When `key` is not a string.
+   * @throws {CacheError} When the backend fails.
+   */
+  get<F>(key: string, fallback: F): Promise<T | F>;
+  async get<F>(key: string, fallback?: F): Promise<T | F | undefined> {
+    checkKey("Cannot get from TTLCache", key);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.#backend.get(key);
+    } catch (cause) {
+      throw backendError("get", key, cause);
+    }
+    if (bytes === undefined) {
+      this.#misses++;
+      this.#tracked.delete(key);
+      return fallback;
+    }
+    let value: T;
+    if (this.#serializer === undefined) {
+      if (!(bytes instanceof Uint8Array)) {
+        return this.#undecodable(key, new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`), fallback);
+      }
+      value = bytes.slice() as T;
+    } else {
+      try {
+        const loaded = this.#serializer.loads(bytes);
+        value = loaded instanceof Promise ? await loaded : loaded;
+      } catch (error) {
+        return this.#undecodable(key, error, fallback);
+      }
+    }
+    this.#hits++;
+    const expiresAt = this.#tracked.get(key);
+    if (expiresAt !== undefined) {
+      this.#tracked.delete(key);
+      this.#tracked.set(key, expiresAt);
+    }
+    return value;
+  }
+
+  /**
+   * Stores a value. When the cache is full, expired entries are dropped and
+   * then the least recently used entries are evicted. Overwriting a key
+   * promotes it and never evicts. A failed `set` changes nothing.
+   *
+   * @param key The key.
+   * @param value The value: a `Uint8Array` without a serializer, else anything the serializer encodes.
+   * @param ttl Seconds to live for this entry, a finite number > 0; defaults to the cache's `ttl`.
+   * @throws {TypeError} When `key` is not a string, or `value` cannot be encoded.
+   * @throws {RangeError} When `ttl` is not a finite number > 0.
+   * @throws {CacheError} When the backend fails.
+   */
+  async set(key: string, value: T, ttl?: number): Promise<void> {
+    checkKey("Cannot set in TTLCache", key);
+    const seconds = ttl === undefined ? this.#ttl : checkTtl("Cannot set in TTLCache", "ttl", ttl);
+    const bytes = this.#encode(value);
+    try {
+      await this.#backend.set(key, bytes, seconds);
+    } catch (cause) {
+      throw backendError("set", key, cause);
+    }
+    // Bookkeeping happens after the write, synchronously, so concurrent sets
+    // can never leave more than maxSize entries tracked.
+    const now = this.#clock.now();
+    const expiresAt = now + seconds * 1000;
+    if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
+    if (this.#tracked.delete(key) || this.#maxSize === 0 || this.#tracked.size < this.#maxSize) {
+      this.#tracked.set(key, expiresAt);
+      if (this.#maxSize === 0 && this.#tracked.size >= this.#sweepAt) {
+        this.#sweep(now);
+        this.#sweepAt = Math.max(1024, this.#tracked.size * 2);
+      }
+      return;
+    }
+    this.#sweep(now);
+    const victims: string[] = [];
+    for (const oldest of this.#tracked.keys()) {
+      if (this.#tracked.size - victims.length < this.#maxSize) break;
+      victims.push(oldest);
+    }
+    for (const victim of victims) this.#tracked.delete(victim);
+    this.#evictions += victims.length;
+    this.#tracked.set(key, expiresAt);
+    try {
+      await Promise.all(victims.map((victim) => this.#backend.delete(victim)));
+    } catch (cause) {
+      throw backendError("delete", victims.join(", "), cause);
+    }
+  }
+
+  /**
+   * Deletes a key; a no-op when it is absent.
+   *
+   * @param key The key.
+   * @throws {TypeError} When `key` is not a string.
+   * @throws {CacheError} When the backend fails.
+   */
+  async delete(key: string): Promise<void> {
+    checkKey("Cannot delete from TTLCache", key);
+    try {
+      await this.#backend.delete(key);
+    } catch (cause) {
+      throw backendError("delete", key, cause);
+    }
+    this.#tracked.delete(key);
+  }
+
+  /**
+   * Removes every entry of the backend. Statistics are kept.
+   *
+   * @throws {CacheError} When the backend fails.
+   */
+  async clear(): Promise<void> {
+    try {
+      await this.#backend.clear();
+    } catch (cause) {
+      throw backendError("clear", undefined, cause);
+    }
+    this.#tracked.clear();
+    this.#nextExpiry = Infinity;
+  }
+
+  /**
+   * Returns a snapshot of the statistics.
+   *
+   * @returns A frozen {@linkcode CacheInfo}; `currSize` counts live entries only.
+   */
+  cacheInfo(): CacheInfo {
+    this.#sweep(this.#clock.now());
+    return Object.freeze({
+      hits: this.#hits,
+      misses: this.#misses,
+      maxSize: this.#maxSize,
+      currSize: this.#tracked.size,
+      evictions: this.#evictions,
+    });
+  }
+
+  #encode(value: T): Uint8Array {
+    if (this.#serializer !== undefined) return this.#serializer.dumps(value);
+    if (value instanceof Uint8Array) return value.slice();
+    throw new TypeError(
+      `Cannot store ${typeName(value)} without a serializer: pass a serializer to TTLCache or store a Uint8Array`,
+    );
+  }
+
+  async #undecodable<F>(key: string, error: unknown, fallback: F): Promise<F> {
+    this.#misses++;
+    this.#tracked.delete(key);
+    try {
+      this.#onError?.(error, { key, operation: "loads" });
+    } catch {
+      // A failing hook must not turn a miss into an error.
+    }
+    try {
+      await this.#backend.delete(key);
+    } catch {
+      // The entry stays undecodable and is deleted on the next read.
+    }
+    return fallback;
+  }
+
+  // Drops expired keys from the bookkeeping; the backend expires them itself.
+  #sweep(now: number): void {
+    if (now < this.#nextExpiry) return;
+    let next = Infinity;
+    for (const [key, expiresAt] of this.#tracked) {
+      if (expiresAt <= now) this.#tracked.delete(key);
+      else if (expiresAt < next) next = expiresAt;
+    }
+    this.#nextExpiry = next;
+  }
+}
+
+function backendError(operation: string, key: string | undefined, cause: unknown): CacheError {
+  if (cause instanceof CacheError) return cause;
+  const target = key === undefined ? "" : ` key ${JSON.stringify(key)}`;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new CacheError(`Cannot ${operation}${target} in the cache backend: ${reason}`, { cause });
+}

@@ -1,0 +1,138 @@
+/**
+ * The contracts that backends and serializers implement.
+ *
+ * @module
+ */
+
+/**
+ * A pure asynchronous byte store. TTL bookkeeping beyond expiry, LRU eviction
+ * and statistics belong to {@linkcode TTLCache}; a backend only stores bytes.
+ *
+ * Bytes returned by `get` are treated as untrusted by the cache.
+ *
+ * @example A backend that stores nothing
+ * ```ts
+ * import type { CacheBackend } from "@cachet/cachet";
+ *
+ * const nullBackend: CacheBackend = {
+ *   get: () => Promise.resolve(undefined),
+ *   set: () => Promise.resolve(),
+ *   delete: () => Promise.resolve(),
+ *   clear: () => Promise.resolve(),
+ * };
+ * console.assert((await nullBackend.get("k")) === undefined);
+ * ```
+ */
+export interface CacheBackend {
+  /**
+   * Reads the bytes stored under `key`.
+   *
+   * @param key The key.
+   * @returns The bytes, or `undefined` when the key is missing or expired.
+   */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /**
+   * Stores `value` under `key` for `ttl` seconds. The backend may keep the
+   * array it is given; callers must not mutate it afterwards.
+   *
+   * @param key The key.
+   * @param value The bytes to store.
+   * @param ttl Time to live in seconds, a finite number > 0 (fractions allowed).
+   */
+  set(key: string, value: Uint8Array, ttl: number): Promise<void>;
+  /**
+   * Deletes `key`; resolves normally when it is absent.
+   *
+   * @param key The key.
+   */
+  delete(key: string): Promise<void>;
+  /** Removes every entry this backend manages (and nothing else). */
+  clear(): Promise<void>;
+}
+
+/**
+ * Turns values into bytes and back. `loads` receives untrusted bytes: it must
+ * never execute code, and it throws when the bytes cannot be decoded.
+ *
+ * `loads` may return a Promise (for validators that are asynchronous).
+ *
+ * @typeParam T The type of the values.
+ *
+ * @example A serializer for strings
+ * ```ts
+ * import type { CacheSerializer } from "@cachet/cachet";
+ *
+ * const text: CacheSerializer<string> = {
+ *   dumps: (value) => new TextEncoder().encode(value),
+ *   loads: (bytes) => new TextDecoder().decode(bytes),
+ * };
+ * console.assert(text.loads(text.dumps("hi")) === "hi");
+ * ```
+ */
+export interface CacheSerializer<T> {
+  /**
+   * Encodes a value.
+   *
+   * @param value The value.
+   * @returns The encoded bytes.
+   * @throws {TypeError} When the value cannot be represented.
+   */
+  dumps(value: T): Uint8Array;
+  /**
+   * Decodes bytes read from a backend.
+   *
+   * @param data The bytes, untrusted.
+   * @returns The value (or a Promise of it).
+   * @throws {CacheError} When the bytes are not a valid encoding.
+   */
+  loads(data: Uint8Array): T | Promise<T>;
+}
+
+/**
+ * A snapshot of a cache's statistics.
+ *
+ * @example Reading statistics
+ * ```ts
+ * import { TTLCache } from "@cachet/cachet";
+ *
+ * const cache = new TTLCache();
+ * await cache.get("missing");
+ * const info = cache.cacheInfo();
+ * console.assert(info.misses === 1 && info.hits === 0);
+ * ```
+ */
+export interface CacheInfo {
+  /** Number of reads that found a value. */
+  readonly hits: number;
+  /** Number of reads that found nothing (or undecodable bytes). */
+  readonly misses: number;
+  /** Maximum number of entries; 0 means unlimited. */
+  readonly maxSize: number;
+  /** Number of live entries this cache instance tracks. */
+  readonly currSize: number;
+  /** Number of live entries removed to make room. */
+  readonly evictions: number;
+}
+
+/**
+ * A source of time in milliseconds. It need not be wall-clock time, only
+ * non-decreasing; inject one in tests to control expiry.
+ *
+ * @example A manual clock for tests
+ * ```ts
+ * import type { Clock } from "@cachet/cachet";
+ *
+ * let now = 0;
+ * const clock: Clock = { now: () => now };
+ * now += 1_000;
+ * console.assert(clock.now() === 1_000);
+ * ```
+ */
+export interface Clock {
+  /**
+   * Reads the current time.
+   *
+   * @returns Milliseconds since an arbitrary fixed origin.
+   */
+  now(): number;
+}
