@@ -22,3 +22,4 @@ export type { CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts
 export { TTLCache } from "./ttl_cache.ts";
 export type { CacheErrorContext, TTLCacheOptions } from "./ttl_cache.ts";
 export { getDefaultBackend, setDefaultBackend } from "./default_backend.ts";
+export type { CacheLock } from "./cache_lock.ts";
