@@ -84,12 +84,17 @@ export function moduleGraph(entry: string): { files: string[]; bare: Set<string>
   return { files, bare };
 }
 
-/** For each npm subpath, the packages its JavaScript imports at run time (from the built npm/ tree). */
-export function subpathNeeds(pkg: NpmPackageJson): Record<string, string[]> {
-  const needs: Record<string, string[]> = {};
+/**
+ * For each npm subpath, the packages its JavaScript imports (needed at run time) and those only its declarations
+ * import (needed by TypeScript users), from the built npm/ tree.
+ */
+export function subpathNeeds(pkg: NpmPackageJson): Record<string, { runtime: string[]; types: string[] }> {
+  const needs: Record<string, { runtime: string[]; types: string[] }> = {};
+  const packages = (entry: string) => new Set([...moduleGraph(entry).bare].map(packageName));
   for (const [subpath, target] of Object.entries(pkg.exports)) {
-    const { bare } = moduleGraph(join(npmDir, target.default));
-    needs[subpath] = [...new Set([...bare].map(packageName))].sort();
+    const runtime = packages(join(npmDir, target.default));
+    const types = [...packages(join(npmDir, target.types))].filter((name) => !runtime.has(name));
+    needs[subpath] = { runtime: [...runtime].sort(), types: types.sort() };
   }
   return needs;
 }
@@ -227,7 +232,8 @@ if (import.meta.main) {
   const pkg = buildNpm();
   const tarball = packNpm();
   console.log(`built npm/ (${Object.keys(pkg.exports).length} entry points: ${Object.keys(pkg.exports).join(", ")})`);
-  for (const [subpath, needs] of Object.entries(subpathNeeds(pkg))) {
+  for (const [subpath, { runtime, types }] of Object.entries(subpathNeeds(pkg))) {
+    const needs = [...runtime, ...types.map((name) => `${name} (types only)`)];
     console.log(`  ${subpath}: ${needs.length ? needs.join(", ") : "no dependency"}`);
   }
   console.log(`packed ${relative(root, tarball)}`);

@@ -65,8 +65,9 @@ for (const line of table.split("\n")) {
   const name = cells[1]?.match(/^`([^`]+)`/)?.[1];
   if (name?.startsWith(npmName())) rows.set(name, cells[3] ?? "");
 }
-for (const [subpath, needs] of Object.entries(subpathNeeds(pkg))) {
+for (const [subpath, { runtime, types }] of Object.entries(subpathNeeds(pkg))) {
   const name = `${npmName()}${subpath.slice(1)}`;
+  const needs = [...runtime, ...types].sort();
   const row = rows.get(name);
   rows.delete(name);
   if (row === undefined) {

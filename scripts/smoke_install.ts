@@ -18,7 +18,9 @@ if (tool !== "npm" && tool !== "bun") throw new Error("usage: smoke_install.ts n
 const tarball = tarballPath();
 if (!existsSync(tarball)) throw new Error(`${tarball} is missing: run scripts/build_npm.ts first`);
 const pkg = readJson<NpmPackageJson>(join(npmDir, "package.json"));
-const needs = JSON.stringify(subpathNeeds(pkg));
+const needs = JSON.stringify(
+  Object.fromEntries(Object.entries(subpathNeeds(pkg)).map(([subpath, { runtime }]) => [subpath, runtime])),
+);
 const peers = Object.keys(pkg.peerDependencies ?? {});
 const installedVersion = (name: string) =>
   readJson<{ version: string }>(join(root, "node_modules", name, "package.json")).version;

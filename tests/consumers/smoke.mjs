@@ -58,6 +58,51 @@ const roundTrips = {
     // One copy of the core: the error thrown by ./json is the CacheError of ".".
     assert.ok(errors[0] instanceof CacheError, String(errors[0]));
   },
+  "./structured": async ({ ".": { TTLCache }, "./structured": { StructuredSerializer } }) => {
+    const cache = new TTLCache({ serializer: new StructuredSerializer() });
+    const value = {
+      when: new Date(0),
+      tags: new Map([["n", 1n]]),
+      seen: new Set(["a"]),
+      bytes: new Uint8Array([1, 2]),
+    };
+    value.self = value;
+    await cache.set("rich", value);
+    const copy = await cache.get("rich");
+    assert.equal(copy.self, copy);
+    assert.equal(copy.when.getTime(), 0);
+    assert.equal(copy.tags.get("n"), 1n);
+    assert.ok(copy.seen.has("a"));
+    assert.deepEqual(copy.bytes, new Uint8Array([1, 2]));
+  },
+  "./schema": async ({ ".": { TTLCache }, "./memory": { MemoryCacheBackend }, "./schema": { SchemaSerializer } }) => {
+    const Id = {
+      "~standard": {
+        version: 1,
+        vendor: "smoke",
+        validate: (v) => typeof v === "number" ? { value: v } : { issues: [{ message: "Expected a number" }] },
+      },
+    };
+    const backend = new MemoryCacheBackend();
+    const cache = new TTLCache({ backend, serializer: new SchemaSerializer(Id) });
+    await cache.set("id", 42);
+    assert.equal(await cache.get("id"), 42);
+    await backend.set("stale", new TextEncoder().encode('"not a number"'), 60);
+    assert.equal(await cache.get("stale", "miss"), "miss");
+  },
+  // Needs the Redis on 127.0.0.1:6379 (or REDIS_URL) that the suite's Redis tests use; touches only its own prefix.
+  "./redis": async ({ ".": { TTLCache }, "./json": { JsonSerializer }, "./redis": { RedisCacheBackend } }) => {
+    const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+    const backend = new RedisCacheBackend({ url, prefix: `cachet-smoke:${crypto.randomUUID()}:` });
+    try {
+      const cache = new TTLCache({ backend, serializer: new JsonSerializer() });
+      await cache.set("user:1", { id: 1, name: "Ada" }, 30);
+      assert.deepEqual(await cache.get("user:1"), { id: 1, name: "Ada" });
+    } finally {
+      await backend.clear();
+      await backend.close();
+    }
+  },
 };
 
 const modules = {};
