@@ -125,37 +125,43 @@ function versionRange(name: string, deno: DenoJson): string {
   return dev.startsWith("^") ? dev : `^${dev}`;
 }
 
+/**
+ * Writes .tmp/tsconfig.<name>.json: the repository's compiler options without its Node types, plus `options`, for
+ * `files` (paths relative to the repository). Returns its path.
+ */
+export function writeTsconfig(name: string, options: Record<string, unknown>, files: string[]): string {
+  const path = join(root, ".tmp", `tsconfig.${name}.json`);
+  mkdirSync(dirname(path), { recursive: true });
+  const compilerOptions = {
+    target: "ES2022",
+    lib: ["ES2024", "ESNext.Disposable", "DOM"],
+    module: "NodeNext",
+    moduleResolution: "NodeNext",
+    verbatimModuleSyntax: true,
+    strict: true,
+    skipLibCheck: true,
+    ...options,
+  };
+  writeFileSync(path, JSON.stringify({ compilerOptions, files: files.map((file) => join(root, file)) }));
+  return path;
+}
+
 export function buildNpm(): NpmPackageJson {
   const deno = denoJson();
   const rootPackage = readJson<{ engines?: Record<string, string> }>(join(root, "package.json"));
   rmSync(npmDir, { recursive: true, force: true });
 
   // tsc follows the imports of the entry points; rootDir keeps the source layout.
-  const tsconfig = join(root, ".tmp", "tsconfig.npm.json");
-  mkdirSync(dirname(tsconfig), { recursive: true });
-  writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      compilerOptions: {
-        target: "ES2022",
-        lib: ["ES2024", "ESNext.Disposable", "DOM"],
-        module: "NodeNext",
-        moduleResolution: "NodeNext",
-        rewriteRelativeImportExtensions: true,
-        erasableSyntaxOnly: true,
-        verbatimModuleSyntax: true,
-        strict: true,
-        declaration: true,
-        sourceMap: true,
-        inlineSources: true,
-        skipLibCheck: true,
-        types: ["node"],
-        rootDir: root,
-        outDir: npmDir,
-      },
-      files: Object.values(deno.exports).map((source) => join(root, source)),
-    }),
-  );
+  const tsconfig = writeTsconfig("npm", {
+    rewriteRelativeImportExtensions: true,
+    erasableSyntaxOnly: true,
+    declaration: true,
+    sourceMap: true,
+    inlineSources: true,
+    types: ["node"],
+    rootDir: root,
+    outDir: npmDir,
+  }, Object.values(deno.exports));
   execFileSync(bin("tsc"), ["-p", tsconfig], { stdio: "inherit" });
 
   for (const file of walk(npmDir)) {

@@ -3,10 +3,19 @@
 // DEPENDENCIES. Two independent checks: tsc against the ES and DOM libraries alone (no @types/node, no Deno types),
 // and a scan of the module graph's code. Usage: node_modules/.bin/node scripts/check_core_purity.ts
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import process from "node:process";
-import { bin, denoJson, DEPENDENCIES, moduleGraph, packageName, root, SERVER_ONLY } from "./build_npm.ts";
+import {
+  bin,
+  denoJson,
+  DEPENDENCIES,
+  moduleGraph,
+  packageName,
+  root,
+  SERVER_ONLY,
+  writeTsconfig,
+} from "./build_npm.ts";
 
 // Uses of a runtime's own API, matched in code with comments removed.
 const FORBIDDEN: [RegExp, string][] = [
@@ -46,25 +55,10 @@ for (const file of files) {
 
 // With `types: []` and a DOM-only lib, any use of process, Buffer or Deno is a type error, unless a declaration
 // file in the program brings a runtime's types in: --listFiles shows that.
-const tsconfig = join(root, ".tmp", "tsconfig.purity.json");
-mkdirSync(dirname(tsconfig), { recursive: true });
-writeFileSync(
-  tsconfig,
-  JSON.stringify({
-    compilerOptions: {
-      target: "ES2022",
-      lib: ["ES2024", "ESNext.Disposable", "DOM"],
-      types: [],
-      module: "NodeNext",
-      moduleResolution: "NodeNext",
-      allowImportingTsExtensions: true,
-      verbatimModuleSyntax: true,
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-    },
-    files: neutral.map(([, source]) => join(root, source)),
-  }),
+const tsconfig = writeTsconfig(
+  "purity",
+  { types: [], allowImportingTsExtensions: true, noEmit: true },
+  neutral.map(([, source]) => source),
 );
 const tsc = spawnSync(bin("tsc"), ["-p", tsconfig, "--listFiles"], { encoding: "utf8" });
 const listed = tsc.stdout.split("\n").filter((line) => line.startsWith("/"));
