@@ -219,9 +219,8 @@ export class TTLCache<T = Uint8Array> {
     // can never leave more than maxSize entries tracked.
     const now = this.#clock.now();
     const expiresAt = now + seconds * 1000;
-    if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
     if (this.#tracked.delete(key) || this.#maxSize === 0 || this.#tracked.size < this.#maxSize) {
-      this.#tracked.set(key, expiresAt);
+      this.#track(key, expiresAt);
       if (this.#maxSize === 0 && this.#tracked.size >= this.#sweepAt) {
         this.#sweep(now);
         this.#sweepAt = Math.max(1024, this.#tracked.size * 2);
@@ -236,7 +235,7 @@ export class TTLCache<T = Uint8Array> {
     }
     for (const victim of victims) this.#tracked.delete(victim);
     this.#evictions += victims.length;
-    this.#tracked.set(key, expiresAt);
+    this.#track(key, expiresAt);
     try {
       await Promise.all(victims.map((victim) => this.#backend.delete(victim)));
     } catch (cause) {
@@ -323,6 +322,11 @@ export class TTLCache<T = Uint8Array> {
       // The entry stays undecodable and is deleted on the next read.
     }
     return fallback;
+  }
+
+  #track(key: string, expiresAt: number): void {
+    this.#tracked.set(key, expiresAt);
+    if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
   }
 
   // Drops expired keys from the bookkeeping; the backend expires them itself.
