@@ -5,6 +5,7 @@ import type { CacheBackend, CacheLock, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
 import { manualClock } from "./_helpers.ts";
+import { Feet, Meters } from "./_units.ts";
 
 function jsonCache(options: { maxSize?: number; ttl?: number; backend?: CacheBackend } = {}) {
   const clock = manualClock();
@@ -243,18 +244,6 @@ describe("cached", () => {
   });
 
   test("cached() with typed separates class instances with equal fields", async () => {
-    class Meters {
-      value: number;
-      constructor(value: number) {
-        this.value = value;
-      }
-    }
-    class Feet {
-      value: number;
-      constructor(value: number) {
-        this.value = value;
-      }
-    }
     const { cache } = jsonCache();
     let calls = 0;
     const untyped = cached(cache, { name: "untyped" })((_x: { value: number }) => ++calls);

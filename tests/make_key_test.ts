@@ -2,21 +2,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { makeKey } from "../mod.ts";
+import { Feet, Meters } from "./_units.ts";
 
 const key = (args: unknown[], typed = false) => makeKey("f", args, { typed });
 
-class Meters {
-  value: number;
-  constructor(value: number) {
-    this.value = value;
-  }
-}
-class Feet {
-  value: number;
-  constructor(value: number) {
-    this.value = value;
-  }
-}
 class Opaque {
   #secret = 1;
   get secret(): number {
