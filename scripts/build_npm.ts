@@ -228,7 +228,10 @@ export function buildNpm(): NpmPackageJson {
 export function packNpm(): string {
   rmSync(packDir, { recursive: true, force: true });
   mkdirSync(packDir, { recursive: true });
-  execFileSync("npm", ["pack", "--pack-destination", packDir], { cwd: npmDir, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], {
+    cwd: npmDir,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const tarball = tarballPath();
   if (!existsSync(tarball)) throw new Error(`npm pack did not write ${tarball}`);
   return tarball;

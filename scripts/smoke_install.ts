@@ -73,7 +73,7 @@ function strayPackages(dir: string): string[] {
 const scratch = mkdtempSync(join(tmpdir(), `cachet-smoke-${tool}-`));
 try {
   writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
-  for (const file of ["smoke.mjs", "consumer.mts"]) {
+  for (const file of ["smoke.mjs", "consumer.mts", "decorator.mts"]) {
     copyFileSync(join(root, "tests", "consumers", file), join(scratch, file));
   }
   const local = `./${tarball.split("/").at(-1)}`;
@@ -121,11 +121,18 @@ try {
         join(scratch, config),
         JSON.stringify({
           compilerOptions: { ...options, target: "ES2022", strict: true, noEmit: true, skipLibCheck: false },
-          files: ["consumer.mts", "all.mts"],
+          files: ["consumer.mts", "decorator.mts", "all.mts"],
         }),
       );
       run(`tsc --noEmit, moduleResolution ${moduleResolution}`, bin("tsc"), ["-p", config], scratch);
     }
+    // tsc lowers the standard decorator; the output runs on the oldest Node.
+    writeFileSync(
+      join(scratch, "tsconfig.emit.json"),
+      JSON.stringify({ extends: "./tsconfig.nodenext.json", compilerOptions: { noEmit: false, outDir: "out" } }),
+    );
+    run("tsc: compile the @cached consumer", bin("tsc"), ["-p", "tsconfig.emit.json"], scratch);
+    run("node 20: compiled @cached consumer", systemNode(), ["out/decorator.mjs"], scratch);
   }
   run(
     `${tool === "npm" ? "node 24" : "bun"}: TypeScript consumer`,
@@ -133,6 +140,7 @@ try {
     ["consumer.mts"],
     scratch,
   );
+  if (tool === "bun") run("bun: @cached consumer (decorator syntax)", bin("bun"), ["decorator.mts"], scratch);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 // The browser page of scripts/smoke_browser.ts, written as a browser user writes it after `npm i cachet`: the bundler
 // resolves the package's exports. It runs round trips and reports what it saw in `globalThis.cachetResults`; the
 // driver compares that with what it expects. A new check is one block here and one line in the driver's `expected`.
-import { CacheError, TTLCache } from "cachet";
+import { cached, CacheError, TTLCache } from "cachet";
 import { MemoryCacheBackend } from "cachet/memory";
 import { JsonSerializer } from "cachet/json";
 
@@ -31,6 +31,14 @@ await raw.set("bytes", new Uint8Array([1, 2, 3]));
 await raw.set("short", new Uint8Array([9]), 0.05);
 await new Promise((resolve) => setTimeout(resolve, 120));
 results.raw = { bytes: [...(await raw.get("bytes"))], short: (await raw.get("short")) ?? "expired" };
+
+// cached(): the second call is a hit, the function runs once per argument.
+let calls = 0;
+const square = cached(new TTLCache({ serializer: new JsonSerializer() }))(function square(n) {
+  calls++;
+  return n * n;
+});
+results.cached = { values: [await square(4), await square(4), await square(5)], calls, hits: square.cacheInfo().hits };
 
 // Bad arguments fail fast with a clear message.
 try {

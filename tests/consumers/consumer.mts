@@ -1,7 +1,7 @@
 // A TypeScript consumer of the installed npm package. scripts/smoke_install.ts copies it into the scratch project,
 // type-checks it with `tsc --noEmit` under moduleResolution nodenext and bundler, and runs it with Node 24 and Bun.
 // It is .mts so that the repository's tsconfig.json ("tests/**/*.ts"), where "cachet" does not resolve, skips it.
-import { CacheError, TTLCache } from "cachet";
+import { cached, CacheError, TTLCache } from "cachet";
 import type { CacheBackend, CacheInfo, CacheSerializer } from "cachet";
 import { MemoryCacheBackend } from "cachet/memory";
 import { JsonSerializer } from "cachet/json";
@@ -25,4 +25,16 @@ if (user?.name !== "Ada" || fallback !== "none" || info.hits !== 1 || info.misse
   throw new Error(`unexpected round trip: ${JSON.stringify({ user, fallback, info })}`);
 }
 if (!(new CacheError("x") instanceof Error)) throw new Error("CacheError is not an Error");
+
+let calls = 0;
+const square = cached(new TTLCache<number>({ serializer: new JsonSerializer<number>() }))(function square(n: number) {
+  calls++;
+  return n * n;
+});
+const squared: number = await square(4);
+// @ts-expect-error: the cached function keeps the parameter types
+await square("4").catch(() => {});
+if (squared !== 16 || (await square(4)) !== 16 || calls !== 2 || square.cacheInfo().hits !== 1) {
+  throw new Error(`unexpected cached() round trip: ${JSON.stringify({ squared, calls, info: square.cacheInfo() })}`);
+}
 console.log("ok typed round trip");

@@ -34,6 +34,17 @@ const roundTrips = {
     assert.throws(() => new TTLCache({ ttl: -1 }), (e) => e instanceof RangeError && /received -1/.test(e.message));
     assert.ok(CacheError.prototype instanceof Error);
   },
+  "cached()": async ({ ".": { cached, TTLCache }, "./json": { JsonSerializer } }) => {
+    const cache = new TTLCache({ serializer: new JsonSerializer() });
+    let calls = 0;
+    const square = cached(cache)(function square(n) {
+      calls++;
+      return n * n;
+    });
+    assert.deepEqual([await square(4), await square(4), await square(5)], [16, 16, 25]);
+    assert.equal(calls, 2);
+    assert.equal(square.cacheInfo().hits, 1);
+  },
   "./memory": async ({ ".": { TTLCache }, "./memory": { MemoryCacheBackend } }) => {
     const backend = new MemoryCacheBackend();
     const cache = new TTLCache({ backend, maxSize: 2 });
@@ -121,6 +132,9 @@ for (const [subpath, packages] of Object.entries(needs)) {
 for (const subpath of Object.keys(modules)) {
   if (roundTrips[subpath]) await check(`round trip through ${specifier(subpath)}`, () => roundTrips[subpath](modules));
   else console.log(`# ${specifier(subpath)}: imported; no round trip in tests/consumers/smoke.mjs yet`);
+}
+if (modules["."] && modules["./json"]) {
+  await check("round trip through cached()", () => roundTrips["cached()"](modules));
 }
 console.log(`smoke: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
