@@ -33,12 +33,14 @@ function loadsThrows(serializer: SchemaSerializer<StandardSchema>, data: Uint8Ar
   return caught;
 }
 
+// An asynchronous check, as a lookup in a database would be.
+const longEnough = (s: string) => Promise.resolve(s.length > 1);
 const since = new Date("2026-11-25T10:00:00.000Z");
 const libraries = {
   zod: {
     user: z.object({ name: z.string(), age: z.number().int(), since: z.coerce.date() }),
     coerce: z.object({ n: z.coerce.number() }),
-    async: z.string().refine(async (s) => s.length > 1, "too short"),
+    async: z.string().refine(async (s) => await longEnough(s), "too short"),
   },
   valibot: {
     user: v.object({
@@ -47,7 +49,7 @@ const libraries = {
       since: v.pipe(v.string(), v.isoTimestamp(), v.transform((s) => new Date(s))),
     }),
     coerce: v.object({ n: v.pipe(v.string(), v.transform(Number)) }),
-    async: v.pipeAsync(v.string(), v.checkAsync(async (s) => s.length > 1, "too short")),
+    async: v.pipeAsync(v.string(), v.checkAsync(async (s) => await longEnough(s), "too short")),
   },
   arktype: {
     user: type({ name: "string", age: "number.integer", since: "string.date.iso.parse" }),
