@@ -28,10 +28,12 @@ import { checkMsgpack } from "./_msgpack_guard.ts";
 // lets cyclic objects decode; mapsAsObjects: false makes MessagePack maps Maps.
 // The instances are private: msgpackr's extension table is process-global, so
 // nothing here registers extensions; the fix-ups below cover what its built-ins
-// miss (-0, an Error without a cause).
+// miss (-0, lone surrogates, an Error without a cause). useToJSON: false keeps
+// every value on the path that inspect() checked.
 const OPTIONS = {
   structuredClone: true,
   moreTypes: true,
+  useToJSON: false,
   useRecords: true,
   mapsAsObjects: false,
   copyBuffers: true,
@@ -59,11 +61,14 @@ const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
 const LEAVES: ReadonlySet<unknown> = new Set([Date.prototype, RegExp.prototype, ArrayBuffer.prototype]);
 const BOXED = [String, Number, Boolean, BigInt, Symbol].map((type) => type.prototype);
 
-// What MessagePack cannot say directly, recorded while validating:
-// `zeros` is a flat list of (container, key) pairs whose value is -0 (container
-// null = the root), `causeless` the errors that have no own `cause`.
+// What msgpackr's built-ins lose, recorded while validating and restored after
+// decoding: `slots` is a flat list of (container, key, replacement) triples,
+// container null meaning the root: replacement 0 for a -0 (msgpackr writes -0
+// as 0, so 0 is the marker) and the UTF-16 code units of a string with lone
+// surrogates (which UTF-8 stores as U+FFFD); `causeless` lists the errors that
+// have no own `cause`.
 interface Fixups {
-  zeros: unknown[];
+  slots: unknown[];
   causeless: Error[];
 }
 
@@ -75,19 +80,36 @@ function reject(what: string, key: unknown, hint: string): never {
   throw new TypeError(`Cannot serialize ${what}${where(key)}: structured clone ${hint}`);
 }
 
+function codeUnits(text: string): Uint16Array {
+  const units = new Uint16Array(text.length);
+  for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
+  return units;
+}
+
+function fromCodeUnits(units: Uint16Array): string {
+  let text = "";
+  for (let i = 0; i < units.length; i += 8192) text += String.fromCharCode(...units.subarray(i, i + 8192));
+  return text;
+}
+
 // Throws a TypeError for anything structured clone cannot copy (or msgpackr
 // cannot round-trip) and collects the fix-ups; returns undefined when none.
 function inspect(root: unknown): Fixups | undefined {
   const seen = new Set<object>();
   let fixups: Fixups | undefined;
+  // container undefined: a Map key or Set member, which cannot be patched after decoding.
+  const patch = (container: object | null | undefined, key: unknown, value: unknown, what: string) => {
+    if (container === undefined) reject(what, key, "copies it, but this format cannot as a Map key or Set member");
+    (fixups ??= { slots: [], causeless: [] }).slots.push(container, key, value);
+  };
   const visit = (value: unknown, container: object | null | undefined, key: unknown): void => {
     switch (typeof value) {
       case "number":
-        if (value === 0 && 1 / value < 0 && container !== undefined) {
-          (fixups ??= { zeros: [], causeless: [] }).zeros.push(container, key);
-        }
+        if (value === 0 && 1 / value < 0 && container !== undefined) patch(container, key, 0, "-0");
         return;
       case "string":
+        if (!value.isWellFormed()) patch(container, key, codeUnits(value), "a string with a lone surrogate");
+        return;
       case "boolean":
       case "bigint":
       case "undefined":
@@ -107,6 +129,7 @@ function inspect(root: unknown): Fixups | undefined {
         if (name === "__proto__") {
           reject('an object with an own "__proto__" key', key, "copies it, but this format cannot");
         }
+        if (!name.isWellFormed()) reject("a key with a lone surrogate", name, "copies it, but this format cannot");
         visit((object as Record<string, unknown>)[name], object, name);
       }
     } else if (Array.isArray(object)) {
@@ -122,7 +145,7 @@ function inspect(root: unknown): Fixups | undefined {
       return; // Uint8Array subclasses (Node's Buffer) come back as Uint8Array, as with structuredClone
     } else if (object instanceof Error) {
       if (Object.hasOwn(object, "cause")) visit(object.cause, object, "cause");
-      else (fixups ??= { zeros: [], causeless: [] }).causeless.push(object);
+      else (fixups ??= { slots: [], causeless: [] }).causeless.push(object);
       if (object instanceof AggregateError) visit(object.errors, undefined, "errors");
     } else if (BOXED.includes(proto)) {
       reject(`a boxed primitive (${typeName(object)})`, key, "copies it, but this format cannot; store the primitive");
@@ -134,19 +157,27 @@ function inspect(root: unknown): Fixups | undefined {
   return fixups;
 }
 
-function applyFixups(root: unknown, zeros: unknown, causeless: unknown): unknown {
-  if (!Array.isArray(zeros) || zeros.length % 2 !== 0 || !Array.isArray(causeless)) throw new Error("invalid fix-ups");
-  for (let i = 0; i < zeros.length; i += 2) {
-    const [container, key] = [zeros[i], zeros[i + 1]];
-    // Only a 0 that is really there may become -0: hostile fix-ups can change nothing else.
-    if (container === null && root === 0) root = -0;
-    else if (container instanceof Map && container.get(key) === 0) container.set(key, -0);
-    else if (
-      typeof container === "object" && container !== null && (typeof key === "string" || typeof key === "number") &&
-      Object.hasOwn(container, key) && (container as Record<string, unknown>)[key] === 0
+// Hostile fix-ups can only turn a stored 0 into -0 and a stored string into
+// another string, in slots that exist, and delete an undefined error cause.
+function restore(stored: unknown, replacement: unknown): unknown {
+  if (replacement === 0 && stored === 0) return -0;
+  if (replacement instanceof Uint16Array && typeof stored === "string") return fromCodeUnits(replacement);
+  throw new Error("invalid fix-up");
+}
+
+function applyFixups(root: unknown, slots: unknown, causeless: unknown): unknown {
+  if (!Array.isArray(slots) || slots.length % 3 !== 0 || !Array.isArray(causeless)) throw new Error("invalid fix-ups");
+  for (let i = 0; i < slots.length; i += 3) {
+    const [container, key, replacement] = [slots[i], slots[i + 1], slots[i + 2]];
+    if (container === null) root = restore(root, replacement);
+    else if (container instanceof Map && container.has(key)) {
+      container.set(key, restore(container.get(key), replacement));
+    } else if (
+      typeof container === "object" && (typeof key === "string" || typeof key === "number") &&
+      Object.hasOwn(container as object, key)
     ) {
-      (container as Record<string, unknown>)[key] = -0;
-    } else throw new Error("invalid -0 fix-up");
+      (container as Record<string, unknown>)[key] = restore((container as Record<string, unknown>)[key], replacement);
+    } else throw new Error("invalid fix-up");
   }
   for (const error of causeless) {
     if (!(error instanceof Error) || !Object.hasOwn(error, "cause") || error.cause !== undefined) {
@@ -165,10 +196,12 @@ function applyFixups(root: unknown, zeros: unknown, causeless: unknown): unknown
  * Differences from `structuredClone`: holes in arrays read back as
  * `undefined`; extra properties on arrays, errors and typed arrays are not
  * kept, nor an error's `stack`; two views of one `ArrayBuffer` come back with
- * separate copies of their bytes; `Float16Array`, `Blob`, `File`, boxed
- * primitives and objects with an own `__proto__` key are refused with a
- * `TypeError`. An error keeps its `name` even when it is not a built-in one,
- * and an `AggregateError` keeps `errors`.
+ * separate copies of their bytes; lone surrogates in an error's message or
+ * name, or a RegExp's source, become U+FFFD; `Float16Array`, `Blob`, `File`,
+ * boxed primitives, objects with an own `__proto__` key, and lone surrogates
+ * in object keys, `Map` keys and `Set` members are refused with a `TypeError`.
+ * An error keeps its `name` even when it is not a built-in one, and an
+ * `AggregateError` keeps `errors`.
  *
  * @typeParam T The type of the values; nothing checks it on read.
  *
@@ -194,7 +227,7 @@ export class StructuredSerializer<T = unknown> implements CacheSerializer<T> {
    */
   dumps(value: T): Uint8Array {
     const fixups = inspect(value);
-    const packed = packr.pack(fixups ? [value, fixups.zeros, fixups.causeless] : [value]);
+    const packed = packr.pack(fixups ? [value, fixups.slots, fixups.causeless] : [value]);
     // A copy: msgpackr returns a view of a shared 8 KiB+ buffer, which a cache would keep alive.
     return new Uint8Array(packed);
   }

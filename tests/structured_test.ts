@@ -295,21 +295,41 @@ describe("StructuredSerializer", () => {
     assertPristinePrototypes();
   });
 
-  test("StructuredSerializer.loads() applies no hostile -0 fix-up to anything but a stored 0", () => {
-    // [value = { a: 1 }, zeros = [value, "a"], causeless = []]
+  test("StructuredSerializer.loads() applies no hostile fix-up to anything but a stored 0 or string", () => {
+    // [value = { a: 1 }, slots = [value, "a", -0], causeless = []]
+    const minusZero = [0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0];
+    const pointer = [0xd6, 0x70, 0, 0, 0, 1];
     const data = bytes(
       0x93,
       [0xd6, 0x69, 0, 0, 0, 1],
       [0xd4, 0x72, 0, 0x91],
       "a",
       1,
-      [0x92, 0xd6, 0x70, 0, 0, 0, 1],
+      [0x93, ...pointer],
       "a",
+      minusZero,
       0x90,
     );
-    assertCacheError(data, /invalid -0 fix-up/);
+    assertCacheError(data, /invalid fix-up/);
+    assertCacheError(bytes(0x93, 1, [0x93, 0xc0, 0xc0, 0x01], 0x90), /invalid fix-up/);
     assertCacheError(bytes(0x93, 1, 0x90, [0x91, 0x01]), /invalid cause fix-up/);
     assertCacheError(bytes(0x92, 1, 2), /not a StructuredSerializer envelope/);
+  });
+
+  test("StructuredSerializer keeps strings with lone surrogates, and refuses them where it cannot", () => {
+    const broken = "🔑".slice(0, 1) + "x\udc00";
+    const value = {
+      text: broken,
+      list: [broken],
+      map: new Map([["k", broken]]),
+      error: new Error("e", { cause: broken }),
+    };
+    assert.deepStrictEqual(roundTrip(value), value);
+    assert.equal(roundTrip(broken), broken);
+    assert.equal(roundTrip("x".repeat(20_000) + broken), "x".repeat(20_000) + broken);
+    for (const bad of [new Map([[broken, 1]]), new Set([broken]), { [broken]: 1 }]) {
+      assert.throws(() => structured.dumps(bad), { name: "TypeError", message: /lone surrogate/ });
+    }
   });
 
   test("StructuredSerializer round-trips arbitrary structured values (property)", () => {
@@ -322,6 +342,7 @@ describe("StructuredSerializer", () => {
       fc.integer(),
       fc.bigInt(),
       fc.string({ maxLength: 20 }),
+      fc.string({ maxLength: 6, unit: fc.nat(0xffff).map((code) => String.fromCharCode(code)) }), // lone surrogates too
       fc.date(),
       fc.uint8Array({ maxLength: 8 }).map((a) => new Uint8Array(a)),
       fc.float64Array({ maxLength: 4 }),
@@ -341,7 +362,7 @@ describe("StructuredSerializer", () => {
       array: fc.array(tie("value"), { maxLength: 4 }),
       object: fc.dictionary(key, tie("value"), { maxKeys: 4, noNullPrototype: true }),
       map: fc.array(fc.tuple(fc.oneof(key, fc.integer()), tie("value")), { maxLength: 3 }).map((e) => new Map(e)),
-      set: fc.array(fc.oneof(key, fc.integer(), tie("value")), { maxLength: 3 }).map((e) => new Set(e)),
+      set: fc.array(fc.oneof(key, fc.integer(), tie("array"), tie("object")), { maxLength: 3 }).map((e) => new Set(e)),
       error: fc.tuple(fc.string({ maxLength: 5 }), tie("value")).map(([m, cause]) => new Error(m, { cause })),
     }));
     // Cycles: point some containers back at the root.
