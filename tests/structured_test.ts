@@ -148,6 +148,9 @@ describe("StructuredSerializer", () => {
     const copy = structured.loads(data) as { b: Uint8Array };
     copy.b[0] = 99;
     assert.deepEqual(structured.loads(data), { b: new Uint8Array([1, 2]) });
+    // A view into a larger buffer (as a pooled Buffer from a backend can be) decodes the same.
+    const padded = new Uint8Array([7, 7, 7, ...data, 7]);
+    assert.deepEqual(structured.loads(padded.subarray(3, 3 + data.length)), { b: new Uint8Array([1, 2]) });
   });
 
   test("StructuredSerializer.dumps() rejects what structured clone cannot copy, naming the type and key", () => {
@@ -281,6 +284,8 @@ describe("StructuredSerializer", () => {
     ) as Record<string, unknown>[];
     assert.ok(value.every((item) => item[key] === 1));
     assertPristinePrototypes();
+    // Record definitions do not outlive the bytes that made them: 0x40 is the integer 64 again.
+    assert.equal(structured.loads(envelope(0x40)), 64);
   });
 
   test("StructuredSerializer.loads() builds no prototype from hostile error names", () => {
