@@ -190,8 +190,9 @@ function applyFixups(root: unknown, slots: unknown, causeless: unknown): unknown
 
 /**
  * Encodes the values structured clone copies as MessagePack, keeping types,
- * `-0`, and shared and cyclic references; decoding untrusted bytes never runs
- * code or sets a prototype.
+ * `-0`, and shared and cyclic references. Decoding checks the bytes first and
+ * accepts only what `dumps` writes; it never runs code taken from the bytes,
+ * never sets a prototype, and stays linear in the size of the input.
  *
  * Differences from `structuredClone`: holes in arrays read back as
  * `undefined`; extra properties on arrays, errors and typed arrays are not
