@@ -114,15 +114,19 @@ function walk(dir: string): string[] {
   );
 }
 
-/** The version range of a library: deno.json's `npm:` import when mapped there (the JSR range), else ^ the dev version. */
+/**
+ * The version range of a library: deno.json's `npm:` import when mapped there (so JSR and npm declare the same
+ * range), else ^ the version the repository's package.json pins.
+ */
 function versionRange(name: string, deno: DenoJson): string {
-  const mapped = deno.imports?.[name];
-  const match = mapped?.match(/^npm:(?:@[^/@]+\/)?[^/@]+@([^/]+)/);
+  const match = deno.imports?.[name]?.match(/^npm:(?:@[^/@]+\/)?[^/@]+@([^/]+)/);
   if (match) return match[1];
-  const dev = readJson<{ devDependencies?: Record<string, string> }>(join(root, "package.json")).devDependencies
-    ?.[name];
-  if (dev === undefined) throw new Error(`No version for ${name}: add it to deno.json "imports" or devDependencies`);
-  return dev.startsWith("^") ? dev : `^${dev}`;
+  const { dependencies, devDependencies } = readJson<Record<string, Record<string, string> | undefined>>(
+    join(root, "package.json"),
+  );
+  const pinned = dependencies?.[name] ?? devDependencies?.[name];
+  if (pinned === undefined) throw new Error(`No version for ${name}: map it in deno.json "imports"`);
+  return /^\d/.test(pinned) ? `^${pinned}` : pinned;
 }
 
 /**

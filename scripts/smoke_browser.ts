@@ -35,6 +35,7 @@ const expected: Record<string, unknown> = {
   },
   untrusted: { value: "miss", cacheError: true },
   raw: { bytes: [1, 2, 3], short: "expired" },
+  structured: { when: "1970-01-01T00:00:00.000Z", n: "1", seen: ["a"], cyclic: true },
   cached: { values: [16, 16, 25], calls: 2, hits: 1 },
   validation: "RangeError: Cannot create TTLCache: ttl must be a finite number > 0 (seconds): received -1",
 };

@@ -4,6 +4,7 @@
 import { cached, CacheError, TTLCache } from "cachet";
 import { MemoryCacheBackend } from "cachet/memory";
 import { JsonSerializer } from "cachet/json";
+import { StructuredSerializer } from "cachet/structured";
 
 const results = {};
 const backend = new MemoryCacheBackend();
@@ -39,6 +40,19 @@ const square = cached(new TTLCache({ serializer: new JsonSerializer() }))(functi
   return n * n;
 });
 results.cached = { values: [await square(4), await square(4), await square(5)], calls, hits: square.cacheInfo().hits };
+
+// Rich and cyclic values through the structured serializer (msgpackr's browser build).
+const rich = new TTLCache({ backend, serializer: new StructuredSerializer() });
+const value = { when: new Date(0), tags: new Map([["n", 1n]]), seen: new Set(["a"]) };
+value.self = value;
+await rich.set("rich", value);
+const copy = await rich.get("rich");
+results.structured = {
+  when: copy.when.toISOString(),
+  n: typeof copy.tags.get("n") === "bigint" ? String(copy.tags.get("n")) : "lost",
+  seen: [...copy.seen],
+  cyclic: copy.self === copy,
+};
 
 // Bad arguments fail fast with a clear message.
 try {

@@ -5,6 +5,8 @@ import { cached, CacheError, TTLCache } from "cachet";
 import type { CacheBackend, CacheInfo, CacheSerializer } from "cachet";
 import { MemoryCacheBackend } from "cachet/memory";
 import { JsonSerializer } from "cachet/json";
+import { StructuredSerializer } from "cachet/structured";
+import { SchemaSerializer, type StandardSchema } from "cachet/schema";
 
 interface User {
   id: number;
@@ -37,4 +39,22 @@ await square("4").catch(() => {});
 if (squared !== 16 || (await square(4)) !== 16 || calls !== 2 || square.cacheInfo().hits !== 1) {
   throw new Error(`unexpected cached() round trip: ${JSON.stringify({ squared, calls, info: square.cacheInfo() })}`);
 }
+// The schema's output type becomes the cache's value type.
+const Id: StandardSchema<unknown, number> = {
+  "~standard": {
+    version: 1,
+    vendor: "consumer",
+    validate: (value) => typeof value === "number" ? { value } : { issues: [{ message: "Expected a number" }] },
+  },
+};
+const ids = new TTLCache({ serializer: new SchemaSerializer(Id) });
+await ids.set("id", 42);
+const id: number | undefined = await ids.get("id");
+// @ts-expect-error: a string is not the schema's output
+await ids.set("id", "42").catch(() => {});
+
+const rich = new TTLCache<Map<string, bigint>>({ serializer: new StructuredSerializer<Map<string, bigint>>() });
+await rich.set("tags", new Map([["n", 1n]]));
+const tags: Map<string, bigint> | undefined = await rich.get("tags");
+if (id !== 42 || tags?.get("n") !== 1n) throw new Error(`unexpected typed round trip: ${String(id)} ${String(tags)}`);
 console.log("ok typed round trip");
