@@ -5,8 +5,9 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 
-export const root: string = new URL("..", import.meta.url).pathname;
+export const root: string = fileURLToPath(new URL("..", import.meta.url));
 export const npmDir: string = join(root, "npm");
 export const packDir: string = join(root, ".tmp", "npm");
 export const bin = (name: string): string => join(root, "node_modules", ".bin", name);
@@ -21,7 +22,7 @@ export const bin = (name: string): string => join(root, "node_modules", ".bin", 
 export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; browser: boolean }> = {
   "ioredis": { as: "optional peer", browser: false },
   "msgpackr": { as: "optional peer", browser: true },
-  // Types only (erased from the JavaScript), needed by TypeScript users of ./schema.
+  // Types only: ./schema spells the Standard Schema types out today; a module importing them would need it.
   "@standard-schema/spec": { as: "optional peer", browser: true },
 };
 
