@@ -18,9 +18,13 @@ export const bin = (name: string): string => join(root, "node_modules", ".bin", 
  * an optional peer dependency: the user installs it with that subpath.
  * `browser` says whether the library runs in a browser, i.e. whether a
  * runtime-neutral subpath may import it (checked by check_core_purity.ts).
+ * `range` is the npm range when it is wider than deno.json's import (Deno's
+ * `npm:` specifiers take no `||`).
  */
-export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; browser: boolean }> = {
-  "ioredis": { as: "optional peer", browser: false },
+export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; browser: boolean; range?: string }> = {
+  // A wide peer range, so that `npm i cachet ioredis` takes the latest ioredis without a conflict. The suite runs
+  // 5.11.1; the install smoke's Redis round trip was run by hand on 5.3.0 and 6.0.0.
+  "ioredis": { as: "optional peer", browser: false, range: "^5.3.0 || ^6.0.0" },
   "msgpackr": { as: "optional peer", browser: true },
   // Types only: ./schema spells the Standard Schema types out today; a module importing them would need it.
   "@standard-schema/spec": { as: "optional peer", browser: true },
@@ -87,11 +91,12 @@ export function moduleGraph(entry: string): { files: string[]; bare: Set<string>
 
 /**
  * For each npm subpath, the packages its JavaScript imports (needed at run time) and those only its declarations
- * import (needed by TypeScript users), from the built npm/ tree.
+ * import (needed by TypeScript users), from the built npm/ tree. Node built-ins (`node:*`) are not packages.
  */
 export function subpathNeeds(pkg: NpmPackageJson): Record<string, { runtime: string[]; types: string[] }> {
   const needs: Record<string, { runtime: string[]; types: string[] }> = {};
-  const packages = (entry: string) => new Set([...moduleGraph(entry).bare].map(packageName));
+  const packages = (entry: string) =>
+    new Set([...moduleGraph(entry).bare].filter((spec) => !spec.startsWith("node:")).map(packageName));
   for (const [subpath, target] of Object.entries(pkg.exports)) {
     const runtime = packages(join(npmDir, target.default));
     const types = [...packages(join(npmDir, target.types))].filter((name) => !runtime.has(name));
@@ -116,10 +121,11 @@ function walk(dir: string): string[] {
 }
 
 /**
- * The version range of a library: deno.json's `npm:` import when mapped there (so JSR and npm declare the same
- * range), else ^ the version the repository's package.json pins.
+ * The npm version range of a library: its `range` above, else deno.json's `npm:` import when mapped there (so JSR
+ * and npm declare the same range), else ^ the version the repository's package.json pins.
  */
 function versionRange(name: string, deno: DenoJson): string {
+  if (DEPENDENCIES[name]?.range) return DEPENDENCIES[name].range;
   const match = deno.imports?.[name]?.match(/^npm:(?:@[^/@]+\/)?[^/@]+@([^/]+)/);
   if (match) return match[1];
   const { dependencies, devDependencies } = readJson<Record<string, Record<string, string> | undefined>>(
