@@ -23,7 +23,10 @@ export function checkClient(context: string, label: string, value: unknown): Red
 /** Wraps what ioredis threw in a `CacheError` that names the operation. */
 export function wrapError(context: string, error: unknown, lastConnectionError?: Error): CacheError {
   if (error instanceof CacheError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  // ioredis names the queue flush after its option; what the caller needs to know is that Redis is unreachable.
+  const message = error instanceof Error
+    ? (error.name === "MaxRetriesPerRequestError" ? "the Redis server is unreachable" : error.message)
+    : String(error);
   const connection = lastConnectionError !== undefined && lastConnectionError.message !== message
     ? ` (last connection error: ${lastConnectionError.message})`
     : "";

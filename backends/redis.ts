@@ -319,7 +319,10 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     this.#closed = true;
     if (!this.#owned) return;
     const client = this.#client as Redis;
-    const ended = client.status === "end" ? undefined : new Promise((resolve) => client.once("end", resolve));
+    // A client between reconnect attempts has no socket left to end: it never emits "end".
+    const ended = client.status === "reconnecting" || client.status === "end"
+      ? undefined
+      : new Promise((resolve) => client.once("end", resolve));
     try {
       if (client.status === "ready") await client.quit();
     } catch {
