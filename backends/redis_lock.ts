@@ -46,7 +46,8 @@ const CREATE = "Cannot create RedisLock";
 // Deletes or extends the lock only while it still holds this holder's token,
 // so a holder whose lease ran out never touches the next holder's lock.
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
-const EXTEND = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
+const EXTEND =
+  `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 
 /**
  * A distributed lock on Redis for `cached({ lock })` and any critical section

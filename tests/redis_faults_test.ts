@@ -47,7 +47,11 @@ describe("RedisCacheBackend faults", () => {
 
   test("RedisCacheBackend fails within the timeout when the server is down at start", async () => {
     const port = await freePort();
-    await using backend = new RedisCacheBackend({ url: `redis://127.0.0.1:${port}`, prefix: "down:", timeout: TIMEOUT });
+    await using backend = new RedisCacheBackend({
+      url: `redis://127.0.0.1:${port}`,
+      prefix: "down:",
+      timeout: TIMEOUT,
+    });
     const error = await failsFast(backend.connect(), "connect()");
     assert.match(error.message, /Cannot connect RedisCacheBackend: the Redis server is unreachable .*ECONNREFUSED/);
     await failsFast(backend.get("k"), "get()");

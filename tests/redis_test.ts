@@ -311,7 +311,11 @@ describe("RedisCacheBackend", { skip }, () => {
         [{ client: {} }, "TypeError", /client \(an ioredis Redis or Cluster\) must be an object with methods/],
         [{ client: "redis://x" }, "TypeError", /client .* received "redis:\/\/x"/],
         [{ client, url: REDIS_URL }, "TypeError", /client cannot be combined with url/],
-        [{ client, timeout: 5, lazyConnect: false }, "TypeError", /client cannot be combined with timeout, lazyConnect/],
+        [
+          { client, timeout: 5, lazyConnect: false },
+          "TypeError",
+          /client cannot be combined with timeout, lazyConnect/,
+        ],
       ];
       for (const [options, name, message] of cases) {
         assert.throws(() => new RedisCacheBackend(options as never), { name, message }, JSON.stringify(options));
