@@ -3,8 +3,30 @@ import type { Cluster, Redis } from "ioredis";
 import { CacheError } from "../errors.ts";
 import { checkMethods, describe } from "../_validate.ts";
 
-/** A standalone or cluster ioredis client. */
-export type RedisClient = Redis | Cluster;
+/**
+ * An ioredis client: a standalone `Redis` (`new Redis(url)`) or a `Cluster`
+ * (`new Cluster(nodes)`). Typed by the members cachet's API shows; it must be
+ * a real ioredis client. Cast it (`backend.client as Redis`) for raw commands.
+ *
+ * @example Passing a client
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import type { RedisClient } from "@cachet/cachet/redis";
+ *
+ * const client: RedisClient = new Redis({ lazyConnect: true });
+ * console.assert(client.isCluster === false);
+ * (client as Redis).disconnect();
+ * ```
+ */
+export interface RedisClient {
+  /** `true` for a `Cluster`, `false` for a standalone `Redis`. */
+  readonly isCluster: boolean;
+  /** The connection state, such as `"wait"`, `"ready"`, `"reconnecting"` or `"end"`. */
+  readonly status: string;
+}
+
+/** What the implementation calls: the ioredis classes themselves. */
+export type IORedisClient = Redis | Cluster;
 
 const CLIENT_METHODS = ["getBuffer", "set", "unlink", "scanBuffer", "eval", "quit", "disconnect"] as const;
 
@@ -12,12 +34,12 @@ const CLIENT_METHODS = ["getBuffer", "set", "unlink", "scanBuffer", "eval", "qui
  * Checks that `value` looks like an ioredis `Redis` or `Cluster`. Duck typing,
  * because the caller's ioredis may be another copy than ours.
  */
-export function checkClient(context: string, label: string, value: unknown): RedisClient {
+export function checkClient(context: string, label: string, value: unknown): IORedisClient {
   checkMethods(context, label, value, CLIENT_METHODS);
   if (typeof (value as { isCluster?: unknown }).isCluster !== "boolean") {
     throw new TypeError(`${context}: ${label} must have a boolean isCluster property: received ${describe(value)}`);
   }
-  return value as RedisClient;
+  return value as IORedisClient;
 }
 
 /** Wraps what ioredis threw in a `CacheError` that names the operation. */

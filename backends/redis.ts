@@ -20,15 +20,19 @@
  */
 import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
-import type { Cluster, RedisOptions } from "ioredis";
+import type { Cluster, RedisOptions as IORedisOptions } from "ioredis";
 import { CacheError, CacheSettingsValidationError } from "../errors.ts";
 import { checkKey, checkOptions, checkTtl, describe } from "../_validate.ts";
 import type { CacheBackend } from "../types.ts";
 import { readEnv } from "./_env.ts";
-import { checkClient, type RedisClient, wrapError } from "./_redis_client.ts";
+import { checkClient, type IORedisClient, type RedisClient, wrapError } from "./_redis_client.ts";
 
 export { RedisLock } from "./redis_lock.ts";
 export type { RedisLockOptions } from "./redis_lock.ts";
+export type { RedisClient } from "./_redis_client.ts";
+
+/** The options of an ioredis `Redis` client (`tls`, `username`, `connectionName`, `retryStrategy`, …). */
+export type RedisOptions = IORedisOptions;
 
 /**
  * Options of {@linkcode RedisCacheBackend}. Any other property is an ioredis
@@ -59,7 +63,7 @@ export interface RedisCacheBackendOptions extends RedisOptions {
    *
    * @default {undefined}
    */
-  client?: Redis | Cluster;
+  client?: RedisClient;
   /**
    * Milliseconds after which connecting or a command fails with a
    * `CacheError` (ioredis `connectTimeout` and `commandTimeout`). Commands
@@ -111,7 +115,7 @@ const MAX_PX = Number.MAX_SAFE_INTEGER;
  * ```
  */
 export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
-  #client: RedisClient;
+  #client: IORedisClient;
   #owned: boolean;
   #prefix: string;
   #allowClearAll: boolean;
@@ -184,7 +188,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   }
 
   /** The ioredis client in use (created or borrowed), for raw commands or a {@linkcode RedisLock}. */
-  get client(): Redis | Cluster {
+  get client(): RedisClient {
     return this.#client;
   }
 

@@ -1,8 +1,7 @@
-import type { Cluster, Redis } from "ioredis";
 import type { CacheLock } from "../cache_lock.ts";
 import { CacheError } from "../errors.ts";
 import { checkKey, checkOptions, describe } from "../_validate.ts";
-import { checkClient, type RedisClient, unrefTimer, wrapError } from "./_redis_client.ts";
+import { checkClient, type IORedisClient, type RedisClient, unrefTimer, wrapError } from "./_redis_client.ts";
 
 /** Options of {@linkcode RedisLock}. All durations are in milliseconds. */
 export interface RedisLockOptions {
@@ -38,7 +37,7 @@ export interface RedisLockOptions {
 
 /** Anything with the ioredis client a lock can use: a `RedisCacheBackend`. */
 interface HasClient {
-  readonly client: Redis | Cluster;
+  readonly client: RedisClient;
   readonly prefix: string;
 }
 
@@ -74,7 +73,7 @@ const EXTEND =
  * ```
  */
 export class RedisLock implements CacheLock {
-  #client: RedisClient;
+  #client: IORedisClient;
   #prefix: string;
   #lease: number;
   #waitTimeout: number;
@@ -90,7 +89,7 @@ export class RedisLock implements CacheLock {
    * @throws {TypeError} When an argument has the wrong type.
    * @throws {RangeError} When a duration is out of range.
    */
-  constructor(redis: HasClient | Redis | Cluster, options: RedisLockOptions = {}) {
+  constructor(redis: HasClient | RedisClient, options: RedisLockOptions = {}) {
     checkOptions(CREATE, options);
     const { prefix = "lock:", lease = 10_000, waitTimeout = 10_000, retryInterval = 50 } = options;
     if (typeof prefix !== "string") {

@@ -2,6 +2,7 @@
 // calls on one cold key, each guarding "compute once and store in Redis", and
 // prints what they returned. Usage: <url> <prefix> <calls> <start at (epoch ms)>
 import process from "node:process";
+import type { Redis } from "ioredis";
 import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
 
 const [url, prefix, calls, startAt] = process.argv.slice(-4);
@@ -16,7 +17,7 @@ try {
     lock.withLock("cold", async () => {
       const stored = await backend.get("result");
       if (stored !== undefined) return decoder.decode(stored);
-      await backend.client.incr(`${prefix}computations`);
+      await (backend.client as Redis).incr(`${prefix}computations`);
       await new Promise((resolve) => setTimeout(resolve, 50));
       const value = `computed by ${process.pid}`;
       await backend.set("result", new TextEncoder().encode(value), 60);

@@ -218,9 +218,9 @@ describe("RedisCacheBackend", { skip }, () => {
         allowClearAll: true,
       });
       await backend.set("a", bytes(1), 60);
-      await backend.client.set("not-ours", "x");
+      await (backend.client as Redis).set("not-ours", "x");
       await backend.clear();
-      assert.equal(await backend.client.dbsize(), 0);
+      assert.equal(await (backend.client as Redis).dbsize(), 0);
     });
 
     test("RedisCacheBackend reads REDIS_HOST, REDIS_PORT, REDIS_DB and REDIS_PASSWORD", async () => {
