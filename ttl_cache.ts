@@ -63,6 +63,12 @@ export interface TTLCacheOptions<T> {
 
 const CREATE = "Cannot create TTLCache";
 
+// Internal to cachet (not re-exported by mod.ts): `cached()` re-checks a key
+// under its lock with this, so a cold call counts exactly one miss. It reads
+// like get() (one hit or miss is counted by every get() that returns), then
+// takes that count back.
+export let getUncounted: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => Promise<T | F>;
+
 /**
  * A cache with a time to live per entry, an optional LRU bound, statistics,
  * and a pluggable backend and serializer.
@@ -213,9 +219,8 @@ export class TTLCache<T = Uint8Array> {
     // can never leave more than maxSize entries tracked.
     const now = this.#clock.now();
     const expiresAt = now + seconds * 1000;
-    if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
     if (this.#tracked.delete(key) || this.#maxSize === 0 || this.#tracked.size < this.#maxSize) {
-      this.#tracked.set(key, expiresAt);
+      this.#track(key, expiresAt);
       if (this.#maxSize === 0 && this.#tracked.size >= this.#sweepAt) {
         this.#sweep(now);
         this.#sweepAt = Math.max(1024, this.#tracked.size * 2);
@@ -230,7 +235,7 @@ export class TTLCache<T = Uint8Array> {
     }
     for (const victim of victims) this.#tracked.delete(victim);
     this.#evictions += victims.length;
-    this.#tracked.set(key, expiresAt);
+    this.#track(key, expiresAt);
     try {
       await Promise.all(victims.map((victim) => this.#backend.delete(victim)));
     } catch (cause) {
@@ -286,6 +291,15 @@ export class TTLCache<T = Uint8Array> {
     });
   }
 
+  static {
+    getUncounted = async (cache, key, fallback) => {
+      const value = await cache.get(key, fallback);
+      if (value === fallback) cache.#misses--;
+      else cache.#hits--;
+      return value;
+    };
+  }
+
   #encode(value: T): Uint8Array {
     if (this.#serializer !== undefined) return this.#serializer.dumps(value);
     if (value instanceof Uint8Array) return value.slice();
@@ -308,6 +322,11 @@ export class TTLCache<T = Uint8Array> {
       // The entry stays undecodable and is deleted on the next read.
     }
     return fallback;
+  }
+
+  #track(key: string, expiresAt: number): void {
+    this.#tracked.set(key, expiresAt);
+    if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
   }
 
   // Drops expired keys from the bookkeeping; the backend expires them itself.

@@ -246,6 +246,16 @@ describe("TTLCache expiry", () => {
     assert.equal(cache.cacheInfo().currSize, 2);
   });
 
+  test("TTLCache still expires an entry written right after a full cache dropped an expired one", async () => {
+    // Regression: the sweep during that write used to forget the new entry's expiry.
+    const { cache, clock } = jsonCache({ maxSize: 1, ttl: 2 });
+    await cache.set("old", 1);
+    clock.advance(2000);
+    await cache.set("new", 2);
+    clock.advance(2000);
+    assert.equal(cache.cacheInfo().currSize, 0);
+  });
+
   test("TTLCache tracking memory stays proportional to live entries when unbounded", async () => {
     const { cache, clock } = jsonCache();
     for (let i = 0; i < 10_000; i++) {
