@@ -43,15 +43,18 @@ describe("RedisLock", { skip }, () => {
     raw.disconnect();
   });
 
-  test("RedisLock: 4 processes × 250 concurrent withLock() calls on a cold key compute exactly once", async () => {
-    const prefix = prefixed("lock-processes");
-    const startAt = String(Date.now() + 1_500);
-    const outcomes = await Promise.all([1, 2, 3, 4].map(() => runChild([REDIS_URL, prefix, "250", startAt])));
-    assert.equal(await raw.get(`${prefix}computations`), "1", "the critical section computed once in all");
-    const values = new Set(outcomes.flatMap((o) => o.results));
-    assert.equal(values.size, 1, `every call saw the one computed value: ${[...values].join(", ")}`);
-    assert.deepEqual(outcomes.map((o) => o.count), [250, 250, 250, 250]);
-  });
+  for (const mode of ["lock", "cached"]) {
+    const through = mode === "lock" ? "RedisLock.withLock()" : "cached({ lock: redisLock })";
+    test(`RedisLock: 4 processes × 250 concurrent calls through ${through} on a cold key compute exactly once`, async () => {
+      const prefix = prefixed(`lock-processes-${mode}`);
+      const startAt = String(Date.now() + 1_500);
+      const outcomes = await Promise.all([1, 2, 3, 4].map(() => runChild([REDIS_URL, prefix, "250", startAt, mode])));
+      assert.equal(await raw.get(`${prefix}computations`), "1", "the function ran once across all processes");
+      const values = new Set(outcomes.flatMap((o) => o.results));
+      assert.equal(values.size, 1, `every call returned the one computed value: ${[...values].join(", ")}`);
+      assert.deepEqual(outcomes.map((o) => o.count), [250, 250, 250, 250]);
+    });
+  }
 
   test("RedisLock.withLock() runs callers one at a time and returns what fn returns", async () => {
     await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix: prefixed("serial") });
