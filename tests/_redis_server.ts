@@ -1,7 +1,7 @@
 // Redis for tests: the shared server (REDIS_URL or 127.0.0.1:6379) for
 // ordinary tests, each under its own prefix, and private redis-server
 // processes on free loopback ports for tests that kill, pause or cluster them.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -36,6 +36,19 @@ export async function sharedRedisSkip(): Promise<false | string> {
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * `false` when `redis-server` and `redis-cli` can be run (for tests that start
+ * their own servers), else the reason to skip; under CI=true it throws instead.
+ */
+export function redisServerSkip(): false | string {
+  const missing = ["redis-server", "redis-cli"].filter((bin) => spawnSync(bin, ["--version"]).status !== 0);
+  if (missing.length === 0) return false;
+  const reason = `${missing.join(" and ")} not found on PATH; install Redis 7 (apt-get install redis-server)`;
+  if (process.env.CI === "true") throw new Error(`${reason} (CI=true: a missing Redis is a failure)`);
+  console.warn(`SKIP: ${reason}`);
+  return reason;
 }
 
 /** A raw client on the shared server, for inspecting what a backend wrote. */

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { Cluster, Redis } from "ioredis";
 import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
 import { backendConformance } from "./_backend_conformance.ts";
-import { type RedisServer, sleep, startRedisServer, uniquePrefix } from "./_redis_server.ts";
+import { type RedisServer, redisServerSkip, sleep, startRedisServer, uniquePrefix } from "./_redis_server.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -37,7 +37,7 @@ async function startCluster(): Promise<void> {
   cluster.on("error", () => {});
 }
 
-describe("RedisCacheBackend on a Redis Cluster", () => {
+describe("RedisCacheBackend on a Redis Cluster", { skip: redisServerSkip() }, () => {
   before(startCluster);
   after(async () => {
     cluster?.disconnect();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { RedisCacheBackend } from "../backends/redis.ts";
 import { CacheError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
-import { freePort, type RedisServer, sleep, startRedisServer } from "./_redis_server.ts";
+import { freePort, type RedisServer, redisServerSkip, sleep, startRedisServer } from "./_redis_server.ts";
 
 const TIMEOUT = 500;
 // Each failure must arrive within the timeout plus scheduling slack on a loaded 2-core machine.
@@ -38,7 +38,7 @@ async function eventually<T>(op: () => Promise<T>, ms: number): Promise<T> {
   }
 }
 
-describe("RedisCacheBackend faults", () => {
+describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
   let server: RedisServer;
   before(async () => {
     server = await startRedisServer();

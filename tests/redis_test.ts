@@ -12,6 +12,7 @@ import {
   rawClient,
   REDIS_URL,
   type RedisServer,
+  redisServerSkip,
   sharedRedisSkip,
   startRedisServer,
   uniquePrefix,
@@ -205,7 +206,7 @@ describe("RedisCacheBackend", { skip }, () => {
     assert.equal(await raw.get(`${mine}k`), "keep");
   });
 
-  describe("on a private server", () => {
+  describe("on a private server", { skip: redisServerSkip() }, () => {
     let server: RedisServer;
     before(async () => {
       server = await startRedisServer(["--requirepass", "s3cret"]);
