@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { RedisCacheBackend } from "../backends/redis.ts";
 import { CacheError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
+import { cached } from "../decorator.ts";
 import { freePort, type RedisServer, redisServerSkip, sleep, startRedisServer } from "./_redis_server.ts";
 
 const TIMEOUT = 500;
@@ -85,12 +86,15 @@ describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
     await Promise.all(pending.map((p, i) => failsFast(p, `operation ${i} after the crash`)));
     await failsFast(cache.get("k"), "TTLCache.get() after the crash");
     await failsFast(cache.set("k", bytes(3), 60), "TTLCache.set() after the crash");
+    const load = cached(cache, { name: "load" })(() => bytes(9));
+    await failsFast(load(), "a cached() function after the crash");
 
     await server.restart();
     await eventually(() => backend.set("k", bytes(4), 60), 5000);
     assert.deepEqual([...(await backend.get("k"))!], [4], "the same backend works again");
     await cache.set("k2", bytes(5), 60);
     assert.deepEqual([...(await cache.get("k2"))!], [5]);
+    assert.deepEqual([...await load()], [9]);
   });
 
   test("RedisCacheBackend.close() does not hang while the server is down", async () => {
