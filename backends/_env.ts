@@ -8,8 +8,6 @@ interface DenoEnv {
 /**
  * Reads one environment variable; `undefined` when it is unset or when there
  * is no environment (a browser).
- *
- * @throws {Error} On Deno without `--allow-env` (Deno's own `NotCapable`).
  */
 export function readEnv(name: string): string | undefined {
   const deno = (globalThis as { Deno?: DenoEnv }).Deno;

@@ -433,18 +433,8 @@ function resolveTarget(url: unknown): Target {
     }
     return checkUrl("url", url, "fix the url option");
   }
-  const env = (name: string): string | undefined => {
-    let value: string | undefined;
-    try {
-      value = readEnv(name);
-    } catch (error) {
-      throw new CacheSettingsValidationError(
-        `${CREATE}: cannot read ${name} (on Deno, run with --allow-env); or pass the url option`,
-        { cause: error },
-      );
-    }
-    return value === "" ? undefined : value;
-  };
+  // An empty variable counts as unset. (On Deno, ioredis itself needs --allow-env to load.)
+  const env = (name: string): string | undefined => readEnv(name) || undefined;
   const envUrl = env("REDIS_URL");
   const host = env("REDIS_HOST");
   if (envUrl !== undefined && host !== undefined) {
