@@ -42,9 +42,10 @@ export type RedisOptions = IORedisOptions;
 export interface RedisCacheBackendOptions extends RedisOptions {
   /**
    * A `redis://` or `rediss://` URL, for example
-   * `redis://:password@localhost:6379/0`. When absent, the environment is
-   * read: `REDIS_URL`, or `REDIS_HOST` with `REDIS_PORT` (6379), `REDIS_DB`
-   * (0) and `REDIS_PASSWORD`.
+   * `redis://:password@localhost:6379/0`. When absent (and no ioredis
+   * `host`, `port`, `path` or `sentinels` option is given), the environment
+   * is read: `REDIS_URL`, or `REDIS_HOST` with `REDIS_PORT` (6379),
+   * `REDIS_DB` (0) and `REDIS_PASSWORD`.
    *
    * @default {undefined}
    */
@@ -86,6 +87,7 @@ const CREATE = "Cannot create RedisCacheBackend";
 const DEFAULT_TIMEOUT_MS = 5_000;
 const MAX_RECONNECT_DELAY_MS = 1_000;
 const SCAN_COUNT = 1_000;
+const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
 // Redis accepts PX up to about 2^63 ms; beyond 2^53 a number loses integer precision.
 const MAX_PX = Number.MAX_SAFE_INTEGER;
 
@@ -120,6 +122,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   #prefix: string;
   #allowClearAll: boolean;
   #closed = false;
+  #timeoutMs = DEFAULT_TIMEOUT_MS;
   #lastConnectionError: Error | undefined;
 
   /**
@@ -157,6 +160,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       return;
     }
     const timeoutMs = timeout === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(timeout);
+    this.#timeoutMs = timeoutMs;
     const defaults: RedisOptions = {
       lazyConnect: true,
       connectTimeout: timeoutMs,
@@ -166,7 +170,9 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       maxRetriesPerRequest: 0,
       retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
     };
-    const target = resolveTarget(url);
+    // Connection options given the ioredis way (host, port, path, sentinels) stand in for the url.
+    const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
+    const target = direct ? {} : resolveTarget(url);
     const redis = typeof target === "string"
       ? new Redis(target, { ...defaults, ...ioredisOptions })
       : new Redis({ ...defaults, ...target, ...ioredisOptions });
@@ -334,7 +340,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     } finally {
       client.disconnect();
     }
-    await ended;
+    if (ended !== undefined) await settleWithin(ended, this.#timeoutMs);
   }
 
   /** Closes the backend at the end of an `await using` scope. */
@@ -359,6 +365,16 @@ function checkTimeout(value: unknown): number {
     throw new RangeError(`${CREATE}: timeout must be a finite number > 0 (milliseconds): received ${describe(value)}`);
   }
   return Math.ceil(value);
+}
+
+/** Waits for `promise`, but no longer than `ms` milliseconds. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Escapes the characters `SCAN MATCH` treats as a glob. */
@@ -394,7 +410,7 @@ async function clearNode(node: Redis, pattern: string, cluster: boolean): Promis
   } while (cursor !== "0");
 }
 
-type Target = string | { host: string; port: number; db: number; password?: string };
+type Target = string | { host?: string; port?: number; db?: number; password?: string };
 
 /** Hides the password of a URL before it goes into an error message. */
 function redact(url: string): string {

@@ -53,7 +53,12 @@ export function redisServerSkip(): false | string {
 
 /** A raw client on the shared server, for inspecting what a backend wrote. */
 export function rawClient(url: string = REDIS_URL): Redis {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2000,
+    commandTimeout: 5000,
+  });
   client.on("error", () => {});
   return client;
 }
@@ -101,45 +106,11 @@ export interface RedisServer {
 
 /** Starts `redis-server` on a free loopback port with `args` added, and waits until it answers. */
 export async function startRedisServer(args: string[] = [], options: { bus?: boolean } = {}): Promise<RedisServer> {
-  const port = await freePort(options.bus);
   const dir = mkdtempSync(join(tmpdir(), "cachet-redis-"));
+  const password = args.includes("--requirepass") ? args[args.indexOf("--requirepass") + 1] : undefined;
   let child: ChildProcess | undefined;
-  const launch = async () => {
-    const proc = spawn("redis-server", [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
-      ...args,
-    ], { stdio: "ignore" });
-    child = proc;
-    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-    const password = args.includes("--requirepass") ? args[args.indexOf("--requirepass") + 1] : undefined;
-    const probe = new Redis({ port, host: "127.0.0.1", password, lazyConnect: true, maxRetriesPerRequest: 0 });
-    probe.on("error", () => {});
-    try {
-      for (let i = 0; i < 100; i++) {
-        if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`);
-        try {
-          await probe.ping();
-          return { exited };
-        } catch {
-          await sleep(50);
-        }
-      }
-      throw new Error(`redis-server on port ${port} did not answer`);
-    } finally {
-      probe.disconnect();
-    }
-  };
-  let { exited } = await launch();
-  let running = true;
+  let exited: Promise<void> = Promise.resolve();
+  let running = false;
   // process.kill(pid) rather than child.kill(): Deno's child.kill() sends only one signal per child.
   const signal = (name: "SIGSTOP" | "SIGCONT" | "SIGKILL") => {
     try {
@@ -154,14 +125,63 @@ export async function startRedisServer(args: string[] = [], options: { bus?: boo
     running = false;
     await exited;
   };
+  /** Starts the server on `port`; false when the port turned out to be taken. */
+  const launch = async (port: number): Promise<boolean> => {
+    const proc = spawn("redis-server", [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      ...args,
+    ], { stdio: "ignore" });
+    child = proc;
+    running = true;
+    exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    const probe = new Redis({
+      port,
+      host: "127.0.0.1",
+      password,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      commandTimeout: 1000,
+    });
+    probe.on("error", () => {});
+    try {
+      for (let i = 0; i < 100 && proc.exitCode === null; i++) {
+        try {
+          // Only our own process counts: another program may have taken the port after freePort() checked it.
+          if ((await probe.info("server")).includes(`process_id:${proc.pid}\r\n`)) return true;
+          break;
+        } catch {
+          await sleep(50);
+        }
+      }
+      await kill();
+      return false;
+    } finally {
+      probe.disconnect();
+    }
+  };
+  let port = 0;
+  for (let attempt = 0; attempt < 5 && port === 0; attempt++) {
+    const candidate = await freePort(options.bus);
+    if (await launch(candidate)) port = candidate;
+  }
+  if (port === 0) throw new Error("could not start redis-server on a free loopback port (5 attempts)");
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     kill,
     async restart() {
       await kill();
-      ({ exited } = await launch());
-      running = true;
+      if (!(await launch(port))) throw new Error(`could not restart redis-server on port ${port}`);
     },
     pause(paused: boolean) {
       signal(paused ? "SIGSTOP" : "SIGCONT");

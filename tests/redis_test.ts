@@ -49,11 +49,16 @@ async function recordCommands(client: Redis, fn: () => Promise<void>): Promise<s
       else seen.push(args);
     });
   });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("MONITOR did not report the commands within 10 s")), 10_000);
+  });
   try {
     await fn();
     await client.echo(sentinel);
-    await finished;
+    await Promise.race([finished, stalled]);
   } finally {
+    clearTimeout(timer);
     monitor.disconnect();
     watcher.disconnect();
   }
@@ -236,6 +241,25 @@ describe("RedisCacheBackend", { skip }, () => {
         const check = rawClient(`redis://:s3cret@127.0.0.1:${server.port}/3`);
         try {
           assert.equal(await check.exists("env:k"), 1, "written to db 3 with the password");
+        } finally {
+          check.disconnect();
+        }
+      });
+    });
+
+    test("RedisCacheBackend takes ioredis host/port options instead of a url, ignoring the environment", async () => {
+      await withEnv({ REDIS_URL: "http://ignored", REDIS_HOST: "ignored" }, async () => {
+        await using backend = new RedisCacheBackend({
+          host: "127.0.0.1",
+          port: server.port,
+          password: "s3cret",
+          db: 4,
+          prefix: "direct:",
+        });
+        await backend.set("k", bytes(6), 60);
+        const check = rawClient(`redis://:s3cret@127.0.0.1:${server.port}/4`);
+        try {
+          assert.equal(await check.exists("direct:k"), 1);
         } finally {
           check.disconnect();
         }
