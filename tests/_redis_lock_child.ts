@@ -15,7 +15,8 @@ const lock = new RedisLock(backend, { waitTimeout: 30_000 });
 
 /** The expensive work: counts its runs in Redis, so the test can tell how many processes ran it. */
 async function compute(): Promise<string> {
-  await (backend.client as Redis).incr(`${prefix}computations`);
+  const redis = backend.client as Redis;
+  await redis.multi().incr(`${prefix}computations`).pexpire(`${prefix}computations`, 60_000).exec();
   await new Promise((resolve) => setTimeout(resolve, 50));
   return `computed by ${process.pid}`;
 }
