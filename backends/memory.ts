@@ -17,6 +17,7 @@
  */
 import { checkKey, checkMethods, checkOptions, checkTtl, describe } from "../_validate.ts";
 import { monotonicClock } from "../_clock.ts";
+import { memoryAccess } from "../_memory_access.ts";
 import type { CacheBackend, Clock } from "../types.ts";
 
 /** Options of {@linkcode MemoryCacheBackend}. */
@@ -87,17 +88,10 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
    */
   get(key: string): Promise<Uint8Array | undefined> {
     try {
-      checkKey("Cannot get from MemoryCacheBackend", key);
+      return Promise.resolve(this.#get(key));
     } catch (error) {
       return Promise.reject(error);
     }
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return Promise.resolve(undefined);
-    if (entry.expiresAt <= this.#clock.now()) {
-      this.#entries.delete(key);
-      return Promise.resolve(undefined);
-    }
-    return Promise.resolve(entry.value);
   }
 
   /**
@@ -111,21 +105,10 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
    */
   set(key: string, value: Uint8Array, ttl: number): Promise<void> {
     try {
-      checkKey("Cannot set in MemoryCacheBackend", key);
-      if (!(value instanceof Uint8Array)) {
-        throw new TypeError(
-          `Cannot set in MemoryCacheBackend: value must be a Uint8Array: received ${describe(value)}`,
-        );
-      }
-      checkTtl("Cannot set in MemoryCacheBackend", "ttl", ttl);
+      this.#set(key, value, ttl);
     } catch (error) {
       return Promise.reject(error);
     }
-    const now = this.#clock.now();
-    // Re-inserting moves the key to the end, keeping the map in write order.
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, expiresAt: now + ttl * 1000 });
-    if (this.#entries.size >= this.#sweepAt) this.#sweep(now);
     return Promise.resolve();
   }
 
@@ -137,11 +120,10 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
    */
   delete(key: string): Promise<void> {
     try {
-      checkKey("Cannot delete from MemoryCacheBackend", key);
+      this.#delete(key);
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#entries.delete(key);
     return Promise.resolve();
   }
 
@@ -155,6 +137,43 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
   /** Clears the backend, so `await using` frees its memory at scope end. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.clear();
+  }
+
+  // The synchronous bodies of get, set and delete; TTLCache calls them
+  // directly through memoryAccess (see _memory_access.ts).
+  static {
+    memoryAccess.get = (backend, key) => backend.#get(key);
+    memoryAccess.set = (backend, key, value, ttl) => backend.#set(key, value, ttl);
+    memoryAccess.delete = (backend, key) => backend.#delete(key);
+  }
+
+  #get(key: string): Uint8Array | undefined {
+    checkKey("Cannot get from MemoryCacheBackend", key);
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= this.#clock.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  #set(key: string, value: Uint8Array, ttl: number): void {
+    checkKey("Cannot set in MemoryCacheBackend", key);
+    if (!(value instanceof Uint8Array)) {
+      throw new TypeError(`Cannot set in MemoryCacheBackend: value must be a Uint8Array: received ${describe(value)}`);
+    }
+    checkTtl("Cannot set in MemoryCacheBackend", "ttl", ttl);
+    const now = this.#clock.now();
+    // Re-inserting moves the key to the end, keeping the map in write order.
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expiresAt: now + ttl * 1000 });
+    if (this.#entries.size >= this.#sweepAt) this.#sweep(now);
+  }
+
+  #delete(key: string): void {
+    checkKey("Cannot delete from MemoryCacheBackend", key);
+    this.#entries.delete(key);
   }
 
   #sweep(now: number): void {

@@ -1,0 +1,387 @@
+// Memory suite: get hit, get miss and set-with-eviction on caches bounded to
+// 10k entries. Every cache gets the same keys, the same values and a 60 s TTL.
+// Each case is its own function literal so no call site is shared between
+// caches (shared sites would turn megamorphic and slow every case down).
+import { LRUCache } from "lru-cache";
+import { createCache } from "cache-manager";
+import { Keyv } from "keyv";
+import { KeyvCacheableMemory } from "cacheable";
+import { BentoCache, bentostore } from "bentocache";
+import { memoryDriver } from "bentocache/drivers/memory";
+import { TTLCache } from "../../mod.ts";
+import { JsonSerializer } from "../../serializers/json.ts";
+import { type Case, check, measure, runtimeName, type SuiteOptions, type SuiteResult } from "./_harness.ts";
+import { BATCH, CAPACITY, jsonBytes, keys, record, TTL_SECONDS } from "./_fixtures.ts";
+
+const TTL_MS = TTL_SECONDS * 1000;
+const HIT = "get hit";
+const MISS = "get miss";
+const SET = "set + evict";
+
+/** Runs the memory suite. */
+export async function run(options: SuiteOptions): Promise<SuiteResult> {
+  const hitKeys = keys("user", CAPACITY);
+  const missKeys = keys("absent", CAPACITY);
+  // Ten times the bound, so every set inserts a new key and evicts one.
+  const newKeys = keys("new", CAPACITY * 10);
+  const values = hitKeys.map((_, i) => record(i));
+  const bytes = values.map(jsonBytes);
+  const cases: Case[] = [];
+  const cleanups: (() => unknown)[] = [];
+
+  // Windows of BATCH keys, advanced on every call, so a run touches every key.
+  const windows = (list: string[]) => {
+    let start = 0;
+    return () => {
+      start = start + BATCH >= list.length ? 0 : start + BATCH;
+      return start;
+    };
+  };
+
+  {
+    // cachet, storing the caller's bytes (copied in and out).
+    const cache = new TTLCache({ maxSize: CAPACITY, ttl: TTL_SECONDS });
+    for (const [i, k] of hitKeys.entries()) await cache.set(k, bytes[i]);
+    const hit = windows(hitKeys), miss = windows(missKeys), put = windows(newKeys);
+    const evicting = new TTLCache({ maxSize: CAPACITY, ttl: TTL_SECONDS });
+    const peer = "cachet TTLCache (bytes)";
+    cases.push(
+      {
+        group: HIT,
+        peer,
+        cachet: true,
+        ops: BATCH,
+        fn: async () => {
+          const s = hit();
+          let missed = 0;
+          for (let i = 0; i < BATCH; i++) if ((await cache.get(hitKeys[s + i])) === undefined) missed++;
+          check(missed === 0, `${peer} missed on a hit`);
+        },
+      },
+      {
+        group: MISS,
+        peer,
+        cachet: true,
+        ops: BATCH,
+        fn: async () => {
+          const s = miss();
+          let found = 0;
+          for (let i = 0; i < BATCH; i++) if ((await cache.get(missKeys[s + i])) !== undefined) found++;
+          check(found === 0, `${peer} hit on a miss`);
+        },
+      },
+      {
+        group: SET,
+        peer,
+        cachet: true,
+        ops: BATCH,
+        fn: async () => {
+          const s = put();
+          for (let i = 0; i < BATCH; i++) await evicting.set(newKeys[s + i], bytes[i]);
+          check(evicting.cacheInfo().currSize <= CAPACITY, `${peer} exceeded its bound`);
+        },
+      },
+    );
+  }
+
+  {
+    // cachet with the JSON serializer: values are encoded on set and decoded (a fresh copy) on every hit.
+    const serializer = new JsonSerializer<ReturnType<typeof record>>();
+    const cache = new TTLCache({ maxSize: CAPACITY, ttl: TTL_SECONDS, serializer });
+    for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
+    const hit = windows(hitKeys), miss = windows(missKeys), put = windows(newKeys);
+    const evicting = new TTLCache({ maxSize: CAPACITY, ttl: TTL_SECONDS, serializer });
+    const peer = "cachet TTLCache (JSON)";
+    cases.push(
+      {
+        group: HIT,
+        peer,
+        cachet: true,
+        ops: BATCH,
+        fn: async () => {
+          const s = hit();
+          let missed = 0;
+          for (let i = 0; i < BATCH; i++) if ((await cache.get(hitKeys[s + i])) === undefined) missed++;
+          check(missed === 0, `${peer} missed on a hit`);
+        },
+      },
+      {
+        group: MISS,
+        peer,
+        cachet: true,
+        ops: BATCH,
+        fn: async () => {
+          const s = miss();
+          let found = 0;
+          for (let i = 0; i < BATCH; i++) if ((await cache.get(missKeys[s + i])) !== undefined) found++;
+          check(found === 0, `${peer} hit on a miss`);
+        },
+      },
+      {
+        group: SET,
+        peer,
+        cachet: true,
+        ops: BATCH,
+        fn: async () => {
+          const s = put();
+          for (let i = 0; i < BATCH; i++) await evicting.set(newKeys[s + i], values[i]);
+          check(evicting.cacheInfo().currSize <= CAPACITY, `${peer} exceeded its bound`);
+        },
+      },
+    );
+  }
+
+  if (!options.cachetOnly) {
+    {
+      const cache = new LRUCache<string, object>({ max: CAPACITY, ttl: TTL_MS });
+      for (const [i, k] of hitKeys.entries()) cache.set(k, values[i]);
+      const hit = windows(hitKeys), miss = windows(missKeys), put = windows(newKeys);
+      const evicting = new LRUCache<string, object>({ max: CAPACITY, ttl: TTL_MS });
+      const peer = "lru-cache (sync)";
+      cases.push(
+        {
+          group: HIT,
+          peer,
+          ops: BATCH,
+          fn: () => {
+            const s = hit();
+            let missed = 0;
+            for (let i = 0; i < BATCH; i++) if (cache.get(hitKeys[s + i]) === undefined) missed++;
+            check(missed === 0, `${peer} missed on a hit`);
+          },
+        },
+        {
+          group: MISS,
+          peer,
+          ops: BATCH,
+          fn: () => {
+            const s = miss();
+            let found = 0;
+            for (let i = 0; i < BATCH; i++) if (cache.get(missKeys[s + i]) !== undefined) found++;
+            check(found === 0, `${peer} hit on a miss`);
+          },
+        },
+        {
+          group: SET,
+          peer,
+          ops: BATCH,
+          fn: () => {
+            const s = put();
+            for (let i = 0; i < BATCH; i++) evicting.set(newKeys[s + i], values[i]);
+            check(evicting.size <= CAPACITY, `${peer} exceeded its bound`);
+          },
+        },
+      );
+    }
+
+    {
+      // The physical floor: a Map with insertion-order eviction, no TTL, no LRU promotion.
+      const map = new Map<string, object>();
+      for (const [i, k] of hitKeys.entries()) map.set(k, values[i]);
+      const hit = windows(hitKeys), miss = windows(missKeys), put = windows(newKeys);
+      const evicting = new Map<string, object>();
+      const peer = "Map (floor)";
+      cases.push(
+        {
+          group: HIT,
+          peer,
+          ops: BATCH,
+          fn: () => {
+            const s = hit();
+            let missed = 0;
+            for (let i = 0; i < BATCH; i++) if (map.get(hitKeys[s + i]) === undefined) missed++;
+            check(missed === 0, `${peer} missed on a hit`);
+          },
+        },
+        {
+          group: MISS,
+          peer,
+          ops: BATCH,
+          fn: () => {
+            const s = miss();
+            let found = 0;
+            for (let i = 0; i < BATCH; i++) if (map.get(missKeys[s + i]) !== undefined) found++;
+            check(found === 0, `${peer} hit on a miss`);
+          },
+        },
+        {
+          group: SET,
+          peer,
+          ops: BATCH,
+          fn: () => {
+            const s = put();
+            for (let i = 0; i < BATCH; i++) {
+              const k = newKeys[s + i];
+              evicting.delete(k);
+              evicting.set(k, values[i]);
+              if (evicting.size > CAPACITY) evicting.delete(evicting.keys().next().value!);
+            }
+            check(evicting.size <= CAPACITY, `${peer} exceeded its bound`);
+          },
+        },
+      );
+    }
+
+    {
+      // cache-manager 7's documented bounded memory store: Keyv over CacheableMemory with an LRU size.
+      const make = () =>
+        createCache({
+          stores: [new Keyv({ store: new KeyvCacheableMemory({ ttl: TTL_MS, lruSize: CAPACITY }) })],
+          ttl: TTL_MS,
+        });
+      const cache = make();
+      const evicting = make();
+      cleanups.push(() => cache.disconnect(), () => evicting.disconnect());
+      for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
+      const hit = windows(hitKeys), miss = windows(missKeys), put = windows(newKeys);
+      const peer = "cache-manager 7 (memory)";
+      cases.push(
+        {
+          group: HIT,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = hit();
+            let missed = 0;
+            for (let i = 0; i < BATCH; i++) if ((await cache.get(hitKeys[s + i])) === undefined) missed++;
+            check(missed === 0, `${peer} missed on a hit`);
+          },
+        },
+        {
+          group: MISS,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = miss();
+            let found = 0;
+            for (let i = 0; i < BATCH; i++) if ((await cache.get(missKeys[s + i])) !== undefined) found++;
+            check(found === 0, `${peer} hit on a miss`);
+          },
+        },
+        {
+          group: SET,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = put();
+            for (let i = 0; i < BATCH; i++) await evicting.set(newKeys[s + i], values[i], TTL_MS);
+          },
+        },
+      );
+    }
+
+    {
+      const make = () =>
+        new BentoCache({
+          default: "memory",
+          stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: CAPACITY })) },
+        });
+      const cache = make();
+      const evicting = make();
+      cleanups.push(() => cache.disconnect(), () => evicting.disconnect());
+      for (const [i, k] of hitKeys.entries()) await cache.set({ key: k, value: values[i], ttl: TTL_MS });
+      const hit = windows(hitKeys), miss = windows(missKeys), put = windows(newKeys);
+      const peer = "bentocache (memory)";
+      cases.push(
+        {
+          group: HIT,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = hit();
+            let missed = 0;
+            for (let i = 0; i < BATCH; i++) {
+              if ((await cache.get({ key: hitKeys[s + i] })) === undefined) missed++;
+            }
+            check(missed === 0, `${peer} missed on a hit`);
+          },
+        },
+        {
+          group: MISS,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = miss();
+            let found = 0;
+            for (let i = 0; i < BATCH; i++) {
+              if ((await cache.get({ key: missKeys[s + i] })) !== undefined) found++;
+            }
+            check(found === 0, `${peer} hit on a miss`);
+          },
+        },
+        {
+          group: SET,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = put();
+            for (let i = 0; i < BATCH; i++) await evicting.set({ key: newKeys[s + i], value: values[i], ttl: TTL_MS });
+          },
+        },
+      );
+    }
+
+    {
+      const make = () => new Keyv({ store: new KeyvCacheableMemory({ ttl: TTL_MS, lruSize: CAPACITY }), ttl: TTL_MS });
+      const cache = make();
+      const evicting = make();
+      cleanups.push(() => cache.disconnect(), () => evicting.disconnect());
+      for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
+      const hit = windows(hitKeys), miss = windows(missKeys), put = windows(newKeys);
+      const peer = "keyv (memory)";
+      cases.push(
+        {
+          group: HIT,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = hit();
+            let missed = 0;
+            for (let i = 0; i < BATCH; i++) if ((await cache.get(hitKeys[s + i])) === undefined) missed++;
+            check(missed === 0, `${peer} missed on a hit`);
+          },
+        },
+        {
+          group: MISS,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = miss();
+            let found = 0;
+            for (let i = 0; i < BATCH; i++) if ((await cache.get(missKeys[s + i])) !== undefined) found++;
+            check(found === 0, `${peer} hit on a miss`);
+          },
+        },
+        {
+          group: SET,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = put();
+            for (let i = 0; i < BATCH; i++) await evicting.set(newKeys[s + i], values[i]);
+          },
+        },
+      );
+    }
+  }
+
+  try {
+    const rows = await measure(cases, options);
+    // Keep the groups together in the table: hit, miss, set.
+    rows.sort((a, b) => [HIT, MISS, SET].indexOf(a.group) - [HIT, MISS, SET].indexOf(b.group));
+    return {
+      suite: "memory",
+      title: `In-memory cache, ${CAPACITY / 1000}k entries, ${TTL_SECONDS} s TTL`,
+      runtime: runtimeName(),
+      rows,
+      notes: [
+        "lru-cache and Map are synchronous; every other cache returns a Promise, and each operation is awaited.",
+        "lru-cache, Map, cache-manager and keyv return the stored object itself; cachet (bytes) returns a copy, " +
+        "cachet (JSON) and bentocache (serialize: true by default) decode a fresh copy on every hit.",
+        "cache-manager and keyv use KeyvCacheableMemory (the LRU store cache-manager's README recommends) for the bound.",
+      ],
+    };
+  } finally {
+    for (const cleanup of cleanups) await cleanup();
+  }
+}
