@@ -1,0 +1,221 @@
+// Redis suite: get (hit) and set against the local server at 127.0.0.1:6379,
+// with 1 caller and with 64 concurrent callers (each awaiting its own
+// operations one after another). Every cache writes under a key prefix unique
+// to this run, and only those keys are deleted afterwards.
+import { Buffer } from "node:buffer";
+import { Redis } from "ioredis";
+import { createCache } from "cache-manager";
+import { Keyv } from "keyv";
+import KeyvRedis from "@keyv/redis";
+import { BentoCache, bentostore } from "bentocache";
+import { redisDriver } from "bentocache/drivers/redis";
+import { TTLCache } from "../../mod.ts";
+import { JsonSerializer } from "../../serializers/json.ts";
+import { type Case, check, measure, runtimeName, type SuiteOptions, type SuiteResult } from "./_harness.ts";
+import { jsonBytes, keys, record, TTL_SECONDS } from "./_fixtures.ts";
+import { loadRedisBackend } from "./_cachet_optional.ts";
+
+const URL = "redis://127.0.0.1:6379";
+const TTL_MS = TTL_SECONDS * 1000;
+const KEYS = 1_000;
+const CONCURRENCY = [1, 64];
+const OPS_PER_CALLER = { 1: 64, 64: 8 } as Record<number, number>;
+
+/** Runs the Redis suite. */
+export async function run(options: SuiteOptions): Promise<SuiteResult> {
+  const RedisCacheBackend = await loadRedisBackend();
+  const runId = `cachet-bench-${crypto.randomUUID()}`;
+  const hitKeys = keys("user", KEYS);
+  const values = hitKeys.map((_, i) => record(i));
+  const cases: Case[] = [];
+  const cleanups: (() => unknown)[] = [];
+  // One entry per caller: caller c of n runs OPS_PER_CALLER[n] operations.
+  const group = (op: string, n: number) => `${op}, ${n} concurrent caller${n === 1 ? "" : "s"}`;
+  let cursor = 0;
+  const next = () => (cursor = (cursor + 1) % KEYS);
+
+  {
+    const backend = new RedisCacheBackend({ url: URL, prefix: `${runId}:cachet:` });
+    const cache = new TTLCache<unknown>({ ttl: TTL_SECONDS, backend, serializer: new JsonSerializer() });
+    cleanups.push(() => backend.close());
+    for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
+    for (const n of CONCURRENCY) {
+      const per = OPS_PER_CALLER[n];
+      cases.push(
+        {
+          group: group("get", n),
+          peer: "cachet Redis backend",
+          cachet: true,
+          ops: n * per,
+          fn: () =>
+            Promise.all(Array.from({ length: n }, async () => {
+              for (let i = 0; i < per; i++) check((await cache.get(hitKeys[next()])) !== undefined, "cachet missed");
+            })),
+        },
+        {
+          group: group("set", n),
+          peer: "cachet Redis backend",
+          cachet: true,
+          ops: n * per,
+          fn: () =>
+            Promise.all(Array.from({ length: n }, async () => {
+              for (let i = 0; i < per; i++) {
+                const k = next();
+                await cache.set(hitKeys[k], values[k]);
+              }
+            })),
+        },
+      );
+    }
+  }
+
+  if (!options.cachetOnly) {
+    {
+      // The floor: ioredis with the same bytes, no codec and no bookkeeping.
+      const client = new Redis(URL);
+      cleanups.push(() => client.quit());
+      const prefix = `${runId}:ioredis:`;
+      const bytes = values.map((v) => Buffer.from(jsonBytes(v)));
+      for (const [i, k] of hitKeys.entries()) await client.set(prefix + k, bytes[i], "PX", TTL_MS);
+      for (const n of CONCURRENCY) {
+        const per = OPS_PER_CALLER[n];
+        cases.push(
+          {
+            group: group("get", n),
+            peer: "ioredis (floor)",
+            ops: n * per,
+            fn: () =>
+              Promise.all(Array.from({ length: n }, async () => {
+                for (let i = 0; i < per; i++) {
+                  check((await client.getBuffer(prefix + hitKeys[next()])) !== null, "ioredis missed");
+                }
+              })),
+          },
+          {
+            group: group("set", n),
+            peer: "ioredis (floor)",
+            ops: n * per,
+            fn: () =>
+              Promise.all(Array.from({ length: n }, async () => {
+                for (let i = 0; i < per; i++) {
+                  const k = next();
+                  await client.set(prefix + hitKeys[k], bytes[k], "PX", TTL_MS);
+                }
+              })),
+          },
+        );
+      }
+    }
+
+    {
+      const store = new KeyvRedis(URL);
+      const cache = createCache({ stores: [new Keyv({ store, namespace: `${runId}-keyv` })], ttl: TTL_MS });
+      cleanups.push(() => cache.disconnect());
+      for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
+      for (const n of CONCURRENCY) {
+        const per = OPS_PER_CALLER[n];
+        cases.push(
+          {
+            group: group("get", n),
+            peer: "cache-manager + @keyv/redis",
+            ops: n * per,
+            fn: () =>
+              Promise.all(Array.from({ length: n }, async () => {
+                for (let i = 0; i < per; i++) {
+                  check((await cache.get(hitKeys[next()])) !== undefined, "cache-manager missed");
+                }
+              })),
+          },
+          {
+            group: group("set", n),
+            peer: "cache-manager + @keyv/redis",
+            ops: n * per,
+            fn: () =>
+              Promise.all(Array.from({ length: n }, async () => {
+                for (let i = 0; i < per; i++) {
+                  const k = next();
+                  await cache.set(hitKeys[k], values[k], TTL_MS);
+                }
+              })),
+          },
+        );
+      }
+    }
+
+    {
+      const bento = new BentoCache({
+        default: "redis",
+        stores: {
+          redis: bentostore().useL2Layer(
+            redisDriver({ connection: { host: "127.0.0.1", port: 6379 }, prefix: `${runId}-bento` }),
+          ),
+        },
+      });
+      cleanups.push(() => bento.disconnect());
+      for (const [i, k] of hitKeys.entries()) await bento.set({ key: k, value: values[i], ttl: TTL_MS });
+      for (const n of CONCURRENCY) {
+        const per = OPS_PER_CALLER[n];
+        cases.push(
+          {
+            group: group("get", n),
+            peer: "bentocache (redis)",
+            ops: n * per,
+            fn: () =>
+              Promise.all(Array.from({ length: n }, async () => {
+                for (let i = 0; i < per; i++) {
+                  check((await bento.get({ key: hitKeys[next()] })) !== undefined, "bentocache missed");
+                }
+              })),
+          },
+          {
+            group: group("set", n),
+            peer: "bentocache (redis)",
+            ops: n * per,
+            fn: () =>
+              Promise.all(Array.from({ length: n }, async () => {
+                for (let i = 0; i < per; i++) {
+                  const k = next();
+                  await bento.set({ key: hitKeys[k], value: values[k], ttl: TTL_MS });
+                }
+              })),
+          },
+        );
+      }
+    }
+  }
+
+  try {
+    const rows = await measure(cases, { ...options, time: 500 });
+    const order = CONCURRENCY.flatMap((n) => [group("get", n), group("set", n)]);
+    rows.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
+    return {
+      suite: "redis",
+      title: "Redis 7 on 127.0.0.1 (same machine)",
+      runtime: runtimeName(),
+      rows,
+      notes: [
+        "Every cache stores the same ~80-byte JSON values with a 60 s TTL; ioredis gets the bytes and does no " +
+        "decoding, the others decode JSON on every get.",
+        "p99 is over batches of concurrent operations, divided by the operations per batch.",
+      ],
+    };
+  } finally {
+    for (const cleanup of cleanups) await cleanup();
+    await deleteOwnKeys(runId);
+  }
+}
+
+// Deletes the keys this run wrote (they all contain its unique id), and nothing else.
+async function deleteOwnKeys(run: string): Promise<void> {
+  const client = new Redis(URL);
+  try {
+    let cursor = "0";
+    do {
+      const [nextCursor, found] = await client.scan(cursor, "MATCH", `*${run}*`, "COUNT", 1000);
+      cursor = nextCursor;
+      if (found.length > 0) await client.unlink(...found);
+    } while (cursor !== "0");
+  } finally {
+    await client.quit();
+  }
+}
