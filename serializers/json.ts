@@ -63,6 +63,49 @@ function lossless(this: unknown, key: string, value: unknown): unknown {
   }
 }
 
+// True when JSON.stringify(value) is lossless without the checking replacer
+// (which costs more than the encoding itself): only strings, finite numbers,
+// booleans, null, arrays and plain objects without toJSON, at most 32 levels
+// deep. Anything else (and cycles) takes the checked path, which names the problem.
+function plain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth > 32) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!plain(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || (value as { toJSON?: unknown }).toJSON !== undefined) {
+        return false;
+      }
+      for (const key in value) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item !== undefined && !plain(item, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// Short texts are encoded into this buffer and copied out: much faster than
+// encode() for small values, and V8 keeps arrays of up to 64 bytes on its heap.
+const scratch = new Uint8Array(4096);
+
+function utf8(text: string): Uint8Array {
+  // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+  if (text.length > scratch.length / 3) return encoder.encode(text);
+  return scratch.slice(0, encoder.encodeInto(text, scratch).written);
+}
+
 function where(key: string): string {
   return key === "" ? "" : ` (at key ${JSON.stringify(key)})`;
 }
@@ -94,7 +137,7 @@ export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {
    * @throws {TypeError} When the value (or a nested one) has no faithful JSON form, or is cyclic.
    */
   dumps(value: T): Uint8Array {
-    return encoder.encode(JSON.stringify(value, lossless));
+    return utf8(plain(value, 0) ? JSON.stringify(value) : JSON.stringify(value, lossless));
   }
 
   /**

@@ -2,7 +2,6 @@
 // run.ts spawns it so). Every cache holds the same keys and the same small
 // values with a 60 s TTL and a bound of N entries; keys and values are counted
 // for all of them, so the differences are each cache's own overhead.
-import process from "node:process";
 import { LRUCache } from "lru-cache";
 import { TTLCache } from "../../mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
@@ -87,12 +86,10 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   for (const subject of subjects) {
     await settle();
     const heapBefore = heapBytes();
-    const rssBefore = process.memoryUsage().rss;
     // Held in an array, so liveness analysis cannot free the cache before it is measured.
     retained.push(await subject.fill(n));
     await settle();
     const perEntry = (heapBytes() - heapBefore) / n;
-    const rssPerEntry = (process.memoryUsage().rss - rssBefore) / n;
     retained.length = 0;
     rows.push({
       group: `bytes per entry (${n.toLocaleString("en-US")} entries)`,
@@ -101,7 +98,6 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       value: perEntry,
       unit: "bytes/entry",
       higherIsBetter: false,
-      note: `RSS +${rssPerEntry.toFixed(0)} B/entry`,
     });
   }
   return {
@@ -112,7 +108,6 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     notes: [
       "Heap = V8 heapUsed + external (ArrayBuffer backing stores), after a full GC, minus the same before filling.",
       "Values are { id, ok } objects; cachet stores them as bytes (its JSON encoding), the others by reference.",
-      "RSS is noisier (the allocator keeps freed pages) and is shown only as a hint.",
     ],
   };
 }

@@ -175,11 +175,13 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     }
 
     {
-      // The physical floor: a Map with insertion-order eviction, no TTL, no LRU promotion.
+      // The physical floor: a Map with insertion-order (FIFO) eviction, no TTL, no LRU promotion.
       const map = new Map<string, object>();
       for (const [i, k] of hitKeys.entries()) map.set(k, values[i]);
       const hit = windows(hitKeys), miss = windows(missKeys), put = windows(newKeys);
       const evicting = new Map<string, object>();
+      // A persistent iterator finds the oldest key without rescanning the holes deleted entries leave.
+      let oldest = evicting.keys();
       const peer = "Map (floor)";
       cases.push(
         {
@@ -214,7 +216,11 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
               const k = newKeys[s + i];
               evicting.delete(k);
               evicting.set(k, values[i]);
-              if (evicting.size > CAPACITY) evicting.delete(evicting.keys().next().value!);
+              if (evicting.size > CAPACITY) {
+                let next = oldest.next();
+                if (next.done) next = (oldest = evicting.keys()).next();
+                evicting.delete(next.value!);
+              }
             }
             check(evicting.size <= CAPACITY, `${peer} exceeded its bound`);
           },
