@@ -23,3 +23,7 @@ export { TTLCache } from "./ttl_cache.ts";
 export type { CacheErrorContext, TTLCacheOptions } from "./ttl_cache.ts";
 export { getDefaultBackend, setDefaultBackend } from "./default_backend.ts";
 export type { CacheLock } from "./cache_lock.ts";
+export { cached } from "./decorator.ts";
+export type { AnyFunction, Cached, CachedFunction, CachedHelpers, CachedOptions } from "./decorator.ts";
+export { makeKey } from "./make_key.ts";
+export type { MakeKeyOptions } from "./make_key.ts";

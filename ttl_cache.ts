@@ -66,6 +66,12 @@ const CREATE = "Cannot create TTLCache";
 const NO_VICTIMS: readonly string[] = [];
 const { get: memoryGet, set: memorySet, delete: memoryDelete } = MemoryCacheBackend.prototype;
 
+// Internal to cachet (not re-exported by mod.ts): `cached()` re-checks a key
+// under its lock with this, so a cold call counts exactly one miss. It reads
+// like get() (one hit or miss is counted by every get() that returns), then
+// takes that count back.
+export let getUncounted: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => Promise<T | F>;
+
 /**
  * A cache with a time to live per entry, an optional LRU bound, statistics,
  * and a pluggable backend and serializer.
@@ -359,6 +365,15 @@ export class TTLCache<T = Uint8Array> {
       currSize: this.#tracked.size,
       evictions: this.#evictions,
     });
+  }
+
+  static {
+    getUncounted = async (cache, key, fallback) => {
+      const value = await cache.get(key, fallback);
+      if (value === fallback) cache.#misses--;
+      else cache.#hits--;
+      return value;
+    };
   }
 
   #encode(value: T): Uint8Array {

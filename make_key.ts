@@ -1,0 +1,274 @@
+/**
+ * The default cache keys of `cached()`: a namespace plus a canonical,
+ * collision-free encoding of the arguments.
+ *
+ * @module
+ */
+import { describe, typeName } from "./_validate.ts";
+
+/** Options of {@linkcode makeKey}. */
+export interface MakeKeyOptions {
+  /**
+   * Also separate objects that have equal fields but different classes
+   * (`new Meters(1)` vs `new Feet(1)`, `Buffer` vs `Uint8Array`).
+   * Primitives of different types (`1`, `"1"`, `1n`, `true`) always get
+   * different keys.
+   *
+   * @default {false}
+   */
+  typed?: boolean;
+}
+
+// Encodings up to this many characters are used as they are; longer ones are
+// replaced by their SHA-256 digest, so keys stay bounded. Web Crypto's digest
+// is asynchronous and costs tens of microseconds on Node, so short keys skip it.
+const MAX_PLAIN = 128;
+// Digests of recent long encodings, so repeated calls with the same long
+// arguments skip the digest as well. Bounded in entries and in size.
+const DIGESTS_MAX = 512;
+const DIGEST_INPUT_MAX = 4096;
+const digests = new Map<string, string>();
+const utf8 = new TextEncoder();
+
+/**
+ * Makes the cache key `cached()` uses by default: `<name>:<encoding>` when the
+ * canonical encoding of `args` is at most 128 characters, else
+ * `<name>:#<SHA-256 of the encoding, base64url>`. A `:` or `%` in `name` is
+ * percent-encoded, so two names never produce the same key.
+ *
+ * The encoding is deterministic and injective: `1`, `"1"`, `1n` and `true`
+ * differ, so do `null` and `undefined`; plain objects are equal whatever their
+ * key order, and so are `Map`s and `Set`s whatever their insertion order.
+ * Supported: primitives (`-0` is `0`, `NaN` equals `NaN`), arrays, plain
+ * objects, `Date`, `Map`, `Set`, typed arrays, `ArrayBuffer`, and class
+ * instances with own enumerable fields (encoded by those fields).
+ *
+ * Use it inside a `keyMaker` to build keys with the same guarantees.
+ *
+ * @param name The namespace of the keys, a non-empty string.
+ * @param args The values to encode.
+ * @param options Options, see {@linkcode MakeKeyOptions}.
+ * @returns The key.
+ * @throws {TypeError} When a value has no stable encoding (a function, a symbol, a cyclic
+ * reference, a class instance without own enumerable fields, a `WeakMap`, …).
+ *
+ * @example Equal arguments make equal keys
+ * ```ts
+ * import { makeKey } from "@cachet/cachet";
+ *
+ * const a = await makeKey("search", [{ q: "tea", page: 1 }]);
+ * const b = await makeKey("search", [{ page: 1, q: "tea" }]);
+ * console.assert(a === b && a === 'search:[{"page":1,"q":"tea"}]');
+ * console.assert((await makeKey("search", ["1"])) !== (await makeKey("search", [1])));
+ * ```
+ */
+export function makeKey(name: string, args: readonly unknown[], options: MakeKeyOptions = {}): Promise<string> {
+  try {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`Cannot make a cache key: name must be a non-empty string: received ${describe(name)}`);
+    }
+    if (!Array.isArray(args)) {
+      throw new TypeError(`Cannot make a cache key: args must be an array: received ${describe(args)}`);
+    }
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Cannot make a cache key: options must be an object: received ${describe(options)}`);
+    }
+    const { typed = false } = options;
+    if (typeof typed !== "boolean") {
+      throw new TypeError(`Cannot make a cache key: typed must be a boolean: received ${describe(typed)}`);
+    }
+    return Promise.resolve(keyMaker(name, typed)(args));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Returns the key function of one namespace: it returns the key itself when no
+ * digest is needed (the fast path of a cache hit), else a Promise of it.
+ */
+export function keyMaker(name: string, typed: boolean): (args: readonly unknown[]) => string | Promise<string> {
+  const prefix = `${name.replace(/[%:]/g, (c) => c === "%" ? "%25" : "%3A")}:`;
+  return (args) => {
+    const encoded = encodeArgs(args, typed, name);
+    if (encoded.length <= MAX_PLAIN) return prefix + encoded;
+    const known = digests.get(encoded);
+    if (known !== undefined) return prefix + known;
+    return digest(encoded).then((hash) => {
+      if (encoded.length <= DIGEST_INPUT_MAX) {
+        if (digests.size >= DIGESTS_MAX) digests.clear();
+        digests.set(encoded, hash);
+      }
+      // "#" never starts an encoding ("[" always does), so hashed and plain keys never collide.
+      return prefix + hash;
+    });
+  };
+}
+
+async function digest(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(text)));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `#${btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+}
+
+// Raised inside the encoder; the path to the offending value is collected on the way out.
+class Unencodable {
+  readonly path: string[] = [];
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
+
+/**
+ * Encodes an argument list as `[a,b,…]`.
+ *
+ * @throws {TypeError} Naming the argument (and the path inside it) that cannot be encoded.
+ */
+export function encodeArgs(args: readonly unknown[], typed: boolean, name: string): string {
+  let out = "[";
+  const stack: object[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (i > 0) out += ",";
+    try {
+      out += encode(args[i], typed, stack);
+    } catch (error) {
+      if (!(error instanceof Unencodable)) throw error;
+      throw new TypeError(
+        `Cannot make a cache key for ${name}: args[${i}]${error.path.reverse().join("")} ${error.reason}; ` +
+          "pass keyMaker to cached() to build the key yourself",
+      );
+    }
+  }
+  return `${out}]`;
+}
+
+// The grammar is prefix-free, which makes concatenations injective: every
+// value starts with a token that says what it is: "…" (string), a number,
+// <digits>n (bigint), null, undefined, true, false, […] (array), {…} (plain
+// object or fields of an instance), Date(…), Map{…}, Set[…], <TypedArray>(…),
+// ArrayBuffer(…), and in typed mode @"Class" before a non-standard prototype.
+function encode(value: unknown, typed: boolean, stack: object[]): string {
+  switch (typeof value) {
+    case "string":
+      // JSON escapes quotes and lone surrogates, so distinct strings stay distinct.
+      return JSON.stringify(value);
+    case "number":
+      return value === 0 ? "0" : String(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "undefined":
+      return "undefined";
+    case "bigint":
+      return `${value}n`;
+    case "object":
+      if (value === null) return "null";
+      if (stack.includes(value)) throw new Unencodable("is a cyclic reference");
+      stack.push(value);
+      try {
+        return encodeObject(value, typed, stack);
+      } finally {
+        stack.pop();
+      }
+    default:
+      throw new Unencodable(`is ${describe(value)}, which has no stable encoding`);
+  }
+}
+
+function encodeObject(value: object, typed: boolean, stack: object[]): string {
+  const proto = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ",";
+      try {
+        out += encode(value[i], typed, stack);
+      } catch (error) {
+        throw within(error, `[${i}]`);
+      }
+    }
+    return `${brand(typed, value, proto, Array.prototype)}${out}]`;
+  }
+  if (proto === Object.prototype || proto === null) return encodeFields(value, Object.keys(value), typed, stack);
+  if (value instanceof Date) return `${brand(typed, value, proto, Date.prototype)}Date(${value.getTime()})`;
+  if (value instanceof Map) {
+    const entries: string[] = [];
+    for (const [k, v] of value) {
+      try {
+        entries.push(`${encode(k, typed, stack)}:${encode(v, typed, stack)}`);
+      } catch (error) {
+        throw within(error, `[map entry ${entries.length}]`);
+      }
+    }
+    return `${brand(typed, value, proto, Map.prototype)}Map{${entries.sort().join(",")}}`;
+  }
+  if (value instanceof Set) {
+    const items: string[] = [];
+    for (const item of value) {
+      try {
+        items.push(encode(item, typed, stack));
+      } catch (error) {
+        throw within(error, `[set item ${items.length}]`);
+      }
+    }
+    return `${brand(typed, value, proto, Set.prototype)}Set[${items.sort().join(",")}]`;
+  }
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    // The standard tag of the view's kind: a Node Buffer is a "Uint8Array".
+    const kind = Object.prototype.toString.call(value).slice(8, -1);
+    const items = Array.prototype.join.call(value, ",");
+    return `${brand(typed, value, proto, standardProto(kind))}${kind}(${items})`;
+  }
+  if (value instanceof ArrayBuffer) {
+    return `${brand(typed, value, proto, ArrayBuffer.prototype)}ArrayBuffer(${new Uint8Array(value).join(",")})`;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 0) {
+    throw new Unencodable(`is ${describe(value)} with no own enumerable fields, so it has no stable encoding`);
+  }
+  return `${typed ? className(value) : ""}${encodeFields(value, keys, typed, stack)}`;
+}
+
+function encodeFields(value: object, keys: string[], typed: boolean, stack: object[]): string {
+  for (const symbol of Object.getOwnPropertySymbols(value)) {
+    if (Object.prototype.propertyIsEnumerable.call(value, symbol)) {
+      throw new Unencodable(`has the symbol-keyed field ${symbol.toString()}, which has no stable encoding`);
+    }
+  }
+  keys.sort();
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (i > 0) out += ",";
+    try {
+      out += `${JSON.stringify(key)}:${encode((value as Record<string, unknown>)[key], typed, stack)}`;
+    } catch (error) {
+      throw within(error, fieldPath(key));
+    }
+  }
+  return `${out}}`;
+}
+
+// Prefixes the path of an encoding failure with `segment` on its way out.
+function within(error: unknown, segment: string): unknown {
+  if (error instanceof Unencodable) error.path.push(segment);
+  return error;
+}
+
+function fieldPath(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function brand(typed: boolean, value: object, proto: unknown, standard: unknown): string {
+  return typed && proto !== standard ? className(value) : "";
+}
+
+function className(value: object): string {
+  return `@${JSON.stringify(typeName(value))}`;
+}
+
+function standardProto(kind: string): unknown {
+  const ctor = (globalThis as Record<string, unknown>)[kind] as { prototype?: unknown } | undefined;
+  return ctor?.prototype;
+}

@@ -1,0 +1,590 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { cached, CacheError, TTLCache } from "../mod.ts";
+import type { CacheBackend, CacheLock, CacheSerializer } from "../mod.ts";
+import { MemoryCacheBackend } from "../backends/memory.ts";
+import { JsonSerializer } from "../serializers/json.ts";
+import { manualClock } from "./_helpers.ts";
+import { Feet, Meters } from "./_units.ts";
+
+function jsonCache(options: { maxSize?: number; ttl?: number; backend?: CacheBackend } = {}) {
+  const clock = manualClock();
+  const backend = options.backend ?? new MemoryCacheBackend({ clock });
+  const cache = new TTLCache<unknown>({ ...options, backend, clock, serializer: new JsonSerializer<unknown>() });
+  return { cache, clock };
+}
+
+// JSON, plus `undefined`, so that every falsy result can be stored.
+const withUndefined: CacheSerializer<unknown> = {
+  dumps: (value) => new TextEncoder().encode(value === undefined ? "" : JSON.stringify(value)),
+  loads: (bytes) => bytes.length === 0 ? undefined : JSON.parse(new TextDecoder().decode(bytes)),
+};
+
+const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+
+// A promise that the test settles by hand.
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe("cached", () => {
+  test("cached() caches a sync function: one computation, then hits", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const square = cached(cache)(function square(n: number) {
+      calls++;
+      return n * n;
+    });
+    const first = square(3);
+    assert.ok(first instanceof Promise, "the wrapper always returns a Promise");
+    assert.equal(await first, 9);
+    assert.equal(await square(3), 9);
+    assert.equal(await square(3), 9);
+    assert.equal(await square(4), 16);
+    assert.equal(calls, 2);
+    assert.deepEqual(square.cacheInfo(), { hits: 2, misses: 2, maxSize: 0, currSize: 2, evictions: 0 });
+    assert.deepEqual(await cache.get("square:[3]"), 9, "the key is <name>:<arguments>");
+  });
+
+  test("cached() caches an async function and serves fresh copies of the stored value", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const getUser = cached(cache)(async function getUser(id: number) {
+      calls++;
+      await tick();
+      return { id, tags: ["a"] };
+    });
+    const miss = await getUser(1);
+    const hit = await getUser(1);
+    assert.deepEqual(hit, { id: 1, tags: ["a"] });
+    assert.notEqual(hit, miss);
+    hit.tags.push("mutated");
+    assert.deepEqual(await getUser(1), { id: 1, tags: ["a"] }, "mutating a result never changes the cache");
+    assert.equal(calls, 1);
+  });
+
+  test("cached() keeps the original's name and length, and adds cacheInfo and cacheClear", () => {
+    const { cache } = jsonCache();
+    const wrapped = cached(cache)(function fetchPage(_url: string, _page: number) {
+      return 1;
+    });
+    assert.equal(wrapped.name, "fetchPage");
+    assert.equal(wrapped.length, 2);
+    assert.equal(typeof wrapped.cacheInfo, "function");
+    assert.equal(typeof wrapped.cacheClear, "function");
+  });
+
+  test("cacheClear() empties the whole cache (as in the spec) and the next call recomputes", async () => {
+    const { cache } = jsonCache();
+    await cache.set("other", "entry");
+    let calls = 0;
+    const inc = cached(cache)(function inc(n: number) {
+      calls++;
+      return n + 1;
+    });
+    await inc(1);
+    await inc(2);
+    assert.equal(inc.cacheInfo().currSize, 3);
+    const cleared = inc.cacheClear();
+    assert.ok(cleared instanceof Promise);
+    assert.equal(await cleared, undefined);
+    assert.equal(inc.cacheInfo().currSize, 0);
+    assert.equal(await cache.get("other"), undefined, "the whole TTLCache is cleared");
+    await inc(1);
+    assert.equal(calls, 3);
+    assert.deepEqual(inc.cacheInfo(), { hits: 0, misses: 4, maxSize: 0, currSize: 1, evictions: 0 });
+  });
+
+  test("cached() caches and serves undefined, null, 0, empty string and false", async () => {
+    const cache = new TTLCache<unknown>({ serializer: withUndefined });
+    const results = [undefined, null, 0, "", false];
+    let calls = 0;
+    const pick = cached(cache)(function pick(i: number) {
+      calls++;
+      return results[i];
+    });
+    for (let i = 0; i < results.length; i++) {
+      assert.equal(await pick(i), results[i]);
+      assert.equal(await pick(i), results[i]);
+    }
+    assert.equal(calls, results.length);
+    assert.deepEqual(cache.cacheInfo(), { hits: 5, misses: 5, maxSize: 0, currSize: 5, evictions: 0 });
+  });
+
+  test("cached() never stores errors: sync throws and rejections reach the caller, the next call retries", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const flaky = cached(cache)(function flaky(mode: string) {
+      calls++;
+      if (calls === 1) throw new Error(`sync ${mode}`);
+      if (calls === 2) return Promise.reject(new Error(`async ${mode}`));
+      return mode;
+    });
+    await assert.rejects(flaky("x"), { message: "sync x" });
+    await assert.rejects(flaky("x"), { message: "async x" });
+    assert.equal(cache.cacheInfo().currSize, 0);
+    assert.equal(await flaky("x"), "x");
+    assert.equal(await flaky("x"), "x");
+    assert.equal(calls, 3);
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 3, maxSize: 0, currSize: 1, evictions: 0 });
+  });
+
+  test("cached() returns a skipped result without storing it", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const seen: unknown[] = [];
+    const find = cached(cache, {
+      skip: (result) => {
+        seen.push(result);
+        return result === null;
+      },
+    })(function find(id: number) {
+      calls++;
+      return id > 0 ? { id } : null;
+    });
+    assert.equal(await find(0), null);
+    assert.equal(await find(0), null);
+    assert.deepEqual(await find(1), { id: 1 });
+    assert.deepEqual(await find(1), { id: 1 });
+    assert.equal(calls, 3);
+    assert.deepEqual(seen, [null, null, { id: 1 }], "skip sees computed results only");
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 3, maxSize: 0, currSize: 1, evictions: 0 });
+  });
+
+  test("cached() passes the serializer's TypeError on, and stores nothing", async () => {
+    const { cache } = jsonCache();
+    const big = cached(cache)(function big() {
+      return 1n;
+    });
+    await assert.rejects(big(), { name: "TypeError", message: /Cannot serialize bigint as JSON/ });
+    assert.equal(cache.cacheInfo().currSize, 0);
+    const raw = new TTLCache();
+    const text = cached(raw)(function text() {
+      return "not bytes";
+    });
+    await assert.rejects(text() as Promise<unknown>, { name: "TypeError", message: /without a serializer/ });
+  });
+
+  test("cached() expires results after the cache's ttl", async () => {
+    const { cache, clock } = jsonCache({ ttl: 10 });
+    let calls = 0;
+    const now = cached(cache)(function now() {
+      return ++calls;
+    });
+    assert.equal(await now(), 1);
+    clock.advance(9_999);
+    assert.equal(await now(), 1);
+    clock.advance(1);
+    assert.equal(await now(), 2);
+  });
+
+  test("cached() evicts by the cache's maxSize", async () => {
+    const { cache } = jsonCache({ maxSize: 2 });
+    let calls = 0;
+    const id = cached(cache)(function id(n: number) {
+      calls++;
+      return n;
+    });
+    await id(1);
+    await id(2);
+    await id(3);
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 2, currSize: 2, evictions: 1 });
+    await id(1);
+    assert.equal(calls, 4);
+  });
+
+  test("cached() rejects unencodable arguments before calling the function", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const run = cached(cache)(function run(_n: number, _cb: () => void) {
+      calls++;
+      return 1;
+    });
+    await assert.rejects(run(1, () => {}), {
+      name: "TypeError",
+      message: /^Cannot make a cache key for run: args\[1\] is function .*pass keyMaker to cached\(\)/,
+    });
+    assert.equal(calls, 0);
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0 });
+  });
+
+  test("cached() namespaces keys by name, so functions never share entries by accident", async () => {
+    const { cache } = jsonCache();
+    const a = cached(cache)(function a(n: number) {
+      return `a${n}`;
+    });
+    const b = cached(cache)(function b(n: number) {
+      return `b${n}`;
+    });
+    const renamed = cached(cache, { name: "a:x" })(function a(n: number) {
+      return `x${n}`;
+    });
+    assert.equal(await a(1), "a1");
+    assert.equal(await b(1), "b1");
+    assert.equal(await renamed(1), "x1");
+    assert.equal(await a(1), "a1");
+    assert.equal(cache.cacheInfo().currSize, 3);
+    assert.equal(await cache.get("a%3Ax:[1]"), "x1");
+  });
+
+  test("cached() refuses an anonymous function without the name option", () => {
+    const { cache } = jsonCache();
+    assert.throws(() => cached(cache)(((n: number) => n) as never), {
+      name: "TypeError",
+      message: /^Cannot create cached function: the function has no name; pass the name option/,
+    });
+    const named = cached(cache, { name: "double" })((n: number) => n * 2);
+    assert.equal(typeof named, "function");
+  });
+
+  test("cached() with typed separates class instances with equal fields", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const untyped = cached(cache, { name: "untyped" })((_x: { value: number }) => ++calls);
+    const typed = cached(cache, { name: "typed", typed: true })((_x: { value: number }) => ++calls);
+    assert.equal(await untyped(new Meters(1)), await untyped(new Feet(1)));
+    assert.notEqual(await typed(new Meters(1)), await typed(new Feet(1)));
+    assert.equal(await typed(new Feet(1)), 3);
+  });
+
+  test("cached() hashes long argument lists into bounded keys and still serves hits", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const echo = cached(cache)(function echo(text: string) {
+      calls++;
+      return text.length;
+    });
+    const long = "y".repeat(10_000);
+    assert.equal(await echo(long), 10_000);
+    assert.equal(await echo("y".repeat(10_000)), 10_000);
+    assert.equal(await echo(long + "z"), 10_001);
+    assert.equal(calls, 2);
+    assert.equal(cache.cacheInfo().hits, 1);
+  });
+
+  test("cached() uses a keyMaker's key as it is, sync or async, and passes it fn, args and this", async () => {
+    const { cache } = jsonCache();
+    const received: unknown[][] = [];
+    function lookup(this: { region: string }, id: number) {
+      return `${this.region}-${id}`;
+    }
+    const syncKeys = cached(cache, {
+      keyMaker: (fn, args, self) => {
+        received.push([fn, args, self]);
+        return `user/${(self as { region: string }).region}/${args[0]}`;
+      },
+    })(lookup);
+    const eu = { region: "eu", lookup: syncKeys };
+    const us = { region: "us", lookup: syncKeys };
+    assert.equal(await eu.lookup(1), "eu-1");
+    assert.equal(await us.lookup(1), "us-1", "per-instance keys through thisArg");
+    assert.equal(await eu.lookup(1), "eu-1");
+    assert.deepEqual(received[0], [lookup, [1], eu]);
+    assert.equal(await cache.get("user/eu/1"), "eu-1");
+
+    const asyncKeys = cached(cache, { keyMaker: (_fn, args) => Promise.resolve(`async/${args[0]}`), name: "ignored" })(
+      function plain(id: number) {
+        return id;
+      },
+    );
+    assert.equal(await asyncKeys(7), 7);
+    assert.equal(await asyncKeys(7), 7);
+    assert.equal(await cache.get("async/7"), 7);
+  });
+
+  test("cached() rejects a keyMaker result that is not a string, and keyMaker errors", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const f = (key: unknown) =>
+      cached(cache, { keyMaker: () => key as string })(function f() {
+        calls++;
+        return 1;
+      });
+    await assert.rejects(f(5)(), {
+      name: "TypeError",
+      message: "Cannot call f: keyMaker must return a string (or a Promise of one): received 5",
+    });
+    await assert.rejects(f(Promise.resolve(null))(), { name: "TypeError", message: /received null/ });
+    const throwing = cached(cache, {
+      keyMaker: () => {
+        throw new Error("no key");
+      },
+    })(function g() {
+      return 1;
+    });
+    await assert.rejects(throwing(), { message: "no key" });
+    assert.equal(calls, 0);
+  });
+
+  test("cached() passes this through, and shares keys across instances when used as a method", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    class Repo {
+      prefix: string;
+      constructor(prefix: string) {
+        this.prefix = prefix;
+      }
+      find(id: number): Promise<string> {
+        calls++;
+        return Promise.resolve(`${this.prefix}${id}`);
+      }
+    }
+    Repo.prototype.find = cached(cache, { name: "Repo#find" })(Repo.prototype.find);
+    assert.equal(await new Repo("a").find(1), "a1");
+    assert.equal(await new Repo("b").find(1), "a1", "by default this is not part of the key");
+    assert.equal(calls, 1);
+    assert.equal(await cache.get("Repo#find:[1]"), "a1");
+  });
+
+  test("cached() passes backend failures on as CacheError", async () => {
+    const failing: CacheBackend = {
+      get: () => Promise.reject(new Error("down")),
+      set: () => Promise.resolve(),
+      delete: () => Promise.resolve(),
+      clear: () => Promise.resolve(),
+    };
+    const cache = new TTLCache<unknown>({ backend: failing, serializer: new JsonSerializer<unknown>() });
+    const f = cached(cache)(function f() {
+      return 1;
+    });
+    await assert.rejects(f(), (error: Error) => error instanceof CacheError && /down/.test(error.message));
+  });
+});
+
+describe("cached lock", () => {
+  test("lock: true runs 1,000 concurrent cold calls on one key once; each cold call counts one miss", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const gate = deferred();
+    const load = cached(cache, { lock: true })(async function load(id: number) {
+      calls++;
+      await gate.promise;
+      return { id };
+    });
+    const all = Array.from({ length: 1_000 }, () => load(1));
+    await tick();
+    gate.resolve();
+    const results = await Promise.all(all);
+    assert.equal(calls, 1);
+    assert.ok(results.every((r) => r.id === 1));
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 1_000, maxSize: 0, currSize: 1, evictions: 0 });
+    await load(1);
+    assert.equal(cache.cacheInfo().hits, 1);
+  });
+
+  test("without a lock, concurrent cold calls all run the function", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const load = cached(cache)(async function load(id: number) {
+      calls++;
+      await tick();
+      return id;
+    });
+    await Promise.all([load(1), load(1), load(1)]);
+    assert.equal(calls, 3);
+  });
+
+  test("lock: true runs different keys in parallel", async () => {
+    const { cache } = jsonCache();
+    const started: number[] = [];
+    const gates = [deferred(), deferred()];
+    const load = cached(cache, { lock: true })(async function load(id: number) {
+      started.push(id);
+      await gates[id].promise;
+      return id;
+    });
+    const both = Promise.all([load(0), load(1)]);
+    await tick();
+    assert.deepEqual(started, [0, 1], "the second key does not wait for the first");
+    gates[1].resolve();
+    gates[0].resolve();
+    assert.deepEqual(await both, [0, 1]);
+  });
+
+  test("lock: true lets the next waiter retry after an error, and the error is not stored", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const gate = deferred();
+    const load = cached(cache, { lock: true })(async function load(id: number) {
+      calls++;
+      await gate.promise;
+      if (calls === 1) throw new Error("first attempt failed");
+      return id;
+    });
+    const first = load(1);
+    const second = load(1);
+    const third = load(1);
+    await tick();
+    gate.resolve();
+    await assert.rejects(first, { message: "first attempt failed" });
+    assert.equal(await second, 1);
+    assert.equal(await third, 1);
+    assert.equal(calls, 2, "one retry, by the next waiter; the third call reads the retry's result");
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 0, currSize: 1, evictions: 0 });
+  });
+
+  test("lock: true with skip runs the waiters one after the other", async () => {
+    const { cache } = jsonCache();
+    let running = 0;
+    let overlap = false;
+    let calls = 0;
+    const load = cached(cache, { lock: true, skip: () => true })(async function load() {
+      calls++;
+      running++;
+      if (running > 1) overlap = true;
+      await tick();
+      running--;
+      return calls;
+    });
+    assert.deepEqual(await Promise.all([load(), load(), load()]), [1, 2, 3]);
+    assert.equal(overlap, false);
+  });
+
+  test("a custom CacheLock wraps the re-check, the call and the store of a miss, keyed by the cache key", async () => {
+    const { cache } = jsonCache();
+    const events: string[] = [];
+    let tail: Promise<unknown> = Promise.resolve();
+    const globalLock: CacheLock = {
+      withLock<R>(key: string, fn: () => Promise<R>): Promise<R> {
+        events.push(`wait ${key}`);
+        const run = tail.then(async () => {
+          events.push(`hold ${key}`);
+          try {
+            return await fn();
+          } finally {
+            events.push(`release ${key}`);
+          }
+        });
+        tail = run.catch(() => {});
+        return run;
+      },
+    };
+    let calls = 0;
+    const load = cached(cache, { lock: globalLock })(async function load(id: number) {
+      calls++;
+      events.push(`run ${id}`);
+      await tick();
+      return id;
+    });
+    assert.deepEqual(await Promise.all([load(1), load(1), load(2)]), [1, 1, 2]);
+    assert.equal(calls, 2);
+    assert.deepEqual(events, [
+      "wait load:[1]",
+      "wait load:[1]",
+      "wait load:[2]",
+      "hold load:[1]",
+      "run 1",
+      "release load:[1]",
+      "hold load:[1]",
+      "release load:[1]",
+      "hold load:[2]",
+      "run 2",
+      "release load:[2]",
+    ]);
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 0, currSize: 2, evictions: 0 });
+    events.length = 0;
+    await load(1);
+    assert.deepEqual(events, [], "hits never take the lock");
+  });
+
+  test("a custom CacheLock's failure reaches the caller", async () => {
+    const { cache } = jsonCache();
+    const timeout: CacheLock = { withLock: () => Promise.reject(new CacheError("lock timeout")) };
+    let calls = 0;
+    const load = cached(cache, { lock: timeout })(function load() {
+      return ++calls;
+    });
+    await assert.rejects(load(), { name: "CacheError", message: "lock timeout" });
+    assert.equal(calls, 0);
+  });
+});
+
+describe("cached bad input", () => {
+  const { cache } = jsonCache();
+  const CREATE = /^Cannot create cached function: /;
+
+  test("cached() rejects a cache that is not a TTLCache", () => {
+    for (const bad of [undefined, null, {}, new MemoryCacheBackend(), "cache"]) {
+      assert.throws(() => cached(bad as never), {
+        name: "TypeError",
+        message: /^Cannot create cached function: cache must be a TTLCache: received /,
+      });
+    }
+    assert.throws(() => cached({} as never), { message: /received an object \(Object\)$/ });
+  });
+
+  test("cached() rejects options that are not an object", () => {
+    for (const bad of [null, 1, "lock", [true]]) {
+      assert.throws(() => cached(cache, bad as never), { name: "TypeError", message: /options must be an object/ });
+    }
+  });
+
+  test("cached() rejects keyMaker and skip that are not functions", () => {
+    assert.throws(() => cached(cache, { keyMaker: "id" as never }), {
+      name: "TypeError",
+      message: 'Cannot create cached function: keyMaker must be a function: received "id"',
+    });
+    assert.throws(() => cached(cache, { skip: true as never }), {
+      name: "TypeError",
+      message: "Cannot create cached function: skip must be a function: received true",
+    });
+  });
+
+  test("cached() rejects typed that is not a boolean", () => {
+    for (const bad of [1, "true", null]) {
+      assert.throws(() => cached(cache, { typed: bad as never }), {
+        name: "TypeError",
+        message: /^Cannot create cached function: typed must be a boolean: received /,
+      });
+    }
+  });
+
+  test("cached() rejects a lock that is neither a boolean nor a CacheLock", () => {
+    for (const bad of [1, "yes", null, {}, { withLock: 1 }, { acquire() {} }]) {
+      assert.throws(() => cached(cache, { lock: bad as never }), {
+        name: "TypeError",
+        message:
+          /^Cannot create cached function: lock must be a boolean or a CacheLock \(an object with a withLock\(key, fn\) method\): received /,
+      });
+    }
+    cached(cache, { lock: false });
+    cached(cache, { lock: { withLock: (_key, fn) => fn() } });
+  });
+
+  test("cached() rejects a name that is not a non-empty string", () => {
+    assert.throws(() => cached(cache, { name: "" }), {
+      name: "RangeError",
+      message: 'Cannot create cached function: name must be a non-empty string: received ""',
+    });
+    for (const bad of [1, null, Symbol("n")]) {
+      assert.throws(() => cached(cache, { name: bad as never }), { name: "TypeError", message: CREATE });
+    }
+  });
+
+  test("the wrapper rejects what is not a function, and a decorator context that is not a method's", () => {
+    for (const bad of [undefined, 1, "fn", {}]) {
+      assert.throws(() => cached(cache)(bad as never), {
+        name: "TypeError",
+        message: /^Cannot create cached function: fn must be a function: received /,
+      });
+    }
+    const fn = function f() {};
+    assert.throws(() => cached(cache)(fn as never, { kind: "getter", name: "x" } as never), {
+      name: "TypeError",
+      message: "Cannot create cached function: @cached decorates methods only: received a getter",
+    });
+    assert.throws(() => cached(cache)(fn as never, 3 as never), { message: /methods only: received 3/ });
+  });
+
+  test("bad input leaves what is cached intact", async () => {
+    await cache.set("kept", 1);
+    assert.throws(() => cached(cache, { lock: 1 as never }));
+    assert.equal(await cache.get("kept"), 1);
+  });
+});
