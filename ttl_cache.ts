@@ -177,7 +177,11 @@ export class TTLCache<T = Uint8Array> {
     const local = this.#local;
     // The hot path: the default backend is read synchronously, with no promise
     // round trip through it (unless a subclass or the caller replaced its get).
-    if (local?.get === memoryGet) return this.#read(key, memoryAccess.get(local, key), fallback);
+    if (local?.get === memoryGet) {
+      // Without a serializer the bytes are handed out, so ask for the caller's own copy.
+      const raw = this.#serializer === undefined;
+      return this.#read(key, memoryAccess.get(local, key, raw), fallback, raw);
+    }
     return this.#backendGet(key, fallback);
   }
 
@@ -188,10 +192,11 @@ export class TTLCache<T = Uint8Array> {
     } catch (cause) {
       throw backendError("get", key, cause);
     }
-    return this.#read(key, bytes, fallback);
+    return this.#read(key, bytes, fallback, false);
   }
 
-  #read<F>(key: string, bytes: Uint8Array | undefined, fallback: F): Promise<T | F> {
+  // `owned`: the bytes are already a copy no one else holds.
+  #read<F>(key: string, bytes: Uint8Array | undefined, fallback: F, owned: boolean): Promise<T | F> {
     if (bytes === undefined) {
       this.#misses++;
       this.#tracked.delete(key);
@@ -202,7 +207,7 @@ export class TTLCache<T = Uint8Array> {
       if (!(bytes instanceof Uint8Array)) {
         return this.#undecodable(key, new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`), fallback);
       }
-      value = bytes.slice() as T;
+      value = (owned ? bytes : bytes.slice()) as T;
     } else {
       let loaded: T | Promise<T>;
       try {
