@@ -142,11 +142,6 @@ export function advantage(cachet: Row, row: Row): number {
   return cachet.higherIsBetter ? cachet.value / row.value : row.value / cachet.value;
 }
 
-function formatValue(row: Row): string {
-  if (row.unit !== "ops/s") return `${formatNumber(row.value)} ${row.unit}`;
-  return `${formatNumber(row.value)} ops/s`;
-}
-
 /** 1234567 -> "1.23M". */
 export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return String(n);
@@ -168,7 +163,8 @@ export function formatDuration(ns: number | undefined): string {
 
 /**
  * Renders a suite as Markdown tables, one per group: value, mean, p99 and,
- * for every cachet row of the group, how many times better it is than each row.
+ * for every cachet row of the group, its advantage over each row: how many
+ * times better it is (ops/s ÷ ops/s, or bytes ÷ bytes for lower-is-better rows).
  */
 export function markdownTable(result: SuiteResult): string {
   const lines: string[] = [];
@@ -178,13 +174,10 @@ export function markdownTable(result: SuiteResult): string {
     const throughput = rows[0].unit === "ops/s";
     const header = ["`" + group + "`", throughput ? "ops/s" : rows[0].unit];
     if (throughput) header.push("mean", "p99");
-    for (const ref of refs) header.push(refs.length > 1 ? `${ref.peer} ÷ peer` : "cachet ÷ peer");
+    for (const ref of refs) header.push(`${ref.peer} advantage`);
     lines.push(`| ${header.join(" | ")} |`, `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
     for (const row of rows) {
-      const cells = [
-        row.peer + (row.note ? ` (${row.note})` : ""),
-        throughput ? formatNumber(row.value) : formatValue(row),
-      ];
+      const cells = [row.peer + (row.note ? ` (${row.note})` : ""), formatNumber(row.value)];
       if (throughput) cells.push(formatDuration(row.meanNs), formatDuration(row.p99Ns));
       for (const ref of refs) cells.push(ref === row ? "—" : `${advantage(ref, row).toFixed(2)}×`);
       lines.push(`| ${cells.join(" | ")} |`);
@@ -215,13 +208,20 @@ export function svgChart(result: SuiteResult, subtitle: string): string {
   for (const group of groups(result.rows)) {
     const rows = result.rows.filter((r) => r.group === group);
     const max = Math.max(...rows.map((r) => r.value));
+    const min = Math.min(...rows.map((r) => r.value));
+    // Async caches and a bare Map differ by 100×: a log scale keeps every bar readable.
+    const log = min > 0 && max / min > 20;
+    const floor = min / 3;
+    const scale = (v: number) => (log ? Math.log(v / floor) / Math.log(max / floor) : v / max);
     const better = rows[0].higherIsBetter ? "higher is better" : "lower is better";
     parts.push(
-      `<text x="10" y="${y + 14}" class="group">${escapeXml(group)} (${escapeXml(rows[0].unit)}, ${better})</text>`,
+      `<text x="10" y="${y + 14}" class="group">${escapeXml(group)} (${escapeXml(rows[0].unit)}, ${better}${
+        log ? ", log scale" : ""
+      })</text>`,
     );
     y += 24;
     for (const row of rows) {
-      const w = Math.max(1, (row.value / max) * barMax);
+      const w = Math.max(1, scale(row.value) * barMax);
       parts.push(
         `<text x="${labelWidth - 8}" y="${y + 13}" class="label" text-anchor="end">${escapeXml(row.peer)}</text>`,
         `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" class="${

@@ -70,10 +70,11 @@ function runChild(suite: string, runtime: string, gc: boolean, cachetOnly: boole
 function compareRuntimes(node: SuiteResult, others: SuiteResult[]): SuiteResult {
   const rows: Row[] = [];
   for (const ref of node.rows.filter((r) => r.cachet)) {
-    rows.push({ ...ref, peer: `${ref.peer}, ${node.runtime}` });
+    const group = `${ref.group}: ${ref.peer}`;
+    rows.push({ ...ref, group, peer: node.runtime });
     for (const other of others) {
       const row = other.rows.find((r) => r.cachet && r.group === ref.group && r.peer === ref.peer);
-      if (row) rows.push({ ...row, cachet: false, peer: `${row.peer}, ${other.runtime}` });
+      if (row) rows.push({ ...row, group, cachet: false, peer: other.runtime });
     }
   }
   return {
@@ -81,7 +82,7 @@ function compareRuntimes(node: SuiteResult, others: SuiteResult[]): SuiteResult 
     title: `${node.title}: cachet on ${[node, ...others].map((r) => r.runtime).join(" / ")}`,
     runtime: [node, ...others].map((r) => r.runtime).join(", "),
     rows,
-    notes: ["Ratios are Node ÷ the other runtime (> 1: faster on Node)."],
+    notes: ["The ratio column compares Node with each runtime: > 1 means cachet does better on Node."],
   };
 }
 
