@@ -2,6 +2,7 @@ import { CacheError } from "./errors.ts";
 import { getDefaultBackend } from "./default_backend.ts";
 import { MemoryCacheBackend } from "./backends/memory.ts";
 import { memoryAccess } from "./_memory_access.ts";
+import { LruList } from "./_lru_list.ts";
 import { monotonicClock } from "./_clock.ts";
 import { checkCount, checkFunction, checkKey, checkMethods, checkOptions, checkTtl, typeName } from "./_validate.ts";
 import type { CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
@@ -104,12 +105,8 @@ export class TTLCache<T = Uint8Array> {
   readonly #ttl: number;
   readonly #clock: Clock;
   readonly #onError: TTLCacheOptions<T>["onError"];
-  // Key -> expiry (ms). Map order is LRU order: oldest first.
-  readonly #tracked = new Map<string, number>();
-  #lru: MapIterator<string> = this.#tracked.keys();
-  // The key last appended to #tracked: when it is still tracked, it is the
-  // most recently used one, and a hit on it needs no promotion.
-  #newest: string | undefined;
+  // Key -> expiry (ms), in LRU order: oldest first.
+  readonly #tracked = new LruList();
   // The backend when it is a MemoryCacheBackend, read and written synchronously.
   readonly #local: MemoryCacheBackend | undefined;
   // A lower bound of the earliest expiry in #tracked: no sweep is needed before it.
@@ -225,13 +222,7 @@ export class TTLCache<T = Uint8Array> {
 
   #hit(key: string, value: T): T {
     this.#hits++;
-    if (key === this.#newest) return value;
-    const expiresAt = this.#tracked.get(key);
-    if (expiresAt !== undefined) {
-      this.#tracked.delete(key);
-      this.#tracked.set(key, expiresAt);
-      this.#newest = key;
-    }
+    this.#tracked.touch(key);
     return value;
   }
 
@@ -304,24 +295,14 @@ export class TTLCache<T = Uint8Array> {
     }
     this.#sweep(now);
     const victims: string[] = [];
-    while (this.#tracked.size - victims.length >= this.#maxSize) victims.push(this.#oldest());
-    for (const victim of victims) this.#tracked.delete(victim);
+    while (this.#tracked.size >= this.#maxSize) {
+      const oldest = this.#tracked.oldest()!;
+      this.#tracked.delete(oldest);
+      victims.push(oldest);
+    }
     this.#evictions += victims.length;
     this.#track(key, expiresAt);
     return victims;
-  }
-
-  // The least recently used key not yet deleted. The iterator persists across
-  // calls: everything before its position has been deleted, so it never walks
-  // again over the holes a Map keeps where deleted entries were (a fresh
-  // keys() iterator would, making each eviction O(evictions since the last rehash)).
-  #oldest(): string {
-    let next = this.#lru.next();
-    if (next.done) {
-      this.#lru = this.#tracked.keys();
-      next = this.#lru.next();
-    }
-    return next.value as string;
   }
 
   /**
@@ -407,19 +388,13 @@ export class TTLCache<T = Uint8Array> {
 
   #track(key: string, expiresAt: number): void {
     this.#tracked.set(key, expiresAt);
-    this.#newest = key;
     if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
   }
 
   // Drops expired keys from the bookkeeping; the backend expires them itself.
   #sweep(now: number): void {
     if (now < this.#nextExpiry) return;
-    let next = Infinity;
-    for (const [key, expiresAt] of this.#tracked) {
-      if (expiresAt <= now) this.#tracked.delete(key);
-      else if (expiresAt < next) next = expiresAt;
-    }
-    this.#nextExpiry = next;
+    this.#nextExpiry = this.#tracked.deleteExpired(now);
   }
 }
 

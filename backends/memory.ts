@@ -198,8 +198,8 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     }
     checkTtl("Cannot set in MemoryCacheBackend", "ttl", ttl);
     const now = this.#clock.now();
-    // Re-inserting moves the key to the end, keeping the map in write order.
-    this.#entries.delete(key);
+    // Overwritten in place: a delete + set would leave a deleted entry in the
+    // key's hash chain on every write, slowing hot keys down until V8 rehashes.
     const expiresAt = now + ttl * 1000;
     this.#entries.set(key, value.length <= SMALL ? pack(value, expiresAt) : { value, expiresAt });
     if (this.#entries.size >= this.#sweepAt) this.#sweep(now);
