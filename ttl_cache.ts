@@ -285,7 +285,8 @@ export class TTLCache<T = Uint8Array> {
   #admit(key: string, seconds: number): readonly string[] {
     const now = this.#clock.now();
     const expiresAt = now + seconds * 1000;
-    if (this.#tracked.delete(key) || this.#maxSize === 0 || this.#tracked.size < this.#maxSize) {
+    // An overwrite is updated in place: it promotes the key and never evicts.
+    if (this.#tracked.get(key) !== undefined || this.#maxSize === 0 || this.#tracked.size < this.#maxSize) {
       this.#track(key, expiresAt);
       if (this.#maxSize === 0 && this.#tracked.size >= this.#sweepAt) {
         this.#sweep(now);
