@@ -229,6 +229,38 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     }
 
     {
+      // The floor of any Promise-returning cache: an awaited Map.get, nothing else.
+      const map = new Map<string, object>();
+      for (const [i, k] of hitKeys.entries()) map.set(k, values[i]);
+      const hit = windows(hitKeys), miss = windows(missKeys);
+      const peer = "await Map.get (async floor)";
+      cases.push(
+        {
+          group: HIT,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = hit();
+            let missed = 0;
+            for (let i = 0; i < BATCH; i++) if ((await map.get(hitKeys[s + i])) === undefined) missed++;
+            check(missed === 0, `${peer} missed on a hit`);
+          },
+        },
+        {
+          group: MISS,
+          peer,
+          ops: BATCH,
+          fn: async () => {
+            const s = miss();
+            let found = 0;
+            for (let i = 0; i < BATCH; i++) if ((await map.get(missKeys[s + i])) !== undefined) found++;
+            check(found === 0, `${peer} hit on a miss`);
+          },
+        },
+      );
+    }
+
+    {
       // cache-manager 7's documented bounded memory store: Keyv over CacheableMemory with an LRU size.
       const make = () =>
         createCache({
