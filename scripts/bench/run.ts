@@ -7,7 +7,7 @@
 // docs/bench/ (to .tmp/bench/ with --quick, so the smoke run leaves the repo alone).
 // `--runtime` also runs cachet's own cases on Deno and/or Bun and compares them with Node;
 // `--readme` writes the tables into README.md between its bench markers.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -20,14 +20,17 @@ const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const quick = args.includes("--quick");
 
-/** The suites in the order they run; `gc` ones need --expose-gc. */
-const SUITES: { name: string; gc?: boolean; needs?: string }[] = [
+/**
+ * The suites in the order they run; `gc` ones need --expose-gc. An `external`
+ * suite is a standalone script (owned elsewhere) that prints its own report.
+ */
+const SUITES: { name: string; gc?: boolean; needs?: string; external?: boolean }[] = [
   { name: "memory" },
   { name: "memo", needs: "decorator.ts" },
   { name: "redis", needs: "backends/redis.ts" },
   { name: "stampede", needs: "decorator.ts" },
   { name: "footprint", gc: true },
-  { name: "serializers", needs: "serializers/schema.ts" },
+  { name: "serializers", needs: "serializers/schema.ts", external: true },
 ];
 
 const wanted = option("--suite")?.split(",");
@@ -92,6 +95,7 @@ const started = performance.now();
 const results: SuiteResult[] = [];
 const skipped: string[] = [];
 const failed: string[] = [];
+const externals: string[] = [];
 for (const suite of SUITES) {
   if (wanted && !wanted.includes(suite.name)) continue;
   if (
@@ -102,6 +106,15 @@ for (const suite of SUITES) {
     continue;
   }
   console.error(`\n… ${suite.name} on ${runtimeName()}`);
+  if (suite.external) {
+    const script = join(root, "scripts/bench", `${suite.name}.ts`);
+    const status =
+      spawnSync(bin("node"), [script, ...(quick ? ["--quick"] : [])], { cwd: root, stdio: "inherit" }).status;
+    if (status === 0) {
+      externals.push(`${suite.name} (its report is printed above; \`node ${script.replace(root, "")}\`)`);
+    } else failed.push(suite.name);
+    continue;
+  }
   try {
     const node = await runChild(suite.name, "node", suite.gc ?? false, false);
     results.push(node);
@@ -141,6 +154,7 @@ for (const result of results) {
   for (const note of result.notes) markdown.push(`- ${note}`);
   markdown.push("");
 }
+if (externals.length) markdown.push(`Also run: ${externals.join(", ")}.`, "");
 if (skipped.length) markdown.push(`Not run (dependency missing): ${skipped.join(", ")}.`, "");
 console.log(`\n${markdown.join("\n")}`);
 
