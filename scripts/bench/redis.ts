@@ -44,7 +44,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       cases.push(
         {
           group: group("get", n),
-          peer: "cachet Redis backend",
+          peer: "cachet Redis backend (JSON)",
           cachet: true,
           ops: n * per,
           fn: () =>
@@ -54,7 +54,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         },
         {
           group: group("set", n),
-          peer: "cachet Redis backend",
+          peer: "cachet Redis backend (JSON)",
           cachet: true,
           ops: n * per,
           fn: () =>
@@ -62,6 +62,43 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
               for (let i = 0; i < per; i++) {
                 const k = next();
                 await cache.set(hitKeys[k], values[k]);
+              }
+            })),
+        },
+      );
+    }
+  }
+
+  {
+    // The same without a serializer, storing the JSON bytes: shows what the JSON decoding costs.
+    const backend = new RedisCacheBackend({ url: URL, prefix: `${runId}:cachet-bytes:` });
+    const cache = new TTLCache({ ttl: TTL_SECONDS, backend });
+    cleanups.push(() => backend.close());
+    const bytes = values.map(jsonBytes);
+    for (const [i, k] of hitKeys.entries()) await cache.set(k, bytes[i]);
+    for (const n of CONCURRENCY) {
+      const per = OPS_PER_CALLER[n];
+      cases.push(
+        {
+          group: group("get", n),
+          peer: "cachet Redis backend (bytes)",
+          cachet: true,
+          ops: n * per,
+          fn: () =>
+            Promise.all(Array.from({ length: n }, async () => {
+              for (let i = 0; i < per; i++) check((await cache.get(hitKeys[next()])) !== undefined, "cachet missed");
+            })),
+        },
+        {
+          group: group("set", n),
+          peer: "cachet Redis backend (bytes)",
+          cachet: true,
+          ops: n * per,
+          fn: () =>
+            Promise.all(Array.from({ length: n }, async () => {
+              for (let i = 0; i < per; i++) {
+                const k = next();
+                await cache.set(hitKeys[k], bytes[k]);
               }
             })),
         },
