@@ -45,22 +45,20 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   const queries = () => Array.from({ length: BATCH }, (_, i) => ({ team: "core", page: i % DISTINCT }));
   const cases: Case[] = [];
   const cleanups: (() => unknown)[] = [];
-  const warm = async (fns: [(id: number) => unknown, (q: Query) => unknown]) => {
-    for (const id of ids) await fns[0](id);
-    for (const id of ids) await fns[1]({ team: "core", page: id });
-  };
-
-  {
-    const cache = new TTLCache<unknown>({ maxSize: CAPACITY, ttl: TTL_SECONDS, serializer: new JsonSerializer() });
-    const byId = cached(cache)(getUser);
-    const byQuery = cached(cache)(search);
-    await warm([byId, byQuery]);
-    const peer = "cachet cached";
+  // The cases of one Promise-returning memoizer; they share these loops.
+  const asyncCases = async (
+    peer: string,
+    byId: (id: number) => Promise<unknown>,
+    byQuery: (q: Query) => Promise<unknown>,
+    cachet = false,
+  ) => {
+    for (const id of ids) await byId(id);
+    for (const id of ids) await byQuery({ team: "core", page: id });
     cases.push(
       {
         group: PRIMITIVE,
         peer,
-        cachet: true,
+        cachet,
         ops: BATCH,
         fn: async () => {
           const before = originCalls;
@@ -71,7 +69,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       {
         group: OBJECT,
         peer,
-        cachet: true,
+        cachet,
         ops: BATCH,
         fn: async () => {
           const args = queries();
@@ -81,6 +79,11 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         },
       },
     );
+  };
+
+  {
+    const cache = new TTLCache<unknown>({ maxSize: CAPACITY, ttl: TTL_SECONDS, serializer: new JsonSerializer() });
+    await asyncCases("cachet cached", cached(cache)(getUser), cached(cache)(search), true);
   }
 
   if (!options.cachetOnly) {
@@ -90,32 +93,10 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         ttl: TTL_MS,
       });
       cleanups.push(() => cache.disconnect());
-      const byId = (id: number) => cache.wrap(`getUser:${id}`, () => getUser(id), TTL_MS);
-      const byQuery = (q: Query) => cache.wrap(`search:${JSON.stringify(q)}`, () => search(q), TTL_MS);
-      await warm([byId, byQuery]);
-      const peer = "cache-manager wrap";
-      cases.push(
-        {
-          group: PRIMITIVE,
-          peer,
-          ops: BATCH,
-          fn: async () => {
-            const before = originCalls;
-            for (let i = 0; i < BATCH; i++) await byId(i % DISTINCT);
-            check(originCalls === before, `${peer} called the origin on a hit`);
-          },
-        },
-        {
-          group: OBJECT,
-          peer,
-          ops: BATCH,
-          fn: async () => {
-            const args = queries();
-            const before = originCalls;
-            for (let i = 0; i < BATCH; i++) await byQuery(args[i]);
-            check(originCalls === before, `${peer} called the origin on a hit`);
-          },
-        },
+      await asyncCases(
+        "cache-manager wrap",
+        (id) => cache.wrap(`getUser:${id}`, () => getUser(id), TTL_MS),
+        (q) => cache.wrap(`search:${JSON.stringify(q)}`, () => search(q), TTL_MS),
       );
     }
 
@@ -125,66 +106,15 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: CAPACITY })) },
       });
       cleanups.push(() => bento.disconnect());
-      const byId = (id: number) => bento.getOrSet({ key: `getUser:${id}`, factory: () => getUser(id), ttl: TTL_MS });
-      const byQuery = (q: Query) =>
-        bento.getOrSet({ key: `search:${JSON.stringify(q)}`, factory: () => search(q), ttl: TTL_MS });
-      await warm([byId, byQuery]);
-      const peer = "bentocache getOrSet";
-      cases.push(
-        {
-          group: PRIMITIVE,
-          peer,
-          ops: BATCH,
-          fn: async () => {
-            const before = originCalls;
-            for (let i = 0; i < BATCH; i++) await byId(i % DISTINCT);
-            check(originCalls === before, `${peer} called the origin on a hit`);
-          },
-        },
-        {
-          group: OBJECT,
-          peer,
-          ops: BATCH,
-          fn: async () => {
-            const args = queries();
-            const before = originCalls;
-            for (let i = 0; i < BATCH; i++) await byQuery(args[i]);
-            check(originCalls === before, `${peer} called the origin on a hit`);
-          },
-        },
+      await asyncCases(
+        "bentocache getOrSet",
+        (id) => bento.getOrSet({ key: `getUser:${id}`, factory: () => getUser(id), ttl: TTL_MS }),
+        (q) => bento.getOrSet({ key: `search:${JSON.stringify(q)}`, factory: () => search(q), ttl: TTL_MS }),
       );
     }
 
-    {
-      // p-memoize keeps results in a Map (no TTL) unless given another cache.
-      const byId = pMemoize(getUser);
-      const byQuery = pMemoize(search, { cacheKey: ([q]) => JSON.stringify(q) });
-      await warm([byId, byQuery]);
-      const peer = "p-memoize";
-      cases.push(
-        {
-          group: PRIMITIVE,
-          peer,
-          ops: BATCH,
-          fn: async () => {
-            const before = originCalls;
-            for (let i = 0; i < BATCH; i++) await byId(i % DISTINCT);
-            check(originCalls === before, `${peer} called the origin on a hit`);
-          },
-        },
-        {
-          group: OBJECT,
-          peer,
-          ops: BATCH,
-          fn: async () => {
-            const args = queries();
-            const before = originCalls;
-            for (let i = 0; i < BATCH; i++) await byQuery(args[i]);
-            check(originCalls === before, `${peer} called the origin on a hit`);
-          },
-        },
-      );
-    }
+    // p-memoize keeps results in a Map (no TTL) unless given another cache.
+    await asyncCases("p-memoize", pMemoize(getUser), pMemoize(search, { cacheKey: ([q]) => JSON.stringify(q) }));
 
     {
       // The synchronous reference: no Promise at all.
@@ -195,7 +125,10 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         length: 1,
         normalizer: (args: ArrayLike<unknown>) => JSON.stringify(args[0]),
       });
-      await warm([byId, byQuery]);
+      for (const id of ids) {
+        byId(id);
+        byQuery({ team: "core", page: id });
+      }
       const peer = "memoizee (sync)";
       cases.push(
         {

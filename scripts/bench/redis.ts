@@ -29,44 +29,51 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   const values = hitKeys.map((_, i) => record(i));
   const cases: Case[] = [];
   const cleanups: (() => unknown)[] = [];
-  // One entry per caller: caller c of n runs OPS_PER_CALLER[n] operations.
   const group = (op: string, n: number) => `${op}, ${n} concurrent caller${n === 1 ? "" : "s"}`;
   let cursor = 0;
   const next = () => (cursor = (cursor + 1) % KEYS);
+  // Get and set cases for every concurrency; all caches share these loops.
+  const addCases = (
+    peer: string,
+    get: (key: string) => Promise<unknown>,
+    set: (key: string, i: number) => Promise<unknown>,
+    cachet = false,
+  ) => {
+    for (const n of CONCURRENCY) {
+      const per = OPS_PER_CALLER[n];
+      const callers = (op: () => Promise<void>) => () => Promise.all(Array.from({ length: n }, op));
+      cases.push(
+        {
+          group: group("get", n),
+          peer,
+          cachet,
+          ops: n * per,
+          fn: callers(async () => {
+            for (let i = 0; i < per; i++) check((await get(hitKeys[next()])) !== undefined, `${peer} missed`);
+          }),
+        },
+        {
+          group: group("set", n),
+          peer,
+          cachet,
+          ops: n * per,
+          fn: callers(async () => {
+            for (let i = 0; i < per; i++) {
+              const k = next();
+              await set(hitKeys[k], k);
+            }
+          }),
+        },
+      );
+    }
+  };
 
   {
     const backend = new RedisCacheBackend({ url: URL, prefix: `${runId}:cachet:` });
     const cache = new TTLCache<unknown>({ ttl: TTL_SECONDS, backend, serializer: new JsonSerializer() });
     cleanups.push(() => backend.close());
     for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
-    for (const n of CONCURRENCY) {
-      const per = OPS_PER_CALLER[n];
-      cases.push(
-        {
-          group: group("get", n),
-          peer: "cachet Redis backend (JSON)",
-          cachet: true,
-          ops: n * per,
-          fn: () =>
-            Promise.all(Array.from({ length: n }, async () => {
-              for (let i = 0; i < per; i++) check((await cache.get(hitKeys[next()])) !== undefined, "cachet missed");
-            })),
-        },
-        {
-          group: group("set", n),
-          peer: "cachet Redis backend (JSON)",
-          cachet: true,
-          ops: n * per,
-          fn: () =>
-            Promise.all(Array.from({ length: n }, async () => {
-              for (let i = 0; i < per; i++) {
-                const k = next();
-                await cache.set(hitKeys[k], values[k]);
-              }
-            })),
-        },
-      );
-    }
+    addCases("cachet Redis backend (JSON)", (k) => cache.get(k), (k, i) => cache.set(k, values[i]), true);
   }
 
   {
@@ -76,34 +83,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     cleanups.push(() => backend.close());
     const bytes = values.map(jsonBytes);
     for (const [i, k] of hitKeys.entries()) await cache.set(k, bytes[i]);
-    for (const n of CONCURRENCY) {
-      const per = OPS_PER_CALLER[n];
-      cases.push(
-        {
-          group: group("get", n),
-          peer: "cachet Redis backend (bytes)",
-          cachet: true,
-          ops: n * per,
-          fn: () =>
-            Promise.all(Array.from({ length: n }, async () => {
-              for (let i = 0; i < per; i++) check((await cache.get(hitKeys[next()])) !== undefined, "cachet missed");
-            })),
-        },
-        {
-          group: group("set", n),
-          peer: "cachet Redis backend (bytes)",
-          cachet: true,
-          ops: n * per,
-          fn: () =>
-            Promise.all(Array.from({ length: n }, async () => {
-              for (let i = 0; i < per; i++) {
-                const k = next();
-                await cache.set(hitKeys[k], bytes[k]);
-              }
-            })),
-        },
-      );
-    }
+    addCases("cachet Redis backend (bytes)", (k) => cache.get(k), (k, i) => cache.set(k, bytes[i]), true);
   }
 
   if (!options.cachetOnly) {
@@ -114,34 +94,11 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       const prefix = `${runId}:ioredis:`;
       const bytes = values.map((v) => Buffer.from(jsonBytes(v)));
       for (const [i, k] of hitKeys.entries()) await client.set(prefix + k, bytes[i], "PX", TTL_MS);
-      for (const n of CONCURRENCY) {
-        const per = OPS_PER_CALLER[n];
-        cases.push(
-          {
-            group: group("get", n),
-            peer: "ioredis (floor)",
-            ops: n * per,
-            fn: () =>
-              Promise.all(Array.from({ length: n }, async () => {
-                for (let i = 0; i < per; i++) {
-                  check((await client.getBuffer(prefix + hitKeys[next()])) !== null, "ioredis missed");
-                }
-              })),
-          },
-          {
-            group: group("set", n),
-            peer: "ioredis (floor)",
-            ops: n * per,
-            fn: () =>
-              Promise.all(Array.from({ length: n }, async () => {
-                for (let i = 0; i < per; i++) {
-                  const k = next();
-                  await client.set(prefix + hitKeys[k], bytes[k], "PX", TTL_MS);
-                }
-              })),
-          },
-        );
-      }
+      addCases(
+        "ioredis (floor)",
+        async (k) => (await client.getBuffer(prefix + k)) ?? undefined,
+        (k, i) => client.set(prefix + k, bytes[i], "PX", TTL_MS),
+      );
     }
 
     {
@@ -149,34 +106,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       const cache = createCache({ stores: [new Keyv({ store, namespace: `${runId}-keyv` })], ttl: TTL_MS });
       cleanups.push(() => cache.disconnect());
       for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
-      for (const n of CONCURRENCY) {
-        const per = OPS_PER_CALLER[n];
-        cases.push(
-          {
-            group: group("get", n),
-            peer: "cache-manager + @keyv/redis",
-            ops: n * per,
-            fn: () =>
-              Promise.all(Array.from({ length: n }, async () => {
-                for (let i = 0; i < per; i++) {
-                  check((await cache.get(hitKeys[next()])) !== undefined, "cache-manager missed");
-                }
-              })),
-          },
-          {
-            group: group("set", n),
-            peer: "cache-manager + @keyv/redis",
-            ops: n * per,
-            fn: () =>
-              Promise.all(Array.from({ length: n }, async () => {
-                for (let i = 0; i < per; i++) {
-                  const k = next();
-                  await cache.set(hitKeys[k], values[k], TTL_MS);
-                }
-              })),
-          },
-        );
-      }
+      addCases("cache-manager + @keyv/redis", (k) => cache.get(k), (k, i) => cache.set(k, values[i], TTL_MS));
     }
 
     {
@@ -190,34 +120,11 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       });
       cleanups.push(() => bento.disconnect());
       for (const [i, k] of hitKeys.entries()) await bento.set({ key: k, value: values[i], ttl: TTL_MS });
-      for (const n of CONCURRENCY) {
-        const per = OPS_PER_CALLER[n];
-        cases.push(
-          {
-            group: group("get", n),
-            peer: "bentocache (redis)",
-            ops: n * per,
-            fn: () =>
-              Promise.all(Array.from({ length: n }, async () => {
-                for (let i = 0; i < per; i++) {
-                  check((await bento.get({ key: hitKeys[next()] })) !== undefined, "bentocache missed");
-                }
-              })),
-          },
-          {
-            group: group("set", n),
-            peer: "bentocache (redis)",
-            ops: n * per,
-            fn: () =>
-              Promise.all(Array.from({ length: n }, async () => {
-                for (let i = 0; i < per; i++) {
-                  const k = next();
-                  await bento.set({ key: hitKeys[k], value: values[k], ttl: TTL_MS });
-                }
-              })),
-          },
-        );
-      }
+      addCases(
+        "bentocache (redis)",
+        (key) => bento.get({ key }),
+        (key, i) => bento.set({ key, value: values[i], ttl: TTL_MS }),
+      );
     }
   }
 
