@@ -106,6 +106,24 @@ function utf8(text: string): Uint8Array {
   return scratch.slice(0, encoder.encodeInto(text, scratch).written);
 }
 
+// Short ASCII is decoded here: TextDecoder would first move an array that V8
+// keeps on its heap (up to 64 bytes) to a buffer of its own, which costs five
+// times the decoding. ASCII decodes the same under UTF-8; anything else, and a
+// BOM, goes to the strict decoder.
+function text(data: Uint8Array): string {
+  if (data.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, data as unknown as number[]);
+  }
+  return decoder.decode(data);
+}
+
 function where(key: string): string {
   return key === "" ? "" : ` (at key ${JSON.stringify(key)})`;
 }
@@ -150,7 +168,7 @@ export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {
    */
   loads(data: Uint8Array): T {
     try {
-      return JSON.parse(decoder.decode(data));
+      return JSON.parse(text(data));
     } catch (cause) {
       throw new CacheError(`Cannot decode JSON: ${(cause as Error).message}`, { cause });
     }
