@@ -84,7 +84,7 @@ function compareRuntimes(node: SuiteResult, others: SuiteResult[]): SuiteResult 
   }
   return {
     suite: `${node.suite}-runtimes`,
-    title: `${node.title}: cachet on ${[node, ...others].map((r) => r.runtime).join(" / ")}`,
+    title: `${node.title}: cachet per runtime`,
     runtime: [node, ...others].map((r) => r.runtime).join(", "),
     rows,
     notes: ["The ratio column compares Node with each runtime: > 1 means cachet does better on Node."],
