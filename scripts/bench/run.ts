@@ -13,6 +13,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { markdownTable, type Row, runtimeName, type SuiteResult, svgChart } from "./_harness.ts";
+import { targetsTable } from "./_targets.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -147,6 +148,10 @@ const meta = {
 const markdown = [
   `Measured ${meta.date.slice(0, 16).replace("T", " ")} UTC on ${meta.machine}; ${meta.runtime}; \`${meta.command}\`` +
   ` (${meta.seconds} s).`,
+  "",
+  "### Targets",
+  "",
+  targetsTable(results),
   "",
 ];
 for (const result of results) {
