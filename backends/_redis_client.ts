@@ -1,0 +1,66 @@
+// Helpers shared by the Redis backend and the Redis lock.
+import type { Cluster, Redis } from "ioredis";
+import { CacheError } from "../errors.ts";
+import { checkMethods, describe } from "../_validate.ts";
+
+/**
+ * An ioredis client: a standalone `Redis` (`new Redis(url)`) or a `Cluster`
+ * (`new Cluster(nodes)`). Typed by the members cachet's API shows; it must be
+ * a real ioredis client. Cast it (`backend.client as Redis`) for raw commands.
+ *
+ * @example Passing a client
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import type { RedisClient } from "@cachet/cachet/redis";
+ *
+ * const client: RedisClient = new Redis({ lazyConnect: true });
+ * console.assert(client.isCluster === false);
+ * (client as Redis).disconnect();
+ * ```
+ */
+export interface RedisClient {
+  /** `true` for a `Cluster`, `false` for a standalone `Redis`. */
+  readonly isCluster: boolean;
+  /** The connection state, such as `"wait"`, `"ready"`, `"reconnecting"` or `"end"`. */
+  readonly status: string;
+}
+
+/** What the implementation calls: the ioredis classes themselves. */
+export type IORedisClient = Redis | Cluster;
+
+const CLIENT_METHODS = ["getBuffer", "set", "unlink", "scanBuffer", "eval", "quit", "disconnect"] as const;
+
+/**
+ * Checks that `value` looks like an ioredis `Redis` or `Cluster`. Duck typing,
+ * because the caller's ioredis may be another copy than ours.
+ */
+export function checkClient(context: string, label: string, value: unknown): IORedisClient {
+  checkMethods(context, label, value, CLIENT_METHODS);
+  if (typeof (value as { isCluster?: unknown }).isCluster !== "boolean") {
+    throw new TypeError(`${context}: ${label} must have a boolean isCluster property: received ${describe(value)}`);
+  }
+  return value as IORedisClient;
+}
+
+/** Wraps what ioredis threw in a `CacheError` that names the operation. */
+export function wrapError(context: string, error: unknown, lastConnectionError?: Error): CacheError {
+  if (error instanceof CacheError) return error;
+  // ioredis names the queue flush after its option; what the caller needs to know is that Redis is unreachable.
+  const message = error instanceof Error
+    ? (error.name === "MaxRetriesPerRequestError" ? "the Redis server is unreachable" : error.message)
+    : String(error);
+  const connection = lastConnectionError !== undefined && lastConnectionError.message !== message
+    ? ` (last connection error: ${lastConnectionError.message})`
+    : "";
+  return new CacheError(`${context}: ${message}${connection}`, { cause: error });
+}
+
+/** Lets a background timer not keep the process alive, on Node, Bun and Deno. */
+export function unrefTimer(id: ReturnType<typeof setTimeout>): void {
+  if (typeof id === "object" && id !== null && typeof (id as { unref?: unknown }).unref === "function") {
+    (id as { unref(): void }).unref();
+    return;
+  }
+  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
+  if (typeof id === "number") deno?.unrefTimer?.(id);
+}

@@ -1,0 +1,202 @@
+import type { CacheLock } from "../cache_lock.ts";
+import { CacheError } from "../errors.ts";
+import { checkKey, checkOptions, describe } from "../_validate.ts";
+import { checkClient, type IORedisClient, type RedisClient, unrefTimer, wrapError } from "./_redis_client.ts";
+
+/** Options of {@linkcode RedisLock}. All durations are in milliseconds. */
+export interface RedisLockOptions {
+  /**
+   * Prepended to the lock name (after the backend's prefix, when the lock is
+   * made from a `RedisCacheBackend`).
+   *
+   * @default {"lock:"}
+   */
+  prefix?: string;
+  /**
+   * How long the lock outlives a holder that stops renewing it (a crashed
+   * process). While `fn` runs, the lease is renewed every third of it.
+   *
+   * @default {10000}
+   */
+  lease?: number;
+  /**
+   * How long `withLock` waits to acquire the lock before it rejects with a
+   * `CacheError`.
+   *
+   * @default {10000}
+   */
+  waitTimeout?: number;
+  /**
+   * Pause between attempts while another process holds the lock (each pause
+   * randomized by ±50 %).
+   *
+   * @default {50}
+   */
+  retryInterval?: number;
+}
+
+/** Anything with the ioredis client a lock can use: a `RedisCacheBackend`. */
+interface HasClient {
+  readonly client: RedisClient;
+  readonly prefix: string;
+}
+
+const CREATE = "Cannot create RedisLock";
+// Deletes or extends the lock only while it still holds this holder's token,
+// so a holder whose lease ran out never touches the next holder's lock.
+const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+const EXTEND =
+  `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
+
+/**
+ * A distributed lock on Redis for `cached({ lock })` and any critical section
+ * shared by several processes.
+ *
+ * It acquires with `SET key token NX PX lease`, renews the lease while `fn`
+ * runs, and releases with a compare-and-delete script, so a process never
+ * releases a lock another process holds. Callers in one process queue
+ * locally first, so only one of them at a time polls Redis.
+ *
+ * Rule for the lease: it bounds how long a crashed holder blocks others, not
+ * how long `fn` may run. If the process stalls longer than `lease` (or loses
+ * Redis) while `fn` runs, the lock expires and another process may enter.
+ *
+ * @example Computing once across processes
+ * ```ts
+ * import { RedisCacheBackend, RedisLock } from "@cachet/cachet/redis";
+ *
+ * await using backend = new RedisCacheBackend({ url: "redis://127.0.0.1:6379", prefix: `docs:${crypto.randomUUID()}:` });
+ * const lock = new RedisLock(backend, { waitTimeout: 2_000 });
+ * let runs = 0;
+ * await Promise.all([1, 2, 3].map(() => lock.withLock("report", async () => runs++)));
+ * console.assert(runs === 3); // one at a time
+ * ```
+ */
+export class RedisLock implements CacheLock {
+  #client: IORedisClient;
+  #prefix: string;
+  #lease: number;
+  #waitTimeout: number;
+  #retryInterval: number;
+  #local = new Map<string, Promise<void>>();
+
+  /**
+   * Creates a lock over a backend's client or an ioredis client (borrowed,
+   * never closed by the lock).
+   *
+   * @param redis A `RedisCacheBackend`, or an ioredis `Redis` or `Cluster`.
+   * @param options Options, see {@linkcode RedisLockOptions}.
+   * @throws {TypeError} When an argument has the wrong type.
+   * @throws {RangeError} When a duration is out of range.
+   */
+  constructor(redis: HasClient | RedisClient, options: RedisLockOptions = {}) {
+    checkOptions(CREATE, options);
+    const { prefix = "lock:", lease = 10_000, waitTimeout = 10_000, retryInterval = 50 } = options;
+    if (typeof prefix !== "string") {
+      throw new TypeError(`${CREATE}: prefix must be a string: received ${describe(prefix)}`);
+    }
+    this.#lease = checkMs("lease", lease, 10);
+    this.#waitTimeout = checkMs("waitTimeout", waitTimeout, 0);
+    this.#retryInterval = checkMs("retryInterval", retryInterval, 1);
+    const fromBackend = redis !== null && typeof redis === "object" && "client" in redis && "prefix" in redis;
+    if (fromBackend) {
+      this.#client = checkClient(CREATE, "redis.client (an ioredis Redis or Cluster)", redis.client);
+      this.#prefix = `${redis.prefix}${prefix}`;
+    } else {
+      this.#client = checkClient(CREATE, "redis (a RedisCacheBackend, or an ioredis Redis or Cluster)", redis);
+      this.#prefix = prefix;
+    }
+  }
+
+  /**
+   * Runs `fn` while holding the lock named `key`, across every process that
+   * uses the same Redis and prefix, then releases it.
+   *
+   * @param key The lock's name.
+   * @param fn The critical section.
+   * @returns What `fn` resolves to.
+   * @throws {TypeError} When `key` is not a string or `fn` not a function.
+   * @throws {CacheError} When the lock is not acquired within `waitTimeout`, or Redis fails while acquiring;
+   * whatever `fn` throws.
+   */
+  async withLock<R>(key: string, fn: () => Promise<R>): Promise<R> {
+    const context = "Cannot acquire RedisLock";
+    checkKey(context, key);
+    if (typeof fn !== "function") {
+      throw new TypeError(`${context}: fn must be a function: received ${describe(fn)}`);
+    }
+    const name = this.#prefix + key;
+    const deadline = performance.now() + this.#waitTimeout;
+
+    // Local FIFO: wait for this process's previous caller of the same key.
+    const previous = this.#local.get(name);
+    let leaveQueue!: () => void;
+    const turn = new Promise<void>((resolve) => (leaveQueue = resolve));
+    const tail = previous === undefined ? turn : previous.then(() => turn);
+    this.#local.set(name, tail);
+    try {
+      if (previous !== undefined && !(await settlesBefore(previous, deadline))) {
+        throw this.#timeout(key);
+      }
+      const token = crypto.randomUUID();
+      await this.#acquire(key, name, token, deadline);
+      const renew = setInterval(() => {
+        this.#client.eval(EXTEND, 1, name, token, this.#lease).catch(() => {});
+      }, Math.max(1, Math.floor(this.#lease / 3)));
+      unrefTimer(renew);
+      try {
+        return await fn();
+      } finally {
+        clearInterval(renew);
+        // When this fails the lease still frees the lock; fn's outcome matters more.
+        await this.#client.eval(RELEASE, 1, name, token).catch(() => {});
+      }
+    } finally {
+      leaveQueue();
+      if (this.#local.get(name) === tail) this.#local.delete(name);
+    }
+  }
+
+  async #acquire(key: string, name: string, token: string, deadline: number): Promise<void> {
+    for (;;) {
+      let reply: string | null;
+      try {
+        reply = await this.#client.set(name, token, "PX", this.#lease, "NX");
+      } catch (error) {
+        throw wrapError(`Cannot acquire RedisLock ${describe(key)}`, error);
+      }
+      if (reply === "OK") return;
+      const left = deadline - performance.now();
+      if (left <= 0) throw this.#timeout(key);
+      const pause = this.#retryInterval * (0.5 + Math.random());
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+    }
+  }
+
+  #timeout(key: string): CacheError {
+    return new CacheError(
+      `Cannot acquire RedisLock ${describe(key)} within ${this.#waitTimeout} ms: another caller holds it; ` +
+        "raise waitTimeout, or keep the work under the lock shorter",
+    );
+  }
+}
+
+function checkMs(name: string, value: unknown, min: number): number {
+  const rule = `${name} must be a finite number >= ${min} (milliseconds)`;
+  if (typeof value !== "number") throw new TypeError(`${CREATE}: ${rule}: received ${describe(value)}`);
+  if (!(value >= min) || !Number.isFinite(value)) {
+    throw new RangeError(`${CREATE}: ${rule}: received ${describe(value)}`);
+  }
+  return Math.ceil(value);
+}
+
+/** Waits for `promise` until `deadline`; tells whether it settled in time. */
+function settlesBefore(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
+    promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

@@ -1,0 +1,114 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { RedisCacheBackend } from "../backends/redis.ts";
+import { CacheError } from "../errors.ts";
+import { TTLCache } from "../ttl_cache.ts";
+import { cached } from "../decorator.ts";
+import { freePort, type RedisServer, redisServerSkip, sleep, startRedisServer } from "./_redis_server.ts";
+
+const TIMEOUT = 500;
+// Each failure must arrive within the timeout plus scheduling slack on a loaded 2-core machine.
+const BOUND = TIMEOUT + 1_000;
+const bytes = (...values: number[]) => new Uint8Array(values);
+
+/** Awaits `promise`, which must reject with a CacheError (cause attached) within BOUND ms. */
+async function failsFast(promise: Promise<unknown>, what: string): Promise<CacheError> {
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<"hung">((resolve) => (timer = setTimeout(() => resolve("hung"), BOUND * 3)));
+  const outcome = await Promise.race([promise.then(() => "resolved", (error: unknown) => error), hung]);
+  clearTimeout(timer);
+  const elapsed = performance.now() - started;
+  assert.notEqual(outcome, "hung", `${what} still pending after ${BOUND * 3} ms`);
+  assert.ok(outcome instanceof CacheError, `${what}: expected a CacheError, got ${String(outcome)}`);
+  assert.ok(outcome.cause !== undefined, `${what}: the CacheError carries the cause`);
+  assert.ok(elapsed <= BOUND, `${what} took ${Math.round(elapsed)} ms, bound ${BOUND} ms`);
+  return outcome;
+}
+
+/** Retries `op` until it succeeds, for up to `ms` milliseconds. */
+async function eventually<T>(op: () => Promise<T>, ms: number): Promise<T> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    try {
+      return await op();
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
+  let server: RedisServer;
+  before(async () => {
+    server = await startRedisServer();
+  });
+  after(() => server.stop());
+
+  test("RedisCacheBackend fails within the timeout when the server is down at start", async () => {
+    const port = await freePort();
+    await using backend = new RedisCacheBackend({
+      url: `redis://127.0.0.1:${port}`,
+      prefix: "down:",
+      timeout: TIMEOUT,
+    });
+    const error = await failsFast(backend.connect(), "connect()");
+    assert.match(error.message, /Cannot connect RedisCacheBackend: the Redis server is unreachable .*ECONNREFUSED/);
+    await failsFast(backend.get("k"), "get()");
+    await failsFast(backend.set("k", bytes(1), 1), "set()");
+    await failsFast(backend.delete("k"), "delete()");
+    await failsFast(backend.clear(), "clear()");
+  });
+
+  test("RedisCacheBackend fails within the timeout when the server stops answering, and recovers", async () => {
+    await using backend = new RedisCacheBackend({ url: server.url, prefix: "pause:", timeout: TIMEOUT });
+    await backend.set("k", bytes(1), 60);
+    server.pause(true);
+    try {
+      const error = await failsFast(backend.get("k"), "get() on a frozen server");
+      assert.match(error.message, /timed out/);
+    } finally {
+      server.pause(false);
+    }
+    assert.deepEqual([...(await eventually(() => backend.get("k"), 3000))!], [1]);
+  });
+
+  test("RedisCacheBackend rejects with CacheError when the server dies mid-run, then recovers after a restart", async () => {
+    await using backend = new RedisCacheBackend({ url: server.url, prefix: "crash:", timeout: TIMEOUT });
+    const cache = new TTLCache({ backend });
+    await cache.set("k", bytes(1), 60);
+    assert.deepEqual([...(await cache.get("k"))!], [1]);
+
+    await server.kill();
+    const pending: Promise<unknown>[] = Array.from({ length: 20 }, (_, i) => backend.get(`k${i}`));
+    pending.push(backend.set("k", bytes(2), 60), backend.delete("k"), backend.clear());
+    await Promise.all(pending.map((p, i) => failsFast(p, `operation ${i} after the crash`)));
+    await failsFast(cache.get("k"), "TTLCache.get() after the crash");
+    await failsFast(cache.set("k", bytes(3), 60), "TTLCache.set() after the crash");
+    const load = cached(cache, { name: "load" })(() => bytes(9));
+    await failsFast(load(), "a cached() function after the crash");
+
+    await server.restart();
+    await eventually(() => backend.set("k", bytes(4), 60), 5000);
+    assert.deepEqual([...(await backend.get("k"))!], [4], "the same backend works again");
+    await cache.set("k2", bytes(5), 60);
+    assert.deepEqual([...(await cache.get("k2"))!], [5]);
+    assert.deepEqual([...await load()], [9]);
+  });
+
+  test("RedisCacheBackend.close() does not hang while the server is down", async () => {
+    const backend = new RedisCacheBackend({ url: server.url, prefix: "close:", timeout: TIMEOUT });
+    await backend.connect();
+    await server.kill();
+    try {
+      await failsFast(backend.get("k"), "get()");
+      const started = performance.now();
+      await backend.close();
+      assert.ok(performance.now() - started < BOUND);
+      await assert.rejects(backend.get("k"), /closed/);
+    } finally {
+      await server.restart();
+    }
+  });
+});

@@ -1,0 +1,429 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import type { Redis } from "ioredis";
+import { RedisCacheBackend } from "../backends/redis.ts";
+import { CacheError, CacheSettingsValidationError } from "../errors.ts";
+import { TTLCache } from "../ttl_cache.ts";
+import { JsonSerializer } from "../serializers/json.ts";
+import { backendConformance } from "./_backend_conformance.ts";
+import {
+  deletePrefix,
+  rawClient,
+  REDIS_URL,
+  type RedisServer,
+  redisServerSkip,
+  sharedRedisSkip,
+  startRedisServer,
+  uniquePrefix,
+} from "./_redis_server.ts";
+
+const skip = await sharedRedisSkip();
+const bytes = (...values: number[]) => new Uint8Array(values);
+
+if (skip) {
+  test("RedisCacheBackend conformance", { skip }, () => {});
+} else {
+  backendConformance("RedisCacheBackend", {
+    create: () => new RedisCacheBackend({ url: REDIS_URL, prefix: uniquePrefix("conformance") }),
+    dispose: async (backend) => {
+      await backend.clear();
+      await (backend as RedisCacheBackend).close();
+    },
+  });
+}
+
+/** Records the commands one client sends, seen by the server through MONITOR. */
+async function recordCommands(client: Redis, fn: () => Promise<void>): Promise<string[][]> {
+  await client.ping();
+  const info = String(await client.call("CLIENT", "INFO"));
+  const addr = /addr=(\S+)/.exec(info)![1];
+  const watcher = rawClient();
+  const monitor = await watcher.monitor();
+  const seen: string[][] = [];
+  const sentinel = `done-${crypto.randomUUID()}`;
+  const finished = new Promise<void>((resolve) => {
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (source !== addr) return;
+      if (args[0].toLowerCase() === "echo" && args[1] === sentinel) resolve();
+      else seen.push(args);
+    });
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("MONITOR did not report the commands within 10 s")), 10_000);
+  });
+  try {
+    await fn();
+    await client.echo(sentinel);
+    await Promise.race([finished, stalled]);
+  } finally {
+    clearTimeout(timer);
+    monitor.disconnect();
+    watcher.disconnect();
+  }
+  return seen;
+}
+
+describe("RedisCacheBackend", { skip }, () => {
+  let raw: Redis;
+  const cleanup: string[] = [];
+  before(() => {
+    raw = rawClient();
+  });
+  after(async () => {
+    for (const prefix of cleanup) await deletePrefix(raw, prefix);
+    raw.disconnect();
+  });
+  const prefixed = (name: string) => {
+    const prefix = uniquePrefix(name);
+    cleanup.push(prefix);
+    return prefix;
+  };
+
+  test("RedisCacheBackend applies the prefix to every command and sets PX = ceil(ttl × 1000)", async () => {
+    const prefix = prefixed("commands");
+    const client = rawClient();
+    await using backend = new RedisCacheBackend({ client, prefix });
+    try {
+      const commands = await recordCommands(client, async () => {
+        await backend.set("a", bytes(1), 30);
+        await backend.set("b", bytes(2), 0.5);
+        await backend.set("c", bytes(3), 0.0001);
+        await backend.set("d", bytes(4), 1.0001);
+        await backend.get("a");
+        await backend.delete("b");
+        await backend.clear();
+      });
+      const sets = commands.filter((c) => c[0].toLowerCase() === "set");
+      assert.deepEqual(sets.map((c) => [c[1], c[3], c[4]]), [
+        [`${prefix}a`, "PX", "30000"],
+        [`${prefix}b`, "PX", "500"],
+        [`${prefix}c`, "PX", "1"],
+        [`${prefix}d`, "PX", "1001"],
+      ]);
+      const names = commands.map((c) => c[0].toLowerCase());
+      assert.deepEqual(names.filter((n) => n !== "unlink"), ["set", "set", "set", "set", "get", "scan"]);
+      for (const command of commands) {
+        if (command[0].toLowerCase() === "scan") {
+          assert.deepEqual(command.slice(2, 4), ["MATCH", `${prefix}*`]);
+        } else {
+          for (const key of command.slice(1, command[0].toLowerCase() === "set" ? 2 : undefined)) {
+            assert.ok(key.startsWith(prefix), `${command.join(" ")} lacks the prefix`);
+          }
+        }
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test("RedisCacheBackend.set() lets Redis expire the key after ceil(ttl × 1000) ms", async () => {
+    const prefix = prefixed("pttl");
+    await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    await backend.set("long", bytes(1), 30);
+    await backend.set("half", bytes(1), 0.5);
+    const long = await raw.pttl(`${prefix}long`);
+    const half = await raw.pttl(`${prefix}half`);
+    assert.ok(long > 29_000 && long <= 30_000, `PTTL ${long}`);
+    assert.ok(half > 0 && half <= 500, `PTTL ${half}`);
+    try {
+      await backend.set("huge", bytes(1), 1e300);
+      assert.ok(await raw.pttl(`${prefix}huge`) > 1e15, "a huge ttl is capped, not rejected by Redis");
+    } finally {
+      // Deleted at once: a run killed before the after() hook must not leave an immortal key.
+      await backend.delete("huge");
+    }
+  });
+
+  test("RedisCacheBackend.get() returns a plain Uint8Array", async () => {
+    await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix: prefixed("plain") });
+    await backend.set("k", bytes(7, 8), 5);
+    const got = await backend.get("k");
+    assert.equal(Object.getPrototypeOf(got), Uint8Array.prototype);
+    assert.deepEqual([...got!], [7, 8]);
+  });
+
+  test("RedisCacheBackend.clear() deletes 1,500 keys with SCAN and batched UNLINKs", async () => {
+    const prefix = prefixed("many");
+    const client = rawClient();
+    await using backend = new RedisCacheBackend({ client, prefix });
+    try {
+      await Promise.all(Array.from({ length: 1500 }, (_, i) => backend.set(`k${i}`, bytes(i % 256), 60)));
+      const commands = await recordCommands(client, () => backend.clear());
+      const unlinks = commands.filter((c) => c[0].toLowerCase() === "unlink");
+      assert.ok(unlinks.length >= 2, `${unlinks.length} UNLINK commands: clear() should batch`);
+      assert.equal(unlinks.reduce((sum, c) => sum + c.length - 1, 0), 1500);
+      assert.ok(commands.filter((c) => c[0].toLowerCase() === "scan").length >= 2);
+      const [, left] = await raw.scan("0", "MATCH", `${prefix}*`, "COUNT", 10_000);
+      assert.deepEqual(left, []);
+      assert.equal(await backend.get("k0"), undefined);
+      assert.equal(await backend.get("k1499"), undefined);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test("RedisCacheBackend.clear() with no keys sends no UNLINK", async () => {
+    const client = rawClient();
+    await using backend = new RedisCacheBackend({ client, prefix: prefixed("empty") });
+    try {
+      const commands = await recordCommands(client, () => backend.clear());
+      assert.deepEqual(commands.map((c) => c[0].toLowerCase()), ["scan"]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test("RedisCacheBackend prefixes alpha: and beta: are isolated", async () => {
+    const base = prefixed("iso");
+    await using alpha = new RedisCacheBackend({ url: REDIS_URL, prefix: `${base}alpha:` });
+    await using beta = new RedisCacheBackend({ url: REDIS_URL, prefix: `${base}beta:` });
+    await alpha.set("k", bytes(1), 60);
+    await beta.set("k", bytes(2), 60);
+    assert.deepEqual([...(await alpha.get("k"))!], [1]);
+    assert.deepEqual([...(await beta.get("k"))!], [2]);
+    await alpha.clear();
+    assert.equal(await alpha.get("k"), undefined);
+    assert.deepEqual([...(await beta.get("k"))!], [2]);
+    await beta.delete("k");
+    assert.equal(await beta.get("k"), undefined);
+  });
+
+  test("RedisCacheBackend.clear() escapes glob characters in the prefix", async () => {
+    const base = prefixed("glob");
+    // Each neighbour matches the prefix read as an unescaped glob, so a naive clear() would delete it.
+    const cases: [string, string][] = [["x*:", "xyz:"], ["x?:", "xy:"], ["[x]:", "x:"], ["x\\:", "x:"]];
+    for (const [prefix, neighbour] of cases) {
+      await raw.set(`${base}${neighbour}k`, "keep", "PX", 60_000);
+      await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix: `${base}${prefix}` });
+      await backend.set("k", bytes(1), 60);
+      await backend.clear();
+      assert.equal(await backend.get("k"), undefined, prefix);
+      assert.equal(await raw.get(`${base}${neighbour}k`), "keep", `clear() of ${prefix} deleted ${neighbour}k`);
+    }
+  });
+
+  test("RedisCacheBackend.clear() refuses an empty prefix without allowClearAll", async () => {
+    const mine = prefixed("bystander");
+    await raw.set(`${mine}k`, "keep", "PX", 60_000);
+    await using backend = new RedisCacheBackend({ url: REDIS_URL });
+    await assert.rejects(backend.clear(), (error: Error) => {
+      assert.ok(error instanceof CacheError);
+      assert.match(error.message, /prefix is empty.*allowClearAll: true/);
+      return true;
+    });
+    assert.equal(await raw.get(`${mine}k`), "keep");
+  });
+
+  describe("on a private server", { skip: redisServerSkip() }, () => {
+    let server: RedisServer;
+    before(async () => {
+      server = await startRedisServer(["--requirepass", "s3cret"]);
+    });
+    after(() => server.stop());
+
+    test("RedisCacheBackend with an empty prefix and allowClearAll: true wipes the database", async () => {
+      await using backend = new RedisCacheBackend({
+        url: `redis://:s3cret@127.0.0.1:${server.port}/2`,
+        allowClearAll: true,
+      });
+      await backend.set("a", bytes(1), 60);
+      await (backend.client as Redis).set("not-ours", "x");
+      await backend.clear();
+      assert.equal(await (backend.client as Redis).dbsize(), 0);
+    });
+
+    test("RedisCacheBackend reads REDIS_HOST, REDIS_PORT, REDIS_DB and REDIS_PASSWORD", async () => {
+      await withEnv({
+        REDIS_HOST: "127.0.0.1",
+        REDIS_PORT: String(server.port),
+        REDIS_DB: "3",
+        REDIS_PASSWORD: "s3cret",
+      }, async () => {
+        await using backend = new RedisCacheBackend({ prefix: "env:" });
+        await backend.set("k", bytes(5), 60);
+        const check = rawClient(`redis://:s3cret@127.0.0.1:${server.port}/3`);
+        try {
+          assert.equal(await check.exists("env:k"), 1, "written to db 3 with the password");
+        } finally {
+          check.disconnect();
+        }
+      });
+    });
+
+    test("RedisCacheBackend takes ioredis host/port options instead of a url, ignoring the environment", async () => {
+      await withEnv({ REDIS_URL: "http://ignored", REDIS_HOST: "ignored" }, async () => {
+        await using backend = new RedisCacheBackend({
+          host: "127.0.0.1",
+          port: server.port,
+          password: "s3cret",
+          db: 4,
+          prefix: "direct:",
+        });
+        await backend.set("k", bytes(6), 60);
+        const check = rawClient(`redis://:s3cret@127.0.0.1:${server.port}/4`);
+        try {
+          assert.equal(await check.exists("direct:k"), 1);
+        } finally {
+          check.disconnect();
+        }
+      });
+    });
+
+    test("RedisCacheBackend with a wrong password rejects with a CacheError", async () => {
+      await using backend = new RedisCacheBackend({ url: `redis://:wrong@127.0.0.1:${server.port}`, timeout: 1000 });
+      await assert.rejects(backend.get("k"), (error: Error) => {
+        assert.ok(error instanceof CacheError);
+        assert.ok(!error.message.includes("wrong"), "never echoes the password");
+        return true;
+      });
+    });
+  });
+
+  test("RedisCacheBackend reads REDIS_URL when no url is given", async () => {
+    await withEnv({ REDIS_URL }, async () => {
+      const prefix = prefixed("env-url");
+      await using backend = new RedisCacheBackend({ prefix });
+      await backend.set("k", bytes(1), 60);
+      assert.equal(await raw.exists(`${prefix}k`), 1);
+    });
+  });
+
+  test("RedisCacheBackend with only REDIS_HOST defaults to port 6379 and db 0", async () => {
+    await withEnv({ REDIS_HOST: "127.0.0.1" }, async () => {
+      await using backend = new RedisCacheBackend();
+      const options = (backend.client as Redis).options;
+      assert.equal(options.host, "127.0.0.1");
+      assert.equal(options.port, 6379);
+      assert.equal(options.db, 0);
+      assert.equal(options.password ?? undefined, undefined);
+    });
+  });
+
+  test("RedisCacheBackend explains a missing, conflicting or invalid environment without echoing passwords", async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{}, /no Redis server configured; pass the url option, or set REDIS_URL .* or REDIS_HOST/],
+      [{ REDIS_URL, REDIS_HOST: "127.0.0.1" }, /both REDIS_URL and REDIS_HOST are set; unset one/],
+      [{ REDIS_URL: "http://user:hunter2@127.0.0.1:6379" }, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+      [{ REDIS_URL: "redis://:hunter2@127.0.0.1:6379/abc" }, /database in REDIS_URL must be a non-negative/],
+      [{ REDIS_HOST: "h", REDIS_PORT: "abc", REDIS_PASSWORD: "hunter2" }, /REDIS_PORT must be an integer from 1/],
+      [{ REDIS_HOST: "h", REDIS_PORT: "70000" }, /REDIS_PORT must be an integer from 1 to 65535: received "70000"/],
+      [{ REDIS_HOST: "h", REDIS_DB: "one", REDIS_PASSWORD: "hunter2" }, /REDIS_DB must be an integer from 0/],
+    ];
+    for (const [env, message] of cases) {
+      await withEnv(env, () => {
+        assert.throws(() => new RedisCacheBackend(), (error: Error) => {
+          assert.ok(error instanceof CacheSettingsValidationError, error.message);
+          assert.match(error.message, message);
+          assert.ok(!error.message.includes("hunter2"), `password echoed: ${error.message}`);
+          return true;
+        });
+        return Promise.resolve();
+      });
+    }
+  });
+
+  test("new RedisCacheBackend() rejects bad options, naming the value", () => {
+    const client = rawClient();
+    try {
+      const cases: [unknown, string, RegExp][] = [
+        ["redis://x", "TypeError", /options must be an object: received "redis:\/\/x"/],
+        [{ url: 6379 }, "TypeError", /url must be a string: received 6379/],
+        [{ url: "http://localhost" }, "CacheSettingsValidationError", /url must be a redis:\/\/ or rediss:\/\//],
+        [{ url: "redis://:pw@" }, "CacheSettingsValidationError", /received "redis:\/\/\*\*\*@"/],
+        [{ url: "localhost:6379" }, "CacheSettingsValidationError", /received "localhost:6379"/],
+        [{ url: REDIS_URL, prefix: 1 }, "TypeError", /prefix must be a string: received 1/],
+        [{ url: REDIS_URL, timeout: "1s" }, "TypeError", /timeout must be a finite number > 0 .*: received "1s"/],
+        [{ url: REDIS_URL, timeout: 0 }, "RangeError", /timeout must be a finite number > 0 .*: received 0/],
+        [{ url: REDIS_URL, timeout: Infinity }, "RangeError", /received Infinity/],
+        [{ url: REDIS_URL, allowClearAll: "yes" }, "TypeError", /allowClearAll must be a boolean: received "yes"/],
+        [{ client: {} }, "TypeError", /client \(an ioredis Redis or Cluster\) must be an object with methods/],
+        [{ client: "redis://x" }, "TypeError", /client .* received "redis:\/\/x"/],
+        [{ client, url: REDIS_URL }, "TypeError", /client cannot be combined with url/],
+        [
+          { client, timeout: 5, lazyConnect: false },
+          "TypeError",
+          /client cannot be combined with timeout, lazyConnect/,
+        ],
+      ];
+      for (const [options, name, message] of cases) {
+        assert.throws(() => new RedisCacheBackend(options as never), { name, message }, JSON.stringify(options));
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test("RedisCacheBackend rejects bad arguments with named errors and writes nothing", async () => {
+    const prefix = prefixed("args");
+    await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    await backend.set("k", bytes(1), 60);
+    await assert.rejects(backend.get(1 as never), { name: "TypeError", message: /key must be a string: received 1/ });
+    await assert.rejects(backend.set("k", "v" as never, 1), {
+      name: "TypeError",
+      message: /value must be a Uint8Array: received "v"/,
+    });
+    for (const ttl of [0, -1, NaN, Infinity]) {
+      await assert.rejects(backend.set("k", bytes(2), ttl), { name: "RangeError", message: /ttl must be/ });
+    }
+    await assert.rejects(backend.delete(null as never), { name: "TypeError" });
+    assert.deepEqual([...(await backend.get("k"))!], [1], "failed writes change nothing");
+  });
+
+  test("RedisCacheBackend closes what it owns, keeps a borrowed client open, and fails once closed", async () => {
+    const client = rawClient();
+    try {
+      const borrowed = new RedisCacheBackend({ client, prefix: prefixed("borrowed") });
+      await borrowed.set("k", bytes(1), 60);
+      await borrowed.close();
+      assert.equal(client.status, "ready", "a borrowed client stays open");
+      await assert.rejects(borrowed.get("k"), { name: "CacheError", message: /get .*: the backend is closed/ });
+
+      let owned: RedisCacheBackend;
+      {
+        await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix: prefixed("owned") });
+        owned = backend;
+        await backend.connect();
+        assert.equal((backend.client as Redis).status, "ready");
+      }
+      assert.equal(owned.closed, true);
+      assert.equal((owned.client as Redis).status, "end");
+      for (const op of [() => owned.set("k", bytes(1), 1), () => owned.delete("k"), () => owned.clear()]) {
+        await assert.rejects(op(), (error: Error) => error instanceof CacheError && /closed/.test(error.message));
+      }
+      await assert.rejects(owned.connect(), CacheError);
+      await owned.close();
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test("RedisCacheBackend serves a TTLCache shared by two instances", async () => {
+    const prefix = prefixed("shared");
+    await using one = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    await using two = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    const writer = new TTLCache({ backend: one, serializer: new JsonSerializer() });
+    const reader = new TTLCache({ backend: two, serializer: new JsonSerializer() });
+    await writer.set("user:1", { name: "Ada" }, 30);
+    assert.deepEqual(await reader.get("user:1"), { name: "Ada" });
+  });
+});
+
+/** Runs `fn` with exactly the given REDIS_* variables set, restoring them afterwards. */
+async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
+  const names = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD"];
+  const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
+  try {
+    for (const name of names) {
+      if (vars[name] === undefined) delete process.env[name];
+      else process.env[name] = vars[name];
+    }
+    await fn();
+  } finally {
+    for (const name of names) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  }
+}
