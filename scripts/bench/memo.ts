@@ -14,7 +14,7 @@ import { TTLCache } from "../../mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { type Case, check, measure, runtimeName, type SuiteOptions, type SuiteResult } from "./_harness.ts";
 import { BATCH, CAPACITY, record, TTL_SECONDS } from "./_fixtures.ts";
-import { loadCached } from "./_cachet_optional.ts";
+import { cached } from "../../decorator.ts";
 
 const TTL_MS = TTL_SECONDS * 1000;
 const DISTINCT = 100;
@@ -28,7 +28,6 @@ interface Query {
 
 /** Runs the memoization suite. */
 export async function run(options: SuiteOptions): Promise<SuiteResult> {
-  const cached = await loadCached();
   let originCalls = 0;
   const getUser = (id: number) => {
     originCalls++;

@@ -9,7 +9,7 @@ import process from "node:process";
 import { TTLCache } from "../../mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { CAPACITY, jsonBytes, keys, record } from "./_fixtures.ts";
-import { loadCached } from "./_cachet_optional.ts";
+import { cached } from "../../decorator.ts";
 
 const CASES = ["get-bytes", "get-json", "set-json", "cached-hit", "cached-object"];
 const root = new URL("../..", import.meta.url).pathname;
@@ -43,11 +43,10 @@ async function profile(which: string): Promise<void> {
     await raw.set(k, jsonBytes(values[i]));
     await json.set(k, values[i]);
   }
-  const cached = which.startsWith("cached") ? await loadCached() : undefined;
-  const getUser = cached?.(json)(function getUser(id: number) {
+  const getUser = cached(json)(function getUser(id: number) {
     return Promise.resolve(record(id));
   });
-  const search = cached?.(json)(function search(q: { team: string; page: number }) {
+  const search = cached(json)(function search(q: { team: string; page: number }) {
     return Promise.resolve(record(q.page));
   });
   const started = performance.now();
@@ -57,8 +56,8 @@ async function profile(which: string): Promise<void> {
       if (which === "get-bytes") await raw.get(hitKeys[i]);
       else if (which === "get-json") await json.get(hitKeys[i]);
       else if (which === "set-json") await json.set(hitKeys[i], values[i]);
-      else if (which === "cached-hit") await getUser!(i % 100);
-      else await search!({ team: "core", page: i % 100 });
+      else if (which === "cached-hit") await getUser(i % 100);
+      else await search({ team: "core", page: i % 100 });
     }
     ops += CAPACITY;
   }

@@ -13,7 +13,7 @@ import { TTLCache } from "../../mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { type Case, check, measure, runtimeName, type SuiteOptions, type SuiteResult } from "./_harness.ts";
 import { jsonBytes, keys, record, TTL_SECONDS } from "./_fixtures.ts";
-import { loadRedisBackend } from "./_cachet_optional.ts";
+import { RedisCacheBackend } from "../../backends/redis.ts";
 
 const URL = "redis://127.0.0.1:6379";
 const TTL_MS = TTL_SECONDS * 1000;
@@ -23,7 +23,6 @@ const OPS_PER_CALLER = { 1: 64, 64: 8 } as Record<number, number>;
 
 /** Runs the Redis suite. */
 export async function run(options: SuiteOptions): Promise<SuiteResult> {
-  const RedisCacheBackend = await loadRedisBackend();
   const runId = `cachet-bench-${crypto.randomUUID()}`;
   const hitKeys = keys("user", KEYS);
   const values = hitKeys.map((_, i) => record(i));
@@ -86,6 +85,21 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     addCases("cachet Redis backend (bytes)", (k) => cache.get(k), (k, i) => cache.set(k, bytes[i]), true);
   }
 
+  {
+    // The same with a borrowed client created with ioredis' defaults, like the floor's: no command timeout.
+    const client = new Redis(URL);
+    const backend = new RedisCacheBackend({ client, prefix: `${runId}:cachet-borrowed:` });
+    const cache = new TTLCache<unknown>({ ttl: TTL_SECONDS, backend, serializer: new JsonSerializer() });
+    cleanups.push(() => backend.close(), () => client.quit());
+    for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
+    addCases(
+      "cachet Redis backend (JSON, default ioredis client)",
+      (k) => cache.get(k),
+      (k, i) => cache.set(k, values[i]),
+      true,
+    );
+  }
+
   if (!options.cachetOnly) {
     {
       // The floor: ioredis with the same bytes, no codec and no bookkeeping.
@@ -96,6 +110,20 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       for (const [i, k] of hitKeys.entries()) await client.set(prefix + k, bytes[i], "PX", TTL_MS);
       addCases(
         "ioredis (floor)",
+        async (k) => (await client.getBuffer(prefix + k)) ?? undefined,
+        (k, i) => client.set(prefix + k, bytes[i], "PX", TTL_MS),
+      );
+    }
+
+    {
+      // The floor with the client options cachet's backend sets: a 5 s command timeout (a timer per command).
+      const client = new Redis(URL, { commandTimeout: 5_000, connectTimeout: 5_000, maxRetriesPerRequest: 0 });
+      cleanups.push(() => client.quit());
+      const prefix = `${runId}:ioredis-timeout:`;
+      const bytes = values.map((v) => Buffer.from(jsonBytes(v)));
+      for (const [i, k] of hitKeys.entries()) await client.set(prefix + k, bytes[i], "PX", TTL_MS);
+      addCases(
+        "ioredis, commandTimeout 5 s",
         async (k) => (await client.getBuffer(prefix + k)) ?? undefined,
         (k, i) => client.set(prefix + k, bytes[i], "PX", TTL_MS),
       );

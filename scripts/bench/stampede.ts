@@ -11,7 +11,7 @@ import { TTLCache } from "../../mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { check, type Row, runtimeName, type SuiteOptions, type SuiteResult } from "./_harness.ts";
 import { CAPACITY, record, TTL_SECONDS } from "./_fixtures.ts";
-import { loadCached } from "./_cachet_optional.ts";
+import { cached } from "../../decorator.ts";
 
 const TTL_MS = TTL_SECONDS * 1000;
 const CALLERS = 1_000;
@@ -26,7 +26,6 @@ interface Subject {
 
 /** Runs the stampede suite. */
 export async function run(options: SuiteOptions): Promise<SuiteResult> {
-  const cached = await loadCached();
   const json = () => new TTLCache<unknown>({ maxSize: CAPACITY, ttl: TTL_SECONDS, serializer: new JsonSerializer() });
   const subjects: Subject[] = [
     {
