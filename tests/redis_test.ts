@@ -34,11 +34,11 @@ if (skip) {
 }
 
 /** Records the commands one client sends, seen by the server through MONITOR. */
-async function recordCommands(client: Redis, fn: () => Promise<void>): Promise<string[][]> {
+async function recordCommands(client: Redis, url: string, fn: () => Promise<void>): Promise<string[][]> {
   await client.ping();
   const info = String(await client.call("CLIENT", "INFO"));
   const addr = /addr=(\S+)/.exec(info)![1];
-  const watcher = rawClient();
+  const watcher = rawClient(url);
   const monitor = await watcher.monitor();
   const seen: string[][] = [];
   const sentinel = `done-${crypto.randomUUID()}`;
@@ -65,15 +65,20 @@ async function recordCommands(client: Redis, fn: () => Promise<void>): Promise<s
   return seen;
 }
 
-describe("RedisCacheBackend", { skip }, () => {
+describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
   let raw: Redis;
+  // MONITOR runs on a private server: on the shared one, other clients' traffic
+  // (a benchmark, a parallel test file) floods the monitor stream.
+  let monitored: RedisServer;
   const cleanup: string[] = [];
-  before(() => {
+  before(async () => {
     raw = rawClient();
+    monitored = await startRedisServer();
   });
   after(async () => {
     for (const prefix of cleanup) await deletePrefix(raw, prefix);
     raw.disconnect();
+    await monitored?.stop();
   });
   const prefixed = (name: string) => {
     const prefix = uniquePrefix(name);
@@ -83,10 +88,10 @@ describe("RedisCacheBackend", { skip }, () => {
 
   test("RedisCacheBackend applies the prefix to every command and sets PX = ceil(ttl × 1000)", async () => {
     const prefix = prefixed("commands");
-    const client = rawClient();
+    const client = rawClient(monitored.url);
     await using backend = new RedisCacheBackend({ client, prefix });
     try {
-      const commands = await recordCommands(client, async () => {
+      const commands = await recordCommands(client, monitored.url, async () => {
         await backend.set("a", bytes(1), 30);
         await backend.set("b", bytes(2), 0.5);
         await backend.set("c", bytes(3), 0.0001);
@@ -146,16 +151,16 @@ describe("RedisCacheBackend", { skip }, () => {
 
   test("RedisCacheBackend.clear() deletes 1,500 keys with SCAN and batched UNLINKs", async () => {
     const prefix = prefixed("many");
-    const client = rawClient();
+    const client = rawClient(monitored.url);
     await using backend = new RedisCacheBackend({ client, prefix });
     try {
       await Promise.all(Array.from({ length: 1500 }, (_, i) => backend.set(`k${i}`, bytes(i % 256), 60)));
-      const commands = await recordCommands(client, () => backend.clear());
+      const commands = await recordCommands(client, monitored.url, () => backend.clear());
       const unlinks = commands.filter((c) => c[0].toLowerCase() === "unlink");
       assert.ok(unlinks.length >= 2, `${unlinks.length} UNLINK commands: clear() should batch`);
       assert.equal(unlinks.reduce((sum, c) => sum + c.length - 1, 0), 1500);
       assert.ok(commands.filter((c) => c[0].toLowerCase() === "scan").length >= 2);
-      const [, left] = await raw.scan("0", "MATCH", `${prefix}*`, "COUNT", 10_000);
+      const [, left] = await client.scan("0", "MATCH", `${prefix}*`, "COUNT", 10_000);
       assert.deepEqual(left, []);
       assert.equal(await backend.get("k0"), undefined);
       assert.equal(await backend.get("k1499"), undefined);
@@ -165,10 +170,10 @@ describe("RedisCacheBackend", { skip }, () => {
   });
 
   test("RedisCacheBackend.clear() with no keys sends no UNLINK", async () => {
-    const client = rawClient();
+    const client = rawClient(monitored.url);
     await using backend = new RedisCacheBackend({ client, prefix: prefixed("empty") });
     try {
-      const commands = await recordCommands(client, () => backend.clear());
+      const commands = await recordCommands(client, monitored.url, () => backend.clear());
       assert.deepEqual(commands.map((c) => c[0].toLowerCase()), ["scan"]);
     } finally {
       client.disconnect();
