@@ -71,8 +71,11 @@ export function runtimeName(): string {
  * `case.ops`: the mean is the batch time divided by `ops`, and the p99 is the
  * 99th percentile over batches of that per-operation time.
  */
-export async function measure(cases: Case[], options: SuiteOptions & { time?: number }): Promise<Row[]> {
-  const rounds = options.quick ? 1 : 3;
+export async function measure(
+  cases: Case[],
+  options: SuiteOptions & { time?: number; rounds?: number },
+): Promise<Row[]> {
+  const rounds = options.quick ? 1 : (options.rounds ?? 3);
   const time = options.quick ? 20 : (options.time ?? 400);
   const perCase = new Map<Case, { meanMs: number; p99Ms: number; rme: number }[]>();
   for (let round = 0; round < rounds; round++) {

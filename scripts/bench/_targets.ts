@@ -108,8 +108,8 @@ export function targetsTable(results: SuiteResult[]): string {
       const peer = target.peer && rows.find((r) => target.peer!.test(r.peer));
       for (const row of rows.filter((r) => r.cachet && target.cachet.test(r.peer))) {
         if (target.peer && !peer) continue;
-        const name = row.peer.replace(/^cachet (TTLCache )?/, "");
-        figures.push({ label: groups.size > 1 ? `${group} (${name})` : name, figure: figure(row, peer) });
+        const name = row.peer.replace(/^cachet /, "");
+        figures.push({ label: groups.size > 1 ? `${group}, ${name}` : name, figure: figure(row, peer) });
       }
     }
     const measured = figures.map((f) => `${f.label}: ${target.describe(f.figure)}`).join("; ");
