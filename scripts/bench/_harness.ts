@@ -201,8 +201,9 @@ const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").
  * to the group's largest value, cachet's bars highlighted.
  */
 export function svgChart(result: SuiteResult, subtitle: string): string {
-  const width = 760;
-  const labelWidth = 250;
+  // About 6.5 px per character of 12 px system-ui text.
+  const labelWidth = Math.max(160, 16 + 6.5 * Math.max(...result.rows.map((r) => r.peer.length)));
+  const width = labelWidth + 520;
   const barMax = width - labelWidth - 130;
   const barHeight = 18;
   const gap = 6;
