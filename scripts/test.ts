@@ -1,5 +1,5 @@
 // Runs every check and the whole suite on Node 24, Deno and Bun; exits non-zero
-// when any step fails. Usage: npm test [-- --only node|deno|bun|checks]
+// when any step fails. Usage: npm test [-- --only node|deno|bun|checks|dist]
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -114,6 +114,21 @@ if (!only || only === "bun") {
 if (!only || only === "bench") {
   // Benchmarks are not tests, but their smoke mode runs every suite briefly so they never rot.
   await step("bench smoke (npm run bench -- --quick)", bin("node"), ["scripts/bench/run.ts", "--quick"]);
+}
+
+// Distribution: the npm package built from the same sources, checked, installed and run as users will.
+if (!only || only === "dist") {
+  const counted = (out: string) => ({
+    passed: num(out, /: (\d+) passed, \d+ failed$/gm),
+    failed: num(out, /: \d+ passed, (\d+) failed$/gm),
+  });
+  await step("npm build (tsc) + pack", bin("node"), ["scripts/build_npm.ts"]);
+  await step("exports: deno.json = npm = README", bin("node"), ["scripts/check_exports.ts"]);
+  await step("core purity (DOM lib only)", bin("node"), ["scripts/check_core_purity.ts"]);
+  await step("publint + attw (tarball)", bin("node"), ["scripts/check_npm_package.ts"]);
+  await step("smoke: npm install (node 20, node 24, tsc)", bin("node"), ["scripts/smoke_install.ts", "npm"], counted);
+  await step("smoke: bun add", bin("node"), ["scripts/smoke_install.ts", "bun"], counted);
+  await step("browser: headless chromium", bin("node"), ["scripts/smoke_browser.ts"], counted);
 }
 
 console.log("\n=== Summary");

@@ -1,0 +1,260 @@
+// Builds the npm package in npm/ from the same sources as the JSR package and
+// packs it to .tmp/npm/cachet-<version>.tgz. Everything is derived from
+// deno.json: a new entry in its `exports` becomes an npm subpath with no change
+// here. Usage: node_modules/.bin/node scripts/build_npm.ts
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root: string = fileURLToPath(new URL("..", import.meta.url));
+export const npmDir: string = join(root, "npm");
+export const packDir: string = join(root, ".tmp", "npm");
+export const bin = (name: string): string => join(root, "node_modules", ".bin", name);
+
+/**
+ * What each bare import of the sources becomes in the npm package. A core-only
+ * install must pull nothing, so every library that only one subpath needs is
+ * an optional peer dependency: the user installs it with that subpath.
+ * `browser` says whether the library runs in a browser, i.e. whether a
+ * runtime-neutral subpath may import it (checked by check_core_purity.ts).
+ * `range` is the npm range when it is wider than deno.json's import (Deno's
+ * `npm:` specifiers take no `||`).
+ */
+export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; browser: boolean; range?: string }> = {
+  // A wide peer range, so that `npm i cachet ioredis` takes the latest ioredis without a conflict. The suite runs
+  // 5.11.1; the install smoke's Redis round trip was run by hand on 5.3.0 and 6.0.0.
+  "ioredis": { as: "optional peer", browser: false, range: "^5.3.0 || ^6.0.0" },
+  "msgpackr": { as: "optional peer", browser: true },
+  // Types only: ./schema spells the Standard Schema types out today; a module importing them would need it.
+  "@standard-schema/spec": { as: "optional peer", browser: true },
+};
+
+/** Subpaths that need a server runtime: not held to the core's purity, not bundled for the browser. */
+export const SERVER_ONLY: ReadonlySet<string> = new Set(["./redis"]);
+
+export interface DenoJson {
+  name: string;
+  version: string;
+  description: string;
+  license: string;
+  exports: Record<string, string>;
+  imports?: Record<string, string>;
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, "utf8")) as T;
+}
+
+export const denoJson = (): DenoJson => readJson<DenoJson>(join(root, "deno.json"));
+
+/** The npm name is the repository's package.json name ("cachet"); JSR's is deno.json's ("@cachet/cachet"). */
+export const npmName = (): string => readJson<{ name: string }>(join(root, "package.json")).name;
+
+export const tarballPath = (): string => join(packDir, `${npmName()}-${denoJson().version}.tgz`);
+
+/** `./backends/memory.ts` -> `./backends/memory` (the path of its .js and .d.ts). */
+const stem = (source: string) => source.replace(/\.ts$/, "");
+
+/** The package name of a bare specifier: `@scope/name/sub` -> `@scope/name`, `name/sub` -> `name`. */
+export function packageName(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g;
+
+/** Every module specifier a JavaScript or TypeScript text imports or re-exports (comments removed first). */
+export function specifiers(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+  return [...code.matchAll(SPECIFIER)].map((m) => m[1]);
+}
+
+/**
+ * The files a module reaches through relative imports (itself included), and
+ * the bare specifiers those files import.
+ */
+export function moduleGraph(entry: string): { files: string[]; bare: Set<string> } {
+  const files: string[] = [];
+  const bare = new Set<string>();
+  const visit = (file: string) => {
+    if (files.includes(file)) return;
+    files.push(file);
+    for (const spec of specifiers(readFileSync(file, "utf8"))) {
+      if (spec.startsWith(".")) visit(join(dirname(file), spec));
+      else bare.add(spec);
+    }
+  };
+  visit(entry);
+  return { files, bare };
+}
+
+/**
+ * For each npm subpath, the packages its JavaScript imports (needed at run time) and those only its declarations
+ * import (needed by TypeScript users), from the built npm/ tree. Node built-ins (`node:*`) are not packages.
+ */
+export function subpathNeeds(pkg: NpmPackageJson): Record<string, { runtime: string[]; types: string[] }> {
+  const needs: Record<string, { runtime: string[]; types: string[] }> = {};
+  const packages = (entry: string) =>
+    new Set([...moduleGraph(entry).bare].filter((spec) => !spec.startsWith("node:")).map(packageName));
+  for (const [subpath, target] of Object.entries(pkg.exports)) {
+    const runtime = packages(join(npmDir, target.default));
+    const types = [...packages(join(npmDir, target.types))].filter((name) => !runtime.has(name));
+    needs[subpath] = { runtime: [...runtime].sort(), types: types.sort() };
+  }
+  return needs;
+}
+
+export interface NpmPackageJson {
+  name: string;
+  version: string;
+  exports: Record<string, { types: string; default: string }>;
+  peerDependencies?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]
+  );
+}
+
+/**
+ * The npm version range of a library: its `range` above, else deno.json's `npm:` import when mapped there (so JSR
+ * and npm declare the same range), else ^ the version the repository's package.json pins.
+ */
+function versionRange(name: string, deno: DenoJson): string {
+  if (DEPENDENCIES[name]?.range) return DEPENDENCIES[name].range;
+  const match = deno.imports?.[name]?.match(/^npm:(?:@[^/@]+\/)?[^/@]+@([^/]+)/);
+  if (match) return match[1];
+  const { dependencies, devDependencies } = readJson<Record<string, Record<string, string> | undefined>>(
+    join(root, "package.json"),
+  );
+  const pinned = dependencies?.[name] ?? devDependencies?.[name];
+  if (pinned === undefined) throw new Error(`No version for ${name}: map it in deno.json "imports"`);
+  return /^\d/.test(pinned) ? `^${pinned}` : pinned;
+}
+
+/**
+ * Writes .tmp/tsconfig.<name>.json: the repository's compiler options without its Node types, plus `options`, for
+ * `files` (paths relative to the repository). Returns its path.
+ */
+export function writeTsconfig(name: string, options: Record<string, unknown>, files: string[]): string {
+  const path = join(root, ".tmp", `tsconfig.${name}.json`);
+  mkdirSync(dirname(path), { recursive: true });
+  const compilerOptions = {
+    target: "ES2022",
+    lib: ["ES2024", "ESNext.Disposable", "DOM"],
+    module: "NodeNext",
+    moduleResolution: "NodeNext",
+    verbatimModuleSyntax: true,
+    strict: true,
+    skipLibCheck: true,
+    ...options,
+  };
+  writeFileSync(path, JSON.stringify({ compilerOptions, files: files.map((file) => join(root, file)) }));
+  return path;
+}
+
+export function buildNpm(): NpmPackageJson {
+  const deno = denoJson();
+  const rootPackage = readJson<{ engines?: Record<string, string> }>(join(root, "package.json"));
+  rmSync(npmDir, { recursive: true, force: true });
+
+  // tsc follows the imports of the entry points; rootDir keeps the source layout.
+  const tsconfig = writeTsconfig("npm", {
+    rewriteRelativeImportExtensions: true,
+    erasableSyntaxOnly: true,
+    declaration: true,
+    sourceMap: true,
+    inlineSources: true,
+    types: ["node"],
+    rootDir: root,
+    outDir: npmDir,
+  }, Object.values(deno.exports));
+  execFileSync(bin("tsc"), ["-p", tsconfig], { stdio: "inherit" });
+
+  for (const file of walk(npmDir)) {
+    if (!file.endsWith(".js") && !file.endsWith(".d.ts")) continue;
+    let text = readFileSync(file, "utf8");
+    // tsc rewrites `./x.ts` to `./x.js` in JavaScript but keeps it in
+    // declarations, where TypeScript consumers would not find `./x.ts`.
+    if (file.endsWith(".d.ts")) {
+      text = text.replace(/((?:\bfrom\s*|\bimport\s*\(\s*)["']\.{1,2}\/[^"']*)\.ts(["'])/g, "$1.js$2");
+    }
+    // The JSDoc examples import the JSR name; npm users import the npm name.
+    text = text.replaceAll(`"${deno.name}`, `"${npmName()}`);
+    writeFileSync(file, text);
+  }
+
+  // Every bare import must be in the table above, so nothing reaches users unannounced.
+  const peerDependencies: Record<string, string> = {};
+  const dependencies: Record<string, string> = {};
+  for (const file of walk(npmDir).filter((f) => f.endsWith(".js") || f.endsWith(".d.ts"))) {
+    for (const spec of specifiers(readFileSync(file, "utf8"))) {
+      if (spec.startsWith(".")) continue;
+      if (spec.startsWith("node:")) continue; // judged by check_core_purity.ts
+      const name = packageName(spec);
+      const kind = DEPENDENCIES[name];
+      if (kind === undefined) {
+        throw new Error(
+          `${relative(root, file)} imports "${spec}": add "${name}" to DEPENDENCIES in scripts/build_npm.ts`,
+        );
+      }
+      (kind.as === "dependency" ? dependencies : peerDependencies)[name] = versionRange(name, deno);
+    }
+  }
+
+  const exports: NpmPackageJson["exports"] = {};
+  for (const [subpath, source] of Object.entries(deno.exports)) {
+    exports[subpath] = { types: `${stem(source)}.d.ts`, default: `${stem(source)}.js` };
+  }
+  const sorted = (record: Record<string, string>) => Object.fromEntries(Object.entries(record).sort());
+  const pkg: NpmPackageJson = {
+    name: npmName(),
+    version: deno.version,
+    description: deno.description,
+    license: deno.license,
+    type: "module",
+    sideEffects: false,
+    exports,
+    engines: rootPackage.engines,
+    ...(Object.keys(dependencies).length ? { dependencies: sorted(dependencies) } : {}),
+    ...(Object.keys(peerDependencies).length
+      ? {
+        peerDependencies: sorted(peerDependencies),
+        peerDependenciesMeta: Object.fromEntries(
+          Object.keys(sorted(peerDependencies)).map((n) => [n, { optional: true }]),
+        ),
+      }
+      : {}),
+  };
+  writeFileSync(join(npmDir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
+  for (const file of ["README.md", "LICENSE"]) cpSync(join(root, file), join(npmDir, file));
+  return pkg;
+}
+
+/** Packs npm/ into .tmp/npm/ and returns the tarball's path. */
+export function packNpm(): string {
+  rmSync(packDir, { recursive: true, force: true });
+  mkdirSync(packDir, { recursive: true });
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], {
+    cwd: npmDir,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const tarball = tarballPath();
+  if (!existsSync(tarball)) throw new Error(`npm pack did not write ${tarball}`);
+  return tarball;
+}
+
+if (import.meta.main) {
+  const pkg = buildNpm();
+  const tarball = packNpm();
+  console.log(`built npm/ (${Object.keys(pkg.exports).length} entry points: ${Object.keys(pkg.exports).join(", ")})`);
+  for (const [subpath, { runtime, types }] of Object.entries(subpathNeeds(pkg))) {
+    const needs = [...runtime, ...types.map((name) => `${name} (types only)`)];
+    console.log(`  ${subpath}: ${needs.length ? needs.join(", ") : "no dependency"}`);
+  }
+  console.log(`packed ${relative(root, tarball)}`);
+}

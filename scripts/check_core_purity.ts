@@ -1,0 +1,80 @@
+// The core and every runtime-neutral subpath (all deno.json exports except SERVER_ONLY in build_npm.ts) must run in a
+// browser: no Deno.*, process, Buffer, require or node:* modules, and only libraries marked `browser` in
+// DEPENDENCIES. Two independent checks: tsc against the ES and DOM libraries alone (no @types/node, no Deno types),
+// and a scan of the module graph's code. Usage: node_modules/.bin/node scripts/check_core_purity.ts
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import process from "node:process";
+import {
+  bin,
+  denoJson,
+  DEPENDENCIES,
+  moduleGraph,
+  packageName,
+  root,
+  SERVER_ONLY,
+  writeTsconfig,
+} from "./build_npm.ts";
+
+// Uses of a runtime's own API, matched in code with comments removed.
+const FORBIDDEN: [RegExp, string][] = [
+  [/\bDeno\s*[.?[]/, "Deno.* (Deno only)"],
+  [/\bprocess\s*[.?[]/, "process (Node only)"],
+  [/\bBuffer\b/, "Buffer (Node only; use Uint8Array)"],
+  [/\brequire\s*\(/, "require() (CommonJS)"],
+  [/\b__(?:dirname|filename)\b/, "__dirname/__filename (CommonJS)"],
+  [/\bBun\s*[.?[]/, "Bun.* (Bun only)"],
+];
+
+const problems: string[] = [];
+const exports = denoJson().exports;
+if (SERVER_ONLY.has(".")) problems.push(`"." is listed in SERVER_ONLY: the core must stay runtime-neutral`);
+const neutral = Object.entries(exports).filter(([subpath]) => !SERVER_ONLY.has(subpath));
+
+const files = new Set<string>();
+for (const [subpath, source] of neutral) {
+  const graph = moduleGraph(join(root, source));
+  graph.files.forEach((file) => files.add(file));
+  for (const spec of graph.bare) {
+    if (spec.startsWith("node:")) problems.push(`${subpath} imports "${spec}" (Node only)`);
+    else if (!DEPENDENCIES[packageName(spec)]?.browser) {
+      problems.push(`${subpath} imports "${spec}", which is not marked browser-capable in build_npm.ts DEPENDENCIES`);
+    }
+  }
+}
+for (const file of files) {
+  const lines = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " ")).split("\n");
+  lines.forEach((line, i) => {
+    const code = line.replace(/(^|[^:"'`])\/\/.*$/, "$1");
+    for (const [pattern, what] of FORBIDDEN) {
+      if (pattern.test(code)) problems.push(`${relative(root, file)}:${i + 1}: uses ${what}: ${line.trim()}`);
+    }
+  });
+}
+
+// With `types: []` and a DOM-only lib, any use of process, Buffer or Deno is a type error, unless a declaration
+// file in the program brings a runtime's types in: --listFiles shows that.
+const tsconfig = writeTsconfig(
+  "purity",
+  { types: [], allowImportingTsExtensions: true, noEmit: true },
+  neutral.map(([, source]) => source),
+);
+const tsc = spawnSync(bin("tsc"), ["-p", tsconfig, "--listFiles"], { encoding: "utf8" });
+const listed = tsc.stdout.split("\n").filter((line) => line.startsWith("/"));
+const diagnostics = tsc.stdout.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("/"));
+if (tsc.status !== 0 || diagnostics.length > 0) {
+  problems.push(`tsc against the DOM library alone failed:\n${diagnostics.join("\n")}${tsc.stderr}`);
+}
+for (const file of listed) {
+  if (/node_modules\/(@types\/(node|bun|deno)|bun-types|@deno\/)/.test(file)) {
+    problems.push(`a runtime's types entered the program: ${relative(root, file)}`);
+  }
+}
+
+console.log(`checked ${neutral.map(([s]) => s).join(", ")}: ${files.size} files, ${listed.length} in the tsc program`);
+if (problems.length > 0) {
+  console.error(`core purity: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  process.exit(1);
+}
+console.log("core purity: ok (no Deno.*, process, Buffer, require or node:* in the runtime-neutral subpaths)");
