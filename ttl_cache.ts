@@ -1,6 +1,8 @@
 import { CacheError } from "./errors.ts";
 import { getDefaultBackend } from "./default_backend.ts";
 import { MemoryCacheBackend } from "./backends/memory.ts";
+import { memoryAccess } from "./_memory_access.ts";
+import { LruList } from "./_lru_list.ts";
 import { monotonicClock } from "./_clock.ts";
 import { checkCount, checkFunction, checkKey, checkMethods, checkOptions, checkTtl, typeName } from "./_validate.ts";
 import type { CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
@@ -62,6 +64,8 @@ export interface TTLCacheOptions<T> {
 }
 
 const CREATE = "Cannot create TTLCache";
+const NO_VICTIMS: readonly string[] = [];
+const { get: memoryGet, set: memorySet, delete: memoryDelete } = MemoryCacheBackend.prototype;
 
 // Internal to cachet (not re-exported by mod.ts): `cached()` re-checks a key
 // under its lock with this, so a cold call counts exactly one miss. It reads
@@ -101,8 +105,10 @@ export class TTLCache<T = Uint8Array> {
   readonly #ttl: number;
   readonly #clock: Clock;
   readonly #onError: TTLCacheOptions<T>["onError"];
-  // Key -> expiry (ms). Map order is LRU order: oldest first.
-  readonly #tracked = new Map<string, number>();
+  // Key -> expiry (ms), in LRU order: oldest first.
+  readonly #tracked = new LruList();
+  // The backend when it is a MemoryCacheBackend, read and written synchronously.
+  readonly #local: MemoryCacheBackend | undefined;
   // A lower bound of the earliest expiry in #tracked: no sweep is needed before it.
   #nextExpiry = Infinity;
   #sweepAt = 1024;
@@ -127,6 +133,7 @@ export class TTLCache<T = Uint8Array> {
     checkMethods(CREATE, "clock", clock, ["now"]);
     checkFunction(CREATE, "onError", onError);
     this.#backend = backend ?? getDefaultBackend() ?? new MemoryCacheBackend({ clock });
+    this.#local = this.#backend instanceof MemoryCacheBackend ? this.#backend : undefined;
     this.#serializer = serializer;
     this.#clock = clock;
     this.#onError = onError;
@@ -158,39 +165,64 @@ export class TTLCache<T = Uint8Array> {
    * @throws {CacheError} When the backend fails.
    */
   get<F>(key: string, fallback: F): Promise<T | F>;
-  async get<F>(key: string, fallback?: F): Promise<T | F | undefined> {
-    checkKey("Cannot get from TTLCache", key);
+  get<F>(key: string, fallback?: F): Promise<T | F | undefined> {
+    try {
+      checkKey("Cannot get from TTLCache", key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const local = this.#local;
+    // The hot path: the default backend is read synchronously, with no promise
+    // round trip through it (unless a subclass or the caller replaced its get).
+    if (local?.get === memoryGet) {
+      // Without a serializer the bytes are handed out, so ask for the caller's own copy.
+      const raw = this.#serializer === undefined;
+      return this.#read(key, memoryAccess.get(local, key, raw), fallback, raw);
+    }
+    return this.#backendGet(key, fallback);
+  }
+
+  async #backendGet<F>(key: string, fallback: F): Promise<T | F> {
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.#backend.get(key);
     } catch (cause) {
       throw backendError("get", key, cause);
     }
+    return this.#read(key, bytes, fallback, false);
+  }
+
+  // `owned`: the bytes are already a copy no one else holds.
+  #read<F>(key: string, bytes: Uint8Array | undefined, fallback: F, owned: boolean): Promise<T | F> {
     if (bytes === undefined) {
       this.#misses++;
       this.#tracked.delete(key);
-      return fallback;
+      return Promise.resolve(fallback);
     }
     let value: T;
     if (this.#serializer === undefined) {
       if (!(bytes instanceof Uint8Array)) {
         return this.#undecodable(key, new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`), fallback);
       }
-      value = bytes.slice() as T;
+      value = (owned ? bytes : bytes.slice()) as T;
     } else {
+      let loaded: T | Promise<T>;
       try {
-        const loaded = this.#serializer.loads(bytes);
-        value = loaded instanceof Promise ? await loaded : loaded;
+        loaded = this.#serializer.loads(bytes);
       } catch (error) {
         return this.#undecodable(key, error, fallback);
       }
+      if (loaded instanceof Promise) {
+        return loaded.then((value) => this.#hit(key, value), (error) => this.#undecodable(key, error, fallback));
+      }
+      value = loaded;
     }
+    return Promise.resolve(this.#hit(key, value));
+  }
+
+  #hit(key: string, value: T): T {
     this.#hits++;
-    const expiresAt = this.#tracked.get(key);
-    if (expiresAt !== undefined) {
-      this.#tracked.delete(key);
-      this.#tracked.set(key, expiresAt);
-    }
+    this.#tracked.touch(key);
     return value;
   }
 
@@ -206,41 +238,72 @@ export class TTLCache<T = Uint8Array> {
    * @throws {RangeError} When `ttl` is not a finite number > 0.
    * @throws {CacheError} When the backend fails.
    */
-  async set(key: string, value: T, ttl?: number): Promise<void> {
-    checkKey("Cannot set in TTLCache", key);
-    const seconds = ttl === undefined ? this.#ttl : checkTtl("Cannot set in TTLCache", "ttl", ttl);
-    const bytes = this.#encode(value);
+  set(key: string, value: T, ttl?: number): Promise<void> {
+    let seconds: number;
+    let bytes: Uint8Array;
+    try {
+      checkKey("Cannot set in TTLCache", key);
+      seconds = ttl === undefined ? this.#ttl : checkTtl("Cannot set in TTLCache", "ttl", ttl);
+      bytes = this.#encode(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const local = this.#local;
+    if (local?.set !== memorySet || local.delete !== memoryDelete) return this.#backendSet(key, bytes, seconds);
+    try {
+      memoryAccess.set(local, key, bytes, seconds);
+    } catch (cause) {
+      return Promise.reject(backendError("set", key, cause));
+    }
+    const victims = this.#admit(key, seconds);
+    try {
+      for (const victim of victims) memoryAccess.delete(local, victim);
+    } catch (cause) {
+      return Promise.reject(backendError("delete", victims.join(", "), cause));
+    }
+    return Promise.resolve();
+  }
+
+  async #backendSet(key: string, bytes: Uint8Array, seconds: number): Promise<void> {
     try {
       await this.#backend.set(key, bytes, seconds);
     } catch (cause) {
       throw backendError("set", key, cause);
     }
-    // Bookkeeping happens after the write, synchronously, so concurrent sets
-    // can never leave more than maxSize entries tracked.
-    const now = this.#clock.now();
-    const expiresAt = now + seconds * 1000;
-    if (this.#tracked.delete(key) || this.#maxSize === 0 || this.#tracked.size < this.#maxSize) {
-      this.#track(key, expiresAt);
-      if (this.#maxSize === 0 && this.#tracked.size >= this.#sweepAt) {
-        this.#sweep(now);
-        this.#sweepAt = Math.max(1024, this.#tracked.size * 2);
-      }
-      return;
-    }
-    this.#sweep(now);
-    const victims: string[] = [];
-    for (const oldest of this.#tracked.keys()) {
-      if (this.#tracked.size - victims.length < this.#maxSize) break;
-      victims.push(oldest);
-    }
-    for (const victim of victims) this.#tracked.delete(victim);
-    this.#evictions += victims.length;
-    this.#track(key, expiresAt);
+    const victims = this.#admit(key, seconds);
+    if (victims.length === 0) return;
     try {
       await Promise.all(victims.map((victim) => this.#backend.delete(victim)));
     } catch (cause) {
       throw backendError("delete", victims.join(", "), cause);
     }
+  }
+
+  // Tracks a key just written and returns the keys evicted to make room. It
+  // runs after the write, synchronously, so concurrent sets can never leave
+  // more than maxSize entries tracked.
+  #admit(key: string, seconds: number): readonly string[] {
+    const now = this.#clock.now();
+    const expiresAt = now + seconds * 1000;
+    // An overwrite is updated in place: it promotes the key and never evicts.
+    if (this.#tracked.get(key) !== undefined || this.#maxSize === 0 || this.#tracked.size < this.#maxSize) {
+      this.#track(key, expiresAt);
+      if (this.#maxSize === 0 && this.#tracked.size >= this.#sweepAt) {
+        this.#sweep(now);
+        this.#sweepAt = Math.max(1024, this.#tracked.size * 2);
+      }
+      return NO_VICTIMS;
+    }
+    this.#sweep(now);
+    const victims: string[] = [];
+    while (this.#tracked.size >= this.#maxSize) {
+      const oldest = this.#tracked.oldest()!;
+      this.#tracked.delete(oldest);
+      victims.push(oldest);
+    }
+    this.#evictions += victims.length;
+    this.#track(key, expiresAt);
+    return victims;
   }
 
   /**
@@ -332,12 +395,7 @@ export class TTLCache<T = Uint8Array> {
   // Drops expired keys from the bookkeeping; the backend expires them itself.
   #sweep(now: number): void {
     if (now < this.#nextExpiry) return;
-    let next = Infinity;
-    for (const [key, expiresAt] of this.#tracked) {
-      if (expiresAt <= now) this.#tracked.delete(key);
-      else if (expiresAt < next) next = expiresAt;
-    }
-    this.#nextExpiry = next;
+    this.#nextExpiry = this.#tracked.deleteExpired(now);
   }
 }
 

@@ -17,6 +17,7 @@
  */
 import { checkKey, checkMethods, checkOptions, checkTtl, describe } from "../_validate.ts";
 import { monotonicClock } from "../_clock.ts";
+import { memoryAccess } from "../_memory_access.ts";
 import type { CacheBackend, Clock } from "../types.ts";
 
 /** Options of {@linkcode MemoryCacheBackend}. */
@@ -34,6 +35,36 @@ interface Entry {
   expiresAt: number;
 }
 
+// Values of at most SMALL bytes are kept as one flat Latin-1 string instead of
+// an Entry: 8 characters holding the bytes of the expiry (a float64), then one
+// character per byte. V8 spends about 250 bytes on any Uint8Array with its
+// ArrayBuffer, so a small entry takes a fifth of the memory; and arrays of at
+// most 64 bytes are allocated on V8's heap, so handing out a fresh one is cheap.
+const SMALL = 64;
+const expiry = new Float64Array(1);
+const expiryBytes = new Uint8Array(expiry.buffer);
+const packing = new Uint8Array(8 + SMALL);
+
+function pack(value: Uint8Array, expiresAt: number): string {
+  expiry[0] = expiresAt;
+  packing.set(expiryBytes, 0);
+  packing.set(value, 8);
+  // One call builds a flat string; appending characters would build a rope.
+  return String.fromCharCode.apply(null, packing.subarray(0, 8 + value.length) as unknown as number[]);
+}
+
+function expiresAtOf(entry: string | Entry): number {
+  if (typeof entry !== "string") return entry.expiresAt;
+  for (let i = 0; i < 8; i++) expiryBytes[i] = entry.charCodeAt(i);
+  return expiry[0];
+}
+
+function unpack(packed: string): Uint8Array {
+  const bytes = new Uint8Array(packed.length - 8);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = packed.charCodeAt(i + 8);
+  return bytes;
+}
+
 // Sweeping only when the map has doubled since the last sweep keeps the cost
 // amortized O(1) per write while bounding memory to about twice the live data.
 const MIN_SWEEP_SIZE = 1024;
@@ -43,8 +74,9 @@ const MIN_SWEEP_SIZE = 1024;
  * expired entries on write. It owns no timer, so it never keeps a process
  * alive.
  *
- * It keeps the arrays it is given and returns them as they are (no copy);
- * {@linkcode TTLCache} copies raw `Uint8Array` values at its boundary.
+ * It keeps arrays of more than 64 bytes as they are given and returns them as
+ * they are (no copy); smaller values are stored compactly and read back as a
+ * fresh array. {@linkcode TTLCache} copies raw `Uint8Array` values at its boundary.
  *
  * @example Storing and reading bytes
  * ```ts
@@ -56,7 +88,7 @@ const MIN_SWEEP_SIZE = 1024;
  * ```
  */
 export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
-  #entries = new Map<string, Entry>();
+  #entries = new Map<string, string | Entry>();
   #clock: Clock;
   #sweepAt = MIN_SWEEP_SIZE;
 
@@ -87,17 +119,10 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
    */
   get(key: string): Promise<Uint8Array | undefined> {
     try {
-      checkKey("Cannot get from MemoryCacheBackend", key);
+      return Promise.resolve(this.#get(key, false));
     } catch (error) {
       return Promise.reject(error);
     }
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return Promise.resolve(undefined);
-    if (entry.expiresAt <= this.#clock.now()) {
-      this.#entries.delete(key);
-      return Promise.resolve(undefined);
-    }
-    return Promise.resolve(entry.value);
   }
 
   /**
@@ -111,21 +136,10 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
    */
   set(key: string, value: Uint8Array, ttl: number): Promise<void> {
     try {
-      checkKey("Cannot set in MemoryCacheBackend", key);
-      if (!(value instanceof Uint8Array)) {
-        throw new TypeError(
-          `Cannot set in MemoryCacheBackend: value must be a Uint8Array: received ${describe(value)}`,
-        );
-      }
-      checkTtl("Cannot set in MemoryCacheBackend", "ttl", ttl);
+      this.#set(key, value, ttl);
     } catch (error) {
       return Promise.reject(error);
     }
-    const now = this.#clock.now();
-    // Re-inserting moves the key to the end, keeping the map in write order.
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, expiresAt: now + ttl * 1000 });
-    if (this.#entries.size >= this.#sweepAt) this.#sweep(now);
     return Promise.resolve();
   }
 
@@ -137,11 +151,10 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
    */
   delete(key: string): Promise<void> {
     try {
-      checkKey("Cannot delete from MemoryCacheBackend", key);
+      this.#delete(key);
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#entries.delete(key);
     return Promise.resolve();
   }
 
@@ -157,9 +170,49 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     return this.clear();
   }
 
+  // The synchronous bodies of get, set and delete; TTLCache calls them
+  // directly through memoryAccess (see _memory_access.ts).
+  static {
+    memoryAccess.get = (backend, key, copy) => backend.#get(key, copy);
+    memoryAccess.set = (backend, key, value, ttl) => backend.#set(key, value, ttl);
+    memoryAccess.delete = (backend, key) => backend.#delete(key);
+  }
+
+  // `copy`: return a copy of a large value too, so the result is always the caller's own.
+  #get(key: string, copy: boolean): Uint8Array | undefined {
+    checkKey("Cannot get from MemoryCacheBackend", key);
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (expiresAtOf(entry) <= this.#clock.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    if (typeof entry === "string") return unpack(entry);
+    return copy ? entry.value.slice() : entry.value;
+  }
+
+  #set(key: string, value: Uint8Array, ttl: number): void {
+    checkKey("Cannot set in MemoryCacheBackend", key);
+    if (!(value instanceof Uint8Array)) {
+      throw new TypeError(`Cannot set in MemoryCacheBackend: value must be a Uint8Array: received ${describe(value)}`);
+    }
+    checkTtl("Cannot set in MemoryCacheBackend", "ttl", ttl);
+    const now = this.#clock.now();
+    // Overwritten in place: a delete + set would leave a deleted entry in the
+    // key's hash chain on every write, slowing hot keys down until V8 rehashes.
+    const expiresAt = now + ttl * 1000;
+    this.#entries.set(key, value.length <= SMALL ? pack(value, expiresAt) : { value, expiresAt });
+    if (this.#entries.size >= this.#sweepAt) this.#sweep(now);
+  }
+
+  #delete(key: string): void {
+    checkKey("Cannot delete from MemoryCacheBackend", key);
+    this.#entries.delete(key);
+  }
+
   #sweep(now: number): void {
     for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) this.#entries.delete(key);
+      if (expiresAtOf(entry) <= now) this.#entries.delete(key);
     }
     this.#sweepAt = Math.max(MIN_SWEEP_SIZE, this.#entries.size * 2);
   }

@@ -112,6 +112,10 @@ if (!only || only === "bun") {
     skipped: num(out, /^\s*(\d+) skip$/gm),
   }));
 }
+if (!only || only === "bench") {
+  // Benchmarks are not tests, but their smoke mode runs every suite briefly so they never rot.
+  await step("bench smoke (npm run bench -- --quick)", bin("node"), ["scripts/bench/run.ts", "--quick"]);
+}
 
 // Distribution: the npm package built from the same sources, checked, installed and run as users will.
 if (!only || only === "dist") {

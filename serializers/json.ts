@@ -63,6 +63,67 @@ function lossless(this: unknown, key: string, value: unknown): unknown {
   }
 }
 
+// True when JSON.stringify(value) is lossless without the checking replacer
+// (which costs more than the encoding itself): only strings, finite numbers,
+// booleans, null, arrays and plain objects without toJSON, at most 32 levels
+// deep. Anything else (and cycles) takes the checked path, which names the problem.
+function plain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth > 32) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!plain(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || (value as { toJSON?: unknown }).toJSON !== undefined) {
+        return false;
+      }
+      for (const key in value) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item !== undefined && !plain(item, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// Short texts are encoded into this buffer and copied out: much faster than
+// encode() for small values, and V8 keeps arrays of up to 64 bytes on its heap.
+const scratch = new Uint8Array(4096);
+
+function utf8(text: string): Uint8Array {
+  // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+  if (text.length > scratch.length / 3) return encoder.encode(text);
+  return scratch.slice(0, encoder.encodeInto(text, scratch).written);
+}
+
+// Short ASCII is decoded here: TextDecoder would first move an array that V8
+// keeps on its heap (up to 64 bytes) to a buffer of its own, which costs five
+// times the decoding. ASCII decodes the same under UTF-8; anything else, and a
+// BOM, goes to the strict decoder.
+function text(data: Uint8Array): string {
+  if (data.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, data as unknown as number[]);
+  }
+  return decoder.decode(data);
+}
+
 function where(key: string): string {
   return key === "" ? "" : ` (at key ${JSON.stringify(key)})`;
 }
@@ -94,7 +155,7 @@ export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {
    * @throws {TypeError} When the value (or a nested one) has no faithful JSON form, or is cyclic.
    */
   dumps(value: T): Uint8Array {
-    return encoder.encode(JSON.stringify(value, lossless));
+    return utf8(plain(value, 0) ? JSON.stringify(value) : JSON.stringify(value, lossless));
   }
 
   /**
@@ -107,7 +168,7 @@ export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {
    */
   loads(data: Uint8Array): T {
     try {
-      return JSON.parse(decoder.decode(data));
+      return JSON.parse(text(data));
     } catch (cause) {
       throw new CacheError(`Cannot decode JSON: ${(cause as Error).message}`, { cause });
     }

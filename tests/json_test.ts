@@ -61,6 +61,47 @@ describe("JsonSerializer", () => {
     }
   });
 
+  test("JsonSerializer.dumps() encodes short, long, deep and custom values as JSON.stringify does", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 40; i++) deep = i % 2 ? [deep] : { d: deep };
+    class Point {
+      x = 1;
+      y = 2;
+    }
+    const values = [
+      "é",
+      "\ud800 lone surrogate",
+      "x".repeat(2000),
+      "é".repeat(1000),
+      deep,
+      { toJSON: () => ({ custom: true }) },
+      new Point(),
+      Object.assign(Object.create(null), { a: 1 }),
+    ];
+    for (const value of values) {
+      const bytes = json.dumps(value);
+      assert.equal(new TextDecoder().decode(bytes), JSON.stringify(value));
+      assert.deepEqual(json.loads(bytes), JSON.parse(JSON.stringify(value)));
+    }
+  });
+
+  test("JsonSerializer.loads() reads short input as strictly as long input", () => {
+    assert.deepEqual(json.loads(Uint8Array.from([0x5b, 0x31, 0x5d])), [1]);
+    const bad = [
+      [0xef, 0xbb, 0xbf, 0x31], // a BOM is not JSON
+      [0x22, 0xff, 0x22], // invalid UTF-8 inside a string
+      [0x22, 0xc3, 0x22], // truncated UTF-8
+    ];
+    for (const bytes of bad) {
+      for (const length of [0, 100]) {
+        // Short inputs take the ASCII path, long ones (padded with spaces) the TextDecoder.
+        const input = Uint8Array.from([...bytes, ...new Array(length).fill(0x20)]);
+        assert.throws(() => json.loads(input), CacheError, `${bytes} + ${length} spaces`);
+      }
+    }
+    assert.equal(json.loads(new TextEncoder().encode('"é"')), "é");
+  });
+
   test("JsonSerializer.loads() keeps __proto__ keys as plain data", () => {
     const value = json.loads(new TextEncoder().encode('{"__proto__":{"polluted":true},"a":1}')) as Record<
       string,

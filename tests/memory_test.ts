@@ -18,6 +18,29 @@ describe("MemoryCacheBackend", () => {
     assert.equal(backend.size, 0, "lazy expiry removes the entry on read");
   });
 
+  test("MemoryCacheBackend round-trips every byte value and exact expiries, compact (≤ 64 bytes) or not", async () => {
+    const clock = manualClock(1e6 + 0.123);
+    const backend = new MemoryCacheBackend({ clock });
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    for (const length of [0, 1, 63, 64, 65, 256]) {
+      const value = all.slice(256 - length);
+      await backend.set(`k${length}`, value, 0.0015);
+      const got = (await backend.get(`k${length}`))!;
+      assert.deepEqual([...got], [...all.slice(256 - length)]);
+      if (length <= 64) {
+        // Small values are stored as a copy, so neither side's array reaches the other.
+        value.fill(7);
+        got.fill(9);
+        assert.deepEqual([...(await backend.get(`k${length}`))!], [...all.slice(256 - length)]);
+      }
+    }
+    clock.advance(1.4999);
+    assert.equal((await backend.get("k64"))?.length, 64);
+    assert.equal((await backend.get("k65"))?.length, 65);
+    clock.advance(0.0001);
+    for (const length of [0, 1, 63, 64, 65, 256]) assert.equal(await backend.get(`k${length}`), undefined);
+  });
+
   test("MemoryCacheBackend sweeps expired entries that are never read again", async () => {
     const clock = manualClock();
     const backend = new MemoryCacheBackend({ clock });

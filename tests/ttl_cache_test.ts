@@ -407,3 +407,40 @@ describe("TTLCache backend failures", () => {
     await assert.rejects(cache.get("k"), (error) => error === original);
   });
 });
+
+describe("TTLCache on the memory backend", () => {
+  test("TTLCache goes through a MemoryCacheBackend subclass's own get, set and delete", async () => {
+    const calls: string[] = [];
+    class Logged extends MemoryCacheBackend {
+      override get(key: string) {
+        calls.push(`get ${key}`);
+        return super.get(key);
+      }
+      override set(key: string, value: Uint8Array, ttl: number) {
+        calls.push(`set ${key}`);
+        return super.set(key, value, ttl);
+      }
+      override delete(key: string) {
+        calls.push(`delete ${key}`);
+        return super.delete(key);
+      }
+    }
+    const cache = new TTLCache({ maxSize: 1, backend: new Logged() });
+    await cache.set("a", bytes(1));
+    await cache.set("b", bytes(2));
+    assert.equal(await cache.get("a"), undefined);
+    assert.deepEqual([...(await cache.get("b"))!], [2]);
+    assert.deepEqual(calls, ["set a", "set b", "delete a", "get a", "get b"]);
+  });
+
+  test("TTLCache keeps exact LRU order when a few hot keys are read among many", async () => {
+    const cache = new TTLCache({ maxSize: 1000 });
+    for (let i = 0; i < 1000; i++) await cache.set(`k${i}`, bytes(i % 256));
+    for (let round = 0; round < 50; round++) for (let i = 0; i < 10; i++) await cache.get(`k${i}`);
+    await cache.set("new", bytes(0));
+    // k10 was the least recently used: the ten hot keys were all read after it was written.
+    assert.equal(await cache.get("k10"), undefined);
+    for (let i = 0; i < 10; i++) assert.notEqual(await cache.get(`k${i}`), undefined);
+    assert.equal(cache.cacheInfo().evictions, 1);
+  });
+});

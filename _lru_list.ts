@@ -1,0 +1,114 @@
+// The LRU bookkeeping of TTLCache: key -> expiry, in least-recently-used
+// order, as a doubly linked list over array slots (the layout lru-cache uses).
+// Promoting a key rewires four links. Doing it with Map delete + set instead
+// leaves a deleted entry in the key's hash chain on every promotion, so
+// lookups of hot keys in a large Map slow down ~5-fold until V8 rehashes the
+// whole table.
+
+/** Key -> expiry in LRU order: oldest first. */
+export class LruList {
+  readonly #slots = new Map<string, number>();
+  #keys: (string | undefined)[] = [];
+  #expiries: number[] = [];
+  #prev: number[] = [];
+  #next: number[] = [];
+  #free: number[] = [];
+  #head = -1;
+  #tail = -1;
+
+  /** The number of keys tracked. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /** The expiry of `key`, or `undefined` when it is not tracked. */
+  get(key: string): number | undefined {
+    const slot = this.#slots.get(key);
+    return slot === undefined ? undefined : this.#expiries[slot];
+  }
+
+  /** Makes `key` the most recently used, when it is tracked. */
+  touch(key: string): void {
+    const slot = this.#slots.get(key);
+    if (slot !== undefined && slot !== this.#tail) {
+      this.#unlink(slot);
+      this.#append(slot);
+    }
+  }
+
+  /** Tracks `key` as the most recently used, expiring at `expiresAt`. */
+  set(key: string, expiresAt: number): void {
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      slot = this.#free.pop() ?? this.#keys.length;
+      this.#keys[slot] = key;
+      this.#expiries[slot] = expiresAt;
+      this.#slots.set(key, slot);
+      this.#append(slot);
+      return;
+    }
+    this.#expiries[slot] = expiresAt;
+    if (slot !== this.#tail) {
+      this.#unlink(slot);
+      this.#append(slot);
+    }
+  }
+
+  /** Stops tracking `key`; returns whether it was tracked. */
+  delete(key: string): boolean {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return false;
+    this.#slots.delete(key);
+    this.#unlink(slot);
+    this.#keys[slot] = undefined;
+    this.#free.push(slot);
+    return true;
+  }
+
+  /** The least recently used key, or `undefined` when none is tracked. */
+  oldest(): string | undefined {
+    return this.#head === -1 ? undefined : this.#keys[this.#head];
+  }
+
+  /** Stops tracking every key. */
+  clear(): void {
+    this.#slots.clear();
+    this.#keys = [];
+    this.#expiries = [];
+    this.#prev = [];
+    this.#next = [];
+    this.#free = [];
+    this.#head = -1;
+    this.#tail = -1;
+  }
+
+  /** Stops tracking the keys expired at `now`; returns the earliest expiry left (`Infinity` when none). */
+  deleteExpired(now: number): number {
+    let earliest = Infinity;
+    for (let slot = this.#head; slot !== -1;) {
+      const following = this.#next[slot];
+      const expiresAt = this.#expiries[slot];
+      if (expiresAt <= now) this.delete(this.#keys[slot]!);
+      else if (expiresAt < earliest) earliest = expiresAt;
+      slot = following;
+    }
+    return earliest;
+  }
+
+  #unlink(slot: number): void {
+    const prev = this.#prev[slot];
+    const next = this.#next[slot];
+    if (prev === -1) this.#head = next;
+    else this.#next[prev] = next;
+    if (next === -1) this.#tail = prev;
+    else this.#prev[next] = prev;
+  }
+
+  #append(slot: number): void {
+    this.#prev[slot] = this.#tail;
+    this.#next[slot] = -1;
+    if (this.#tail === -1) this.#head = slot;
+    else this.#next[this.#tail] = slot;
+    this.#tail = slot;
+  }
+}

@@ -1,0 +1,113 @@
+// Footprint suite: heap bytes per entry with 1M small entries (needs --expose-gc;
+// run.ts spawns it so). Every cache holds the same keys and the same small
+// values with a 60 s TTL and a bound of N entries; keys and values are counted
+// for all of them, so the differences are each cache's own overhead.
+import { LRUCache } from "lru-cache";
+import { TTLCache } from "../../mod.ts";
+import { JsonSerializer } from "../../serializers/json.ts";
+import {
+  check,
+  collectGarbage,
+  heapBytes,
+  type Row,
+  runtimeName,
+  type SuiteOptions,
+  type SuiteResult,
+} from "./_harness.ts";
+import { TTL_SECONDS } from "./_fixtures.ts";
+
+const encoder = new TextEncoder();
+const small = (i: number) => ({ id: i, ok: true });
+
+interface Subject {
+  peer: string;
+  cachet?: boolean;
+  fill(n: number): Promise<unknown>;
+}
+
+// A full GC, then time for the engine to release freed ArrayBuffer backing
+// stores (done after the GC, off the main thread), then another full GC.
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  collectGarbage();
+}
+
+/** Runs the footprint suite. */
+export async function run(options: SuiteOptions): Promise<SuiteResult> {
+  const n = options.quick ? 20_000 : 1_000_000;
+  const subjects: Subject[] = [
+    {
+      peer: "cachet TTLCache (JSON)",
+      cachet: true,
+      fill: async (n) => {
+        const cache = new TTLCache({ maxSize: n, ttl: TTL_SECONDS, serializer: new JsonSerializer() });
+        for (let i = 0; i < n; i++) await cache.set(`key:${i}`, small(i));
+        check(cache.cacheInfo().currSize === n, "cachet (JSON) lost entries");
+        return cache;
+      },
+    },
+    {
+      peer: "cachet TTLCache (bytes)",
+      cachet: true,
+      fill: async (n) => {
+        const cache = new TTLCache({ maxSize: n, ttl: TTL_SECONDS });
+        for (let i = 0; i < n; i++) await cache.set(`key:${i}`, encoder.encode(JSON.stringify(small(i))));
+        check(cache.cacheInfo().currSize === n, "cachet (bytes) lost entries");
+        return cache;
+      },
+    },
+  ];
+  if (!options.cachetOnly) {
+    subjects.push(
+      {
+        peer: "lru-cache",
+        fill: (n) => {
+          const cache = new LRUCache<string, object>({ max: n, ttl: TTL_SECONDS * 1000 });
+          for (let i = 0; i < n; i++) cache.set(`key:${i}`, small(i));
+          check(cache.size === n, "lru-cache lost entries");
+          return Promise.resolve(cache);
+        },
+      },
+      {
+        peer: "Map (floor)",
+        fill: (n) => {
+          const map = new Map<string, object>();
+          for (let i = 0; i < n; i++) map.set(`key:${i}`, small(i));
+          return Promise.resolve(map);
+        },
+      },
+    );
+  }
+  const rows: Row[] = [];
+  const retained: unknown[] = [];
+  for (const subject of subjects) {
+    await settle();
+    const heapBefore = heapBytes();
+    // Held in an array, so liveness analysis cannot free the cache before it is measured.
+    retained.push(await subject.fill(n));
+    await settle();
+    const perEntry = (heapBytes() - heapBefore) / n;
+    retained.length = 0;
+    rows.push({
+      group: `bytes per entry (${n.toLocaleString("en-US")} entries)`,
+      peer: subject.peer,
+      cachet: subject.cachet ?? false,
+      value: perEntry,
+      unit: "bytes/entry",
+      higherIsBetter: false,
+    });
+  }
+  return {
+    suite: "footprint",
+    title: "Memory footprint per entry",
+    runtime: runtimeName(),
+    rows,
+    notes: [
+      "Heap = V8 heapUsed + external (ArrayBuffer backing stores), after a full GC, minus the same before filling.",
+      "Values are { id, ok } objects; cachet stores them as bytes (its JSON encoding), the others by reference.",
+    ],
+  };
+}

@@ -1,0 +1,80 @@
+// Model-based test of TTLCache's LRU bookkeeping: random operations on an
+// LruList and on a Map kept in LRU order (delete + set promotes) must agree.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { LruList } from "../_lru_list.ts";
+
+type Op =
+  | { op: "set"; key: string; expiresAt: number }
+  | { op: "touch" | "delete" | "get"; key: string }
+  | { op: "deleteExpired"; now: number }
+  | { op: "clear" };
+
+const key = fc.constantFrom("a", "b", "c", "d", "e", "f");
+const time = fc.integer({ min: 0, max: 100 });
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant("set" as const), key, expiresAt: time }), weight: 4 },
+  {
+    arbitrary: fc.record({ op: fc.constantFrom("touch" as const, "delete" as const, "get" as const), key }),
+    weight: 4,
+  },
+  fc.record({ op: fc.constant("deleteExpired" as const), now: time }),
+  fc.record({ op: fc.constant("clear" as const) }),
+);
+
+test("LruList keeps keys, expiries and LRU order like a Map in LRU order", () => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+      const list = new LruList();
+      const model = new Map<string, number>();
+      for (const o of ops) {
+        switch (o.op) {
+          case "set":
+            list.set(o.key, o.expiresAt);
+            model.delete(o.key);
+            model.set(o.key, o.expiresAt);
+            break;
+          case "touch": {
+            list.touch(o.key);
+            const expiresAt = model.get(o.key);
+            if (expiresAt !== undefined) {
+              model.delete(o.key);
+              model.set(o.key, expiresAt);
+            }
+            break;
+          }
+          case "delete":
+            assert.equal(list.delete(o.key), model.delete(o.key));
+            break;
+          case "get":
+            assert.equal(list.get(o.key), model.get(o.key));
+            break;
+          case "deleteExpired": {
+            let earliest = Infinity;
+            for (const [k, expiresAt] of model) {
+              if (expiresAt <= o.now) model.delete(k);
+              else earliest = Math.min(earliest, expiresAt);
+            }
+            assert.equal(list.deleteExpired(o.now), earliest);
+            break;
+          }
+          case "clear":
+            list.clear();
+            model.clear();
+            break;
+        }
+        assert.equal(list.size, model.size);
+        assert.equal(list.oldest(), model.keys().next().value);
+      }
+      // Draining from the oldest end gives the whole LRU order.
+      const order: string[] = [];
+      for (let k = list.oldest(); k !== undefined; k = list.oldest()) {
+        order.push(k);
+        list.delete(k);
+      }
+      assert.deepEqual(order, [...model.keys()]);
+    }),
+    { numRuns: 500 },
+  );
+});
