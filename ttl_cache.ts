@@ -69,8 +69,7 @@ const { get: memoryGet, set: memorySet, delete: memoryDelete } = MemoryCacheBack
 
 // Internal to cachet (not re-exported by mod.ts): `cached()` re-checks a key
 // under its lock with this, so a cold call counts exactly one miss. It reads
-// like get() (one hit or miss is counted by every get() that returns), then
-// takes that count back.
+// like get() but counts no hit or miss.
 export let getUncounted: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => Promise<T | F>;
 
 /**
@@ -166,6 +165,12 @@ export class TTLCache<T = Uint8Array> {
    */
   get<F>(key: string, fallback: F): Promise<T | F>;
   get<F>(key: string, fallback?: F): Promise<T | F | undefined> {
+    return this.#get(key, fallback, true);
+  }
+
+  // `counted`: false for cached()'s re-check under a lock, which must not count
+  // a second hit or miss for one call.
+  #get<F>(key: string, fallback: F, counted: boolean): Promise<T | F> {
     try {
       checkKey("Cannot get from TTLCache", key);
     } catch (error) {
@@ -177,32 +182,37 @@ export class TTLCache<T = Uint8Array> {
     if (local?.get === memoryGet) {
       // Without a serializer the bytes are handed out, so ask for the caller's own copy.
       const raw = this.#serializer === undefined;
-      return this.#read(key, memoryAccess.get(local, key, raw), fallback, raw);
+      return this.#read(key, memoryAccess.get(local, key, raw), fallback, raw, counted);
     }
-    return this.#backendGet(key, fallback);
+    return this.#backendGet(key, fallback, counted);
   }
 
-  async #backendGet<F>(key: string, fallback: F): Promise<T | F> {
+  async #backendGet<F>(key: string, fallback: F, counted: boolean): Promise<T | F> {
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.#backend.get(key);
     } catch (cause) {
       throw backendError("get", key, cause);
     }
-    return this.#read(key, bytes, fallback, false);
+    return this.#read(key, bytes, fallback, false, counted);
   }
 
   // `owned`: the bytes are already a copy no one else holds.
-  #read<F>(key: string, bytes: Uint8Array | undefined, fallback: F, owned: boolean): Promise<T | F> {
+  #read<F>(key: string, bytes: Uint8Array | undefined, fallback: F, owned: boolean, counted: boolean): Promise<T | F> {
     if (bytes === undefined) {
-      this.#misses++;
+      if (counted) this.#misses++;
       this.#tracked.delete(key);
       return Promise.resolve(fallback);
     }
     let value: T;
     if (this.#serializer === undefined) {
       if (!(bytes instanceof Uint8Array)) {
-        return this.#undecodable(key, new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`), fallback);
+        return this.#undecodable(
+          key,
+          new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`),
+          fallback,
+          counted,
+        );
       }
       value = (owned ? bytes : bytes.slice()) as T;
     } else {
@@ -210,18 +220,21 @@ export class TTLCache<T = Uint8Array> {
       try {
         loaded = this.#serializer.loads(bytes);
       } catch (error) {
-        return this.#undecodable(key, error, fallback);
+        return this.#undecodable(key, error, fallback, counted);
       }
       if (loaded instanceof Promise) {
-        return loaded.then((value) => this.#hit(key, value), (error) => this.#undecodable(key, error, fallback));
+        return loaded.then(
+          (value) => this.#hit(key, value, counted),
+          (error) => this.#undecodable(key, error, fallback, counted),
+        );
       }
       value = loaded;
     }
-    return Promise.resolve(this.#hit(key, value));
+    return Promise.resolve(this.#hit(key, value, counted));
   }
 
-  #hit(key: string, value: T): T {
-    this.#hits++;
+  #hit(key: string, value: T, counted: boolean): T {
+    if (counted) this.#hits++;
     this.#tracked.touch(key);
     return value;
   }
@@ -355,12 +368,7 @@ export class TTLCache<T = Uint8Array> {
   }
 
   static {
-    getUncounted = async (cache, key, fallback) => {
-      const value = await cache.get(key, fallback);
-      if (value === fallback) cache.#misses--;
-      else cache.#hits--;
-      return value;
-    };
+    getUncounted = (cache, key, fallback) => cache.#get(key, fallback, false);
   }
 
   #encode(value: T): Uint8Array {
@@ -371,8 +379,8 @@ export class TTLCache<T = Uint8Array> {
     );
   }
 
-  async #undecodable<F>(key: string, error: unknown, fallback: F): Promise<F> {
-    this.#misses++;
+  async #undecodable<F>(key: string, error: unknown, fallback: F, counted: boolean): Promise<F> {
+    if (counted) this.#misses++;
     this.#tracked.delete(key);
     try {
       this.#onError?.(error, { key, operation: "loads" });
