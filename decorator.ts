@@ -1,5 +1,5 @@
 import { TTLCache } from "./ttl_cache.ts";
-import { getUncounted } from "./ttl_cache.ts";
+import { getNow, getUncounted } from "./ttl_cache.ts";
 import { keyMaker as defaultKeyMaker } from "./make_key.ts";
 import { KeyLock } from "./_key_lock.ts";
 import { checkFunction, checkOptions, describe } from "./_validate.ts";
@@ -253,33 +253,35 @@ function wrap(fn: AnyFunction, settings: Settings, name: string | undefined, met
     const value = await getUncounted(cache, key, MISS);
     return value === MISS ? compute(key, self, args) : value;
   };
-  const lookup = async (key: string | PromiseLike<string>, self: unknown, args: unknown[]): Promise<unknown> => {
+  const miss = (key: string, self: unknown, args: unknown[]): Promise<unknown> =>
+    lock === undefined ? compute(key, self, args) : lock.withLock(key, () => recheck(key, self, args));
+  // A hit read synchronously is handed back without an async frame or a `then`.
+  const lookup = (key: string, self: unknown, args: unknown[]): Promise<unknown> => {
+    const value = getNow(cache, key, MISS);
+    if (value instanceof Promise) return value.then((found) => found === MISS ? miss(key, self, args) : found);
+    return value === MISS ? miss(key, self, args) : Promise.resolve(value);
+  };
+  const lookupLater = async (pending: PromiseLike<string>, self: unknown, args: unknown[]): Promise<unknown> => {
+    const key = await pending;
     if (typeof key !== "string") {
-      key = await key;
-      if (typeof key !== "string") {
-        throw new TypeError(
-          `Cannot call ${
-            fn.name || "the cached function"
-          }: keyMaker must return a string (or a Promise of one): received ${describe(key)}`,
-        );
-      }
+      throw new TypeError(
+        `Cannot call ${
+          fn.name || "the cached function"
+        }: keyMaker must return a string (or a Promise of one): received ${describe(key)}`,
+      );
     }
-    const value = await cache.get(key, MISS);
-    if (value !== MISS) return value;
-    if (lock === undefined) return compute(key, self, args);
-    const locked = key;
-    return lock.withLock(key, () => recheck(locked, self, args));
+    return lookup(key, self, args);
   };
 
   const wrapper = function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    let key: string | PromiseLike<string>;
     try {
-      if (keyMaker !== undefined) key = keyMaker(fn, args, this);
-      else key = (keyOf ??= defaultKeyMaker(methodNamespace(this, wrapper, method as string), typed))(args);
+      const key = keyMaker !== undefined
+        ? keyMaker(fn, args, this)
+        : (keyOf ??= defaultKeyMaker(methodNamespace(this, wrapper, method as string), typed))(args);
+      return typeof key === "string" ? lookup(key, this, args) : lookupLater(key, this, args);
     } catch (error) {
       return Promise.reject(error);
     }
-    return lookup(key, this, args);
   };
   Object.defineProperty(wrapper, "name", { value: fn.name, configurable: true });
   Object.defineProperty(wrapper, "length", { value: fn.length, configurable: true });

@@ -71,6 +71,12 @@ const { get: memoryGet, set: memorySet, delete: memoryDelete } = MemoryCacheBack
 // under its lock with this, so a cold call counts exactly one miss. It reads
 // like get() but counts no hit or miss.
 export let getUncounted: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => Promise<T | F>;
+// Internal to cachet as well: `cached()` reads a hit with this, like get() but
+// handing the value back directly when it is at hand (a settled read of the
+// memory backend with a synchronous serializer), so a hit costs no extra
+// promise. A Promise result means the read is still pending: stored values are
+// never Promises (a serializer's Promise is awaited before it is handed out).
+export let getNow: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => T | F | Promise<T | F>;
 
 /**
  * A cache with a time to live per entry, an optional LRU bound, statistics,
@@ -171,11 +177,18 @@ export class TTLCache<T = Uint8Array> {
   // `counted`: false for cached()'s re-check under a lock, which must not count
   // a second hit or miss for one call.
   #get<F>(key: string, fallback: F, counted: boolean): Promise<T | F> {
+    let value: T | F | Promise<T | F>;
     try {
-      checkKey("Cannot get from TTLCache", key);
+      value = this.#getNow(key, fallback, counted);
     } catch (error) {
       return Promise.reject(error);
     }
+    return value instanceof Promise ? value : Promise.resolve(value);
+  }
+
+  // Throws what get() rejects with; returns the value when the read settled synchronously.
+  #getNow<F>(key: string, fallback: F, counted: boolean): T | F | Promise<T | F> {
+    checkKey("Cannot get from TTLCache", key);
     const local = this.#local;
     // The hot path: the default backend is read synchronously, with no promise
     // round trip through it (unless a subclass or the caller replaced its get).
@@ -198,11 +211,17 @@ export class TTLCache<T = Uint8Array> {
   }
 
   // `owned`: the bytes are already a copy no one else holds.
-  #read<F>(key: string, bytes: Uint8Array | undefined, fallback: F, owned: boolean, counted: boolean): Promise<T | F> {
+  #read<F>(
+    key: string,
+    bytes: Uint8Array | undefined,
+    fallback: F,
+    owned: boolean,
+    counted: boolean,
+  ): T | F | Promise<T | F> {
     if (bytes === undefined) {
       if (counted) this.#misses++;
       this.#tracked.delete(key);
-      return Promise.resolve(fallback);
+      return fallback;
     }
     let value: T;
     if (this.#serializer === undefined) {
@@ -230,7 +249,7 @@ export class TTLCache<T = Uint8Array> {
       }
       value = loaded;
     }
-    return Promise.resolve(this.#hit(key, value, counted));
+    return this.#hit(key, value, counted);
   }
 
   #hit(key: string, value: T, counted: boolean): T {
@@ -369,6 +388,7 @@ export class TTLCache<T = Uint8Array> {
 
   static {
     getUncounted = (cache, key, fallback) => cache.#get(key, fallback, false);
+    getNow = (cache, key, fallback) => cache.#getNow(key, fallback, true);
   }
 
   #encode(value: T): Uint8Array {
