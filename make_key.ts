@@ -236,18 +236,52 @@ function encodeFields(value: object, keys: string[], typed: boolean, stack: obje
       throw new Unencodable(`has the symbol-keyed field ${symbol.toString()}, which has no stable encoding`);
     }
   }
-  keys.sort();
+  sortKeys(keys);
   let out = "{";
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     if (i > 0) out += ",";
     try {
-      out += `${JSON.stringify(key)}:${encode((value as Record<string, unknown>)[key], typed, stack)}`;
+      out += quote(key) + ":" + encode((value as Record<string, unknown>)[key], typed, stack);
     } catch (error) {
       throw within(error, fieldPath(key));
     }
   }
   return `${out}}`;
+}
+
+// Sorts in code unit order, as Array.prototype.sort does for strings; the
+// few fields of a typical argument object are sorted faster in place, and
+// objects written in sorted order are only checked.
+function sortKeys(keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    if (keys[j] < key) continue;
+    while (j >= 0 && keys[j] > key) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+}
+
+// The JSON forms of recent field names: argument objects repeat a few of them.
+const QUOTED_MAX = 1024;
+const quoted = new Map<string, string>();
+
+function quote(key: string): string {
+  let text = quoted.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (quoted.size >= QUOTED_MAX) quoted.clear();
+    quoted.set(key, text);
+  }
+  return text;
 }
 
 // Prefixes the path of an encoding failure with `segment` on its way out.
