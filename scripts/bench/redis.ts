@@ -98,6 +98,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       const [peer, client] of [
         ["ioredis (floor)", new Redis(URL)],
         ["ioredis, commandTimeout 5 s", new Redis(URL, { commandTimeout: 5_000, maxRetriesPerRequest: 0 })],
+        ["ioredis, enableAutoPipelining", new Redis(URL, { enableAutoPipelining: true })],
       ] as const
     ) {
       cleanups.push(() => client.quit());
