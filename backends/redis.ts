@@ -237,17 +237,20 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    * @throws {TypeError} When `key` is not a string.
    * @throws {CacheError} When Redis fails or the backend is closed.
    */
-  async get(key: string): Promise<Uint8Array | undefined> {
+  get(key: string): Promise<Uint8Array | undefined> {
     const context = "Cannot get from RedisCacheBackend";
-    checkKey(context, key);
-    this.#checkOpen(context);
-    let value: Buffer | null;
     try {
-      value = await this.#client.getBuffer(this.#prefix + key);
+      checkKey(context, key);
+      this.#checkOpen(context);
     } catch (error) {
-      throw this.#wrap(context, error);
+      return Promise.reject(error);
     }
-    return value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    // Chained rather than async: one promise fewer per command.
+    return this.#send(
+      context,
+      () => this.#client.getBuffer(this.#prefix + key),
+      (value) => value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    );
   }
 
   /**
@@ -261,25 +264,21 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    * @throws {RangeError} When `ttl` is not a finite number > 0.
    * @throws {CacheError} When Redis fails or the backend is closed.
    */
-  async set(key: string, value: Uint8Array, ttl: number): Promise<void> {
+  set(key: string, value: Uint8Array, ttl: number): Promise<void> {
     const context = "Cannot set in RedisCacheBackend";
-    checkKey(context, key);
-    if (!(value instanceof Uint8Array)) {
-      throw new TypeError(`${context}: value must be a Uint8Array: received ${describe(value)}`);
-    }
-    checkTtl(context, "ttl", ttl);
-    this.#checkOpen(context);
-    const ms = Math.min(Math.max(1, Math.ceil(ttl * 1000)), MAX_PX);
     try {
-      await this.#client.set(
-        this.#prefix + key,
-        Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-        "PX",
-        ms,
-      );
+      checkKey(context, key);
+      if (!(value instanceof Uint8Array)) {
+        throw new TypeError(`${context}: value must be a Uint8Array: received ${describe(value)}`);
+      }
+      checkTtl(context, "ttl", ttl);
+      this.#checkOpen(context);
     } catch (error) {
-      throw this.#wrap(context, error);
+      return Promise.reject(error);
     }
+    const ms = Math.min(Math.max(1, Math.ceil(ttl * 1000)), MAX_PX);
+    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    return this.#send(context, () => this.#client.set(this.#prefix + key, bytes, "PX", ms), ignore);
   }
 
   /**
@@ -363,10 +362,21 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     if (this.#closed) throw new CacheError(`${context}: the backend is closed`);
   }
 
+  // Runs one command and maps its reply; its failure (thrown or rejected) becomes a CacheError.
+  #send<R, V>(context: string, command: () => Promise<R>, map: (reply: R) => V): Promise<V> {
+    try {
+      return command().then(map, (error) => Promise.reject(this.#wrap(context, error)));
+    } catch (error) {
+      return Promise.reject(this.#wrap(context, error));
+    }
+  }
+
   #wrap(context: string, error: unknown): CacheError {
     return wrapError(context, error, this.#lastConnectionError);
   }
 }
+
+function ignore(): void {}
 
 function checkTimeout(value: unknown): number {
   if (typeof value !== "number") {

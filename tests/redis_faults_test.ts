@@ -1,5 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import type { Redis } from "ioredis";
 import { RedisCacheBackend } from "../backends/redis.ts";
 import { CacheError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
@@ -72,6 +73,36 @@ describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
       server.pause(false);
     }
     assert.deepEqual([...(await eventually(() => backend.get("k"), 3000))!], [1]);
+  });
+
+  test("RedisCacheBackend's timeout also bounds raw and pipelined commands of its client, and not before its time", async () => {
+    await using backend = new RedisCacheBackend({ url: server.url, prefix: "pause-raw:", timeout: TIMEOUT });
+    const client = backend.client as Redis;
+    await backend.connect();
+    server.pause(true);
+    try {
+      const started = performance.now();
+      const settled = (promise: Promise<unknown>) =>
+        promise.then(() => "resolved", (error: unknown) => error).then((outcome) => ({
+          outcome,
+          elapsed: performance.now() - started,
+        }));
+      const [raw, pipelined, cache] = await Promise.all([
+        settled(client.get("pause-raw:a")),
+        settled(client.pipeline().get("pause-raw:b").exec().then((results) => Promise.reject(results?.[0]?.[0]))),
+        settled(backend.get("c")),
+      ]);
+      for (const [what, { outcome, elapsed }] of Object.entries({ raw, pipelined, cache })) {
+        assert.match(String((outcome as Error)?.message), /timed out/, `${what}: ${String(outcome)}`);
+        // A command shares its deadline with those issued in the same tick (a tenth of the timeout).
+        assert.ok(elapsed >= TIMEOUT * 0.9 - 2, `${what} timed out after ${Math.round(elapsed)} ms, before its time`);
+        assert.ok(elapsed <= BOUND, `${what} took ${Math.round(elapsed)} ms, bound ${BOUND} ms`);
+      }
+      assert.ok(cache.outcome instanceof CacheError);
+    } finally {
+      server.pause(false);
+    }
+    assert.equal(await eventually(() => client.ping(), 3000), "PONG");
   });
 
   test("RedisCacheBackend rejects with CacheError when the server dies mid-run, then recovers after a restart", async () => {
