@@ -281,6 +281,15 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     }
 
     {
+      // cache-manager 7 with no store option: Keyv over a plain Map, unbounded and with no LRU. Not a like-for-like
+      // peer for a bounded cache, but what `createCache()` gives, so its hit and miss are shown too.
+      const cache = createCache({ ttl: TTL_MS });
+      cleanups.push(() => cache.disconnect());
+      for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
+      asyncCases("cache-manager 7 (default Map store, unbounded)", (k) => cache.get(k), undefined);
+    }
+
+    {
       const make = () =>
         new BentoCache({
           default: "memory",
