@@ -131,6 +131,9 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   #closed = false;
   #timeoutMs = DEFAULT_TIMEOUT_MS;
   #lastConnectionError: Error | undefined;
+  #getFailed = (error: unknown): Promise<never> =>
+    Promise.reject(this.#wrap("Cannot get from RedisCacheBackend", error));
+  #setFailed = (error: unknown): Promise<never> => Promise.reject(this.#wrap("Cannot set in RedisCacheBackend", error));
 
   /**
    * Creates a backend; it connects on first use.
@@ -245,12 +248,14 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    // Chained rather than async: one promise fewer per command.
-    return this.#send(
-      context,
-      () => this.#client.getBuffer(this.#prefix + key),
-      (value) => value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
-    );
+    // Chained rather than async, with handlers made once: one promise and no closure per command.
+    let reply: Promise<Buffer | null>;
+    try {
+      reply = this.#client.getBuffer(this.#prefix + key);
+    } catch (error) {
+      return Promise.reject(this.#wrap(context, error));
+    }
+    return reply.then(toBytes, this.#getFailed);
   }
 
   /**
@@ -277,8 +282,18 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       return Promise.reject(error);
     }
     const ms = Math.min(Math.max(1, Math.ceil(ttl * 1000)), MAX_PX);
-    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    return this.#send(context, () => this.#client.set(this.#prefix + key, bytes, "PX", ms), ignore);
+    let reply: Promise<unknown>;
+    try {
+      reply = this.#client.set(
+        this.#prefix + key,
+        Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+        "PX",
+        ms,
+      );
+    } catch (error) {
+      return Promise.reject(this.#wrap(context, error));
+    }
+    return reply.then(ignore, this.#setFailed);
   }
 
   /**
@@ -362,21 +377,16 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     if (this.#closed) throw new CacheError(`${context}: the backend is closed`);
   }
 
-  // Runs one command and maps its reply; its failure (thrown or rejected) becomes a CacheError.
-  #send<R, V>(context: string, command: () => Promise<R>, map: (reply: R) => V): Promise<V> {
-    try {
-      return command().then(map, (error) => Promise.reject(this.#wrap(context, error)));
-    } catch (error) {
-      return Promise.reject(this.#wrap(context, error));
-    }
-  }
-
   #wrap(context: string, error: unknown): CacheError {
     return wrapError(context, error, this.#lastConnectionError);
   }
 }
 
 function ignore(): void {}
+
+function toBytes(value: Buffer | null): Uint8Array | undefined {
+  return value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
 
 function checkTimeout(value: unknown): number {
   if (typeof value !== "number") {
