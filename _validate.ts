@@ -36,13 +36,25 @@ export function typeName(value: unknown): string {
 
 /** Checks a TTL in seconds: a finite number > 0. */
 export function checkTtl(context: string, name: string, value: unknown): number {
-  if (typeof value !== "number") {
-    throw new TypeError(`${context}: ${name} must be a finite number > 0 (seconds): received ${describe(value)}`);
-  }
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`${context}: ${name} must be a finite number > 0 (seconds): received ${describe(value)}`);
-  }
-  return value;
+  return checkFinite(context, name, value, "seconds");
+}
+
+/**
+ * Checks a finite number > `min`, or >= `min` when `inclusive`; `unit` names
+ * what it measures in the message.
+ */
+export function checkFinite(
+  context: string,
+  name: string,
+  value: unknown,
+  unit: string,
+  min = 0,
+  inclusive = false,
+): number {
+  if (typeof value === "number" && Number.isFinite(value) && (inclusive ? value >= min : value > min)) return value;
+  const rule = `${name} must be a finite number ${inclusive ? ">=" : ">"} ${min} (${unit})`;
+  const ErrorType = typeof value === "number" ? RangeError : TypeError;
+  throw new ErrorType(`${context}: ${rule}: received ${describe(value)}`);
 }
 
 /** Checks a count: a non-negative safe integer. */

@@ -55,6 +55,18 @@ export function wrapError(context: string, error: unknown, lastConnectionError?:
   return new CacheError(`${context}: ${message}${connection}`, { cause: error });
 }
 
+/** Waits for `promise` to settle, but no longer than `ms`; tells whether it settled in time. */
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
+}
+
 /** Lets a background timer not keep the process alive, on Node, Bun and Deno. */
 export function unrefTimer(id: ReturnType<typeof setTimeout>): void {
   if (typeof id === "object" && id !== null && typeof (id as { unref?: unknown }).unref === "function") {

@@ -22,11 +22,11 @@ import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
 import type { Cluster, RedisOptions as IORedisOptions } from "ioredis";
 import { CacheError, CacheSettingsValidationError } from "../errors.ts";
-import { checkKey, checkOptions, checkTtl, describe } from "../_validate.ts";
+import { checkFinite, checkKey, checkOptions, checkTtl, describe } from "../_validate.ts";
 import type { CacheBackend } from "../types.ts";
 import { readEnv } from "./_env.ts";
 import { boundCommands } from "./_command_deadline.ts";
-import { checkClient, type IORedisClient, type RedisClient, wrapError } from "./_redis_client.ts";
+import { checkClient, type IORedisClient, type RedisClient, settlesWithin, wrapError } from "./_redis_client.ts";
 
 export { RedisLock } from "./redis_lock.ts";
 export type { RedisLockOptions } from "./redis_lock.ts";
@@ -169,7 +169,9 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       this.#owned = false;
       return;
     }
-    const timeoutMs = timeout === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(timeout);
+    const timeoutMs = timeout === undefined
+      ? DEFAULT_TIMEOUT_MS
+      : Math.ceil(checkFinite(CREATE, "timeout", timeout, "milliseconds"));
     this.#timeoutMs = timeoutMs;
     const defaults: RedisOptions = {
       lazyConnect: true,
@@ -365,7 +367,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     } finally {
       client.disconnect();
     }
-    if (ended !== undefined) await settleWithin(ended, this.#timeoutMs);
+    if (ended !== undefined) await settlesWithin(ended, this.#timeoutMs);
   }
 
   /** Closes the backend at the end of an `await using` scope. */
@@ -386,26 +388,6 @@ function ignore(): void {}
 
 function toBytes(value: Buffer | null): Uint8Array | undefined {
   return value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-}
-
-function checkTimeout(value: unknown): number {
-  if (typeof value !== "number") {
-    throw new TypeError(`${CREATE}: timeout must be a finite number > 0 (milliseconds): received ${describe(value)}`);
-  }
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`${CREATE}: timeout must be a finite number > 0 (milliseconds): received ${describe(value)}`);
-  }
-  return Math.ceil(value);
-}
-
-/** Waits for `promise`, but no longer than `ms` milliseconds. */
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Escapes the characters `SCAN MATCH` treats as a glob. */

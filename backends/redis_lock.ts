@@ -1,7 +1,14 @@
 import type { CacheLock } from "../cache_lock.ts";
 import { CacheError } from "../errors.ts";
-import { checkKey, checkOptions, describe } from "../_validate.ts";
-import { checkClient, type IORedisClient, type RedisClient, unrefTimer, wrapError } from "./_redis_client.ts";
+import { checkFinite, checkKey, checkOptions, describe } from "../_validate.ts";
+import {
+  checkClient,
+  type IORedisClient,
+  type RedisClient,
+  settlesWithin,
+  unrefTimer,
+  wrapError,
+} from "./_redis_client.ts";
 
 /** Options of {@linkcode RedisLock}. All durations are in milliseconds. */
 export interface RedisLockOptions {
@@ -135,7 +142,7 @@ export class RedisLock implements CacheLock {
     const tail = previous === undefined ? turn : previous.then(() => turn);
     this.#local.set(name, tail);
     try {
-      if (previous !== undefined && !(await settlesBefore(previous, deadline))) {
+      if (previous !== undefined && !(await settlesWithin(previous, deadline - performance.now()))) {
         throw this.#timeout(key);
       }
       const token = crypto.randomUUID();
@@ -182,21 +189,5 @@ export class RedisLock implements CacheLock {
 }
 
 function checkMs(name: string, value: unknown, min: number): number {
-  const rule = `${name} must be a finite number >= ${min} (milliseconds)`;
-  if (typeof value !== "number") throw new TypeError(`${CREATE}: ${rule}: received ${describe(value)}`);
-  if (!(value >= min) || !Number.isFinite(value)) {
-    throw new RangeError(`${CREATE}: ${rule}: received ${describe(value)}`);
-  }
-  return Math.ceil(value);
-}
-
-/** Waits for `promise` until `deadline`; tells whether it settled in time. */
-function settlesBefore(promise: Promise<unknown>, deadline: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
-    promise.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
+  return Math.ceil(checkFinite(CREATE, name, value, "milliseconds", min, true));
 }
