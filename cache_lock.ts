@@ -8,6 +8,7 @@
  *
  * @example A single global in-process lock
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CacheLock } from "@cachet/cachet";
  *
  * let tail: Promise<unknown> = Promise.resolve();
@@ -18,7 +19,7 @@
  *     return run;
  *   },
  * };
- * console.assert((await globalLock.withLock("k", () => Promise.resolve(1))) === 1);
+ * assert((await globalLock.withLock("k", () => Promise.resolve(1))) === 1);
  * ```
  */
 export interface CacheLock {

@@ -147,6 +147,7 @@ interface Settings {
  *
  * @example Caching a function
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cached, TTLCache } from "@cachet/cachet";
  * import { JsonSerializer } from "@cachet/cachet/json";
  *
@@ -156,12 +157,13 @@ interface Settings {
  *   calls++;
  *   return n * n;
  * });
- * console.assert((await square(4)) === 16 && (await square(4)) === 16);
- * console.assert(calls === 1 && square.cacheInfo().hits === 1);
+ * assert((await square(4)) === 16 && (await square(4)) === 16);
+ * assert(calls === 1 && square.cacheInfo().hits === 1);
  * ```
  *
  * @example Single flight and skip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cached, TTLCache } from "@cachet/cachet";
  * import { JsonSerializer } from "@cachet/cachet/json";
  *
@@ -175,7 +177,7 @@ interface Settings {
  *   },
  * );
  * await Promise.all([load(1), load(1), load(1)]);
- * console.assert(calls === 1);
+ * assert(calls === 1);
  * ```
  */
 export function cached<T>(cache: TTLCache<T>, options: CachedOptions = {}): Cached {

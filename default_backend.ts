@@ -17,6 +17,7 @@ let registered: CacheBackend | undefined;
  *
  * @example Sharing one backend between caches
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getDefaultBackend, setDefaultBackend, TTLCache } from "@cachet/cachet";
  * import { MemoryCacheBackend } from "@cachet/cachet/memory";
  *
@@ -25,8 +26,8 @@ let registered: CacheBackend | undefined;
  * const a = new TTLCache();
  * const b = new TTLCache();
  * await a.set("k", new Uint8Array([7]));
- * console.assert((await b.get("k"))?.[0] === 7);
- * console.assert(getDefaultBackend() === shared);
+ * assert((await b.get("k"))?.[0] === 7);
+ * assert(getDefaultBackend() === shared);
  * setDefaultBackend(undefined);
  * ```
  */
@@ -44,9 +45,10 @@ export function setDefaultBackend(backend: CacheBackend | undefined): void {
  *
  * @example Checking for a registered backend
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getDefaultBackend } from "@cachet/cachet";
  *
- * console.assert(getDefaultBackend() === undefined);
+ * assert(getDefaultBackend() === undefined);
  * ```
  */
 export function getDefaultBackend(): CacheBackend | undefined {

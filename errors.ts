@@ -12,10 +12,11 @@
  *
  * @example Catching a cache failure
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CacheError } from "@cachet/cachet";
  *
  * const error = new CacheError("Cannot reach the backend", { cause: new Error("ECONNREFUSED") });
- * console.assert(error instanceof Error && error.name === "CacheError");
+ * assert(error instanceof Error && error.name === "CacheError");
  * ```
  */
 export class CacheError extends Error {
@@ -37,10 +38,11 @@ export class CacheError extends Error {
  *
  * @example Telling a settings error apart
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CacheError, CacheSettingsValidationError } from "@cachet/cachet";
  *
  * const error = new CacheSettingsValidationError("REDIS_PORT must be a number: received \"abc\"");
- * console.assert(error instanceof CacheError && error.name === "CacheSettingsValidationError");
+ * assert(error instanceof CacheError && error.name === "CacheSettingsValidationError");
  * ```
  */
 export class CacheSettingsValidationError extends CacheError {

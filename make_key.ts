@@ -54,12 +54,13 @@ const utf8 = new TextEncoder();
  *
  * @example Equal arguments make equal keys
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeKey } from "@cachet/cachet";
  *
  * const a = await makeKey("search", [{ q: "tea", page: 1 }]);
  * const b = await makeKey("search", [{ page: 1, q: "tea" }]);
- * console.assert(a === b && a === 'search:[{"page":1,"q":"tea"}]');
- * console.assert((await makeKey("search", ["1"])) !== (await makeKey("search", [1])));
+ * assert(a === b && a === 'search:[{"page":1,"q":"tea"}]');
+ * assert((await makeKey("search", ["1"])) !== (await makeKey("search", [1])));
  * ```
  */
 export function makeKey(name: string, args: readonly unknown[], options: MakeKeyOptions = {}): Promise<string> {

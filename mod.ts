@@ -7,12 +7,13 @@
  *
  * @example Quick start
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  * import { JsonSerializer } from "@cachet/cachet/json";
  *
  * const cache = new TTLCache({ ttl: 60, maxSize: 1_000, serializer: new JsonSerializer() });
  * await cache.set("greeting", { text: "hello" });
- * console.assert((await cache.get("greeting")) !== undefined);
+ * assert((await cache.get("greeting")) !== undefined);
  * ```
  *
  * @module

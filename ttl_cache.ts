@@ -91,6 +91,7 @@ export let getNow: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => T | F
  *
  * @example Caching JSON values with a bound
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  * import { JsonSerializer } from "@cachet/cachet/json";
  *
@@ -99,8 +100,8 @@ export let getNow: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => T | F
  * await cache.set("b", 2);
  * await cache.get("a"); // "a" is now the most recently used
  * await cache.set("c", 3); // evicts "b"
- * console.assert((await cache.get("b")) === undefined);
- * console.assert(cache.cacheInfo().evictions === 1);
+ * assert((await cache.get("b")) === undefined);
+ * assert(cache.cacheInfo().evictions === 1);
  * ```
  */
 export class TTLCache<T = Uint8Array> {

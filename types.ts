@@ -12,6 +12,7 @@
  *
  * @example A backend that stores nothing
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CacheBackend } from "@cachet/cachet";
  *
  * const nullBackend: CacheBackend = {
@@ -20,7 +21,7 @@
  *   delete: () => Promise.resolve(),
  *   clear: () => Promise.resolve(),
  * };
- * console.assert((await nullBackend.get("k")) === undefined);
+ * assert((await nullBackend.get("k")) === undefined);
  * ```
  */
 export interface CacheBackend {
@@ -60,13 +61,14 @@ export interface CacheBackend {
  *
  * @example A serializer for strings
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CacheSerializer } from "@cachet/cachet";
  *
  * const text: CacheSerializer<string> = {
  *   dumps: (value) => new TextEncoder().encode(value),
  *   loads: (bytes) => new TextDecoder().decode(bytes),
  * };
- * console.assert(text.loads(text.dumps("hi")) === "hi");
+ * assert(text.loads(text.dumps("hi")) === "hi");
  * ```
  */
 export interface CacheSerializer<T> {
@@ -93,12 +95,13 @@ export interface CacheSerializer<T> {
  *
  * @example Reading statistics
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  *
  * const cache = new TTLCache();
  * await cache.get("missing");
  * const info = cache.cacheInfo();
- * console.assert(info.misses === 1 && info.hits === 0);
+ * assert(info.misses === 1 && info.hits === 0);
  * ```
  */
 export interface CacheInfo {
@@ -120,12 +123,13 @@ export interface CacheInfo {
  *
  * @example A manual clock for tests
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Clock } from "@cachet/cachet";
  *
  * let now = 0;
  * const clock: Clock = { now: () => now };
  * now += 1_000;
- * console.assert(clock.now() === 1_000);
+ * assert(clock.now() === 1_000);
  * ```
  */
 export interface Clock {

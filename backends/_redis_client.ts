@@ -10,11 +10,12 @@ import { checkMethods, describe } from "../_validate.ts";
  *
  * @example Passing a client
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Redis } from "ioredis";
  * import type { RedisClient } from "@cachet/cachet/redis";
  *
  * const client: RedisClient = new Redis({ lazyConnect: true });
- * console.assert(client.isCluster === false);
+ * assert(client.isCluster === false);
  * (client as Redis).disconnect();
  * ```
  */

@@ -4,13 +4,14 @@
  *
  * @example Using the memory backend explicitly
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  * import { MemoryCacheBackend } from "@cachet/cachet/memory";
  * import { JsonSerializer } from "@cachet/cachet/json";
  *
  * const cache = new TTLCache({ backend: new MemoryCacheBackend(), serializer: new JsonSerializer() });
  * await cache.set("answer", 42);
- * console.assert((await cache.get("answer")) === 42);
+ * assert((await cache.get("answer")) === 42);
  * ```
  *
  * @module
@@ -80,11 +81,12 @@ const MIN_SWEEP_SIZE = 1024;
  *
  * @example Storing and reading bytes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryCacheBackend } from "@cachet/cachet/memory";
  *
  * await using backend = new MemoryCacheBackend();
  * await backend.set("k", new Uint8Array([1, 2]), 60);
- * console.assert((await backend.get("k"))?.length === 2);
+ * assert((await backend.get("k"))?.length === 2);
  * ```
  */
 export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {

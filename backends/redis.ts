@@ -5,6 +5,7 @@
  *
  * @example Caching in Redis under a prefix
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  * import { JsonSerializer } from "@cachet/cachet/json";
  * import { RedisCacheBackend } from "@cachet/cachet/redis";
@@ -12,7 +13,7 @@
  * await using backend = new RedisCacheBackend({ url: "redis://127.0.0.1:6379", prefix: `docs:${crypto.randomUUID()}:` });
  * const cache = new TTLCache({ backend, serializer: new JsonSerializer() });
  * await cache.set("user:1", { name: "Ada" }, 30);
- * console.assert((await cache.get("user:1")) !== undefined);
+ * assert((await cache.get("user:1")) !== undefined);
  * await backend.clear();
  * ```
  *
@@ -111,13 +112,14 @@ const MAX_PX = Number.MAX_SAFE_INTEGER;
  *
  * @example Borrowing an existing client
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Redis } from "ioredis";
  * import { RedisCacheBackend } from "@cachet/cachet/redis";
  *
  * const client = new Redis("redis://127.0.0.1:6379", { lazyConnect: true });
  * const backend = new RedisCacheBackend({ client, prefix: `docs:${crypto.randomUUID()}:` });
  * await backend.set("k", new Uint8Array([1, 2, 3]), 0.5);
- * console.assert((await backend.get("k"))?.length === 3);
+ * assert((await backend.get("k"))?.length === 3);
  * await backend.clear();
  * await backend.close(); // the borrowed client stays open
  * await client.quit();

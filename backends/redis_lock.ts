@@ -70,13 +70,14 @@ const EXTEND =
  *
  * @example Computing once across processes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RedisCacheBackend, RedisLock } from "@cachet/cachet/redis";
  *
  * await using backend = new RedisCacheBackend({ url: "redis://127.0.0.1:6379", prefix: `docs:${crypto.randomUUID()}:` });
  * const lock = new RedisLock(backend, { waitTimeout: 2_000 });
  * let runs = 0;
  * await Promise.all([1, 2, 3].map(() => lock.withLock("report", async () => runs++)));
- * console.assert(runs === 3); // one at a time
+ * assert(runs === 3); // one at a time
  * ```
  */
 export class RedisLock implements CacheLock {

@@ -4,12 +4,13 @@
  *
  * @example Caching JSON values
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  * import { JsonSerializer } from "@cachet/cachet/json";
  *
  * const cache = new TTLCache<{ id: number }>({ serializer: new JsonSerializer() });
  * await cache.set("user:1", { id: 1 });
- * console.assert((await cache.get("user:1"))?.id === 1);
+ * assert((await cache.get("user:1"))?.id === 1);
  * ```
  *
  * @module
@@ -139,11 +140,12 @@ function where(key: string): string {
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { JsonSerializer } from "@cachet/cachet/json";
  *
  * const json = new JsonSerializer();
  * const bytes = json.dumps({ a: [1, "two", null] });
- * console.assert(JSON.stringify(json.loads(bytes)) === '{"a":[1,"two",null]}');
+ * assert(JSON.stringify(json.loads(bytes)) === '{"a":[1,"two",null]}');
  * ```
  */
 export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {

@@ -5,6 +5,7 @@
  *
  * @example A typed cache from a schema
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  * import { SchemaSerializer, type StandardSchema } from "@cachet/cachet/schema";
  *
@@ -18,7 +19,7 @@
  * };
  * const cache = new TTLCache({ serializer: new SchemaSerializer(Id) }); // a TTLCache<number>
  * await cache.set("id", 42);
- * console.assert((await cache.get("id")) === 42);
+ * assert((await cache.get("id")) === 42);
  * ```
  *
  * @module
@@ -117,6 +118,7 @@ function outcome<T>(result: StandardResult<T>): T {
  *
  * @example Zod, with a date read back as a Date
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  * import { SchemaSerializer } from "@cachet/cachet/schema";
  * import { z } from "zod";
@@ -125,7 +127,7 @@ function outcome<T>(result: StandardResult<T>): T {
  * const cache = new TTLCache({ serializer: new SchemaSerializer(User) });
  * await cache.set("u", { name: "Ada", since: new Date(0) });
  * const user = await cache.get("u"); // { name: string; since: Date } | undefined
- * console.assert(user?.since instanceof Date);
+ * assert(user?.since instanceof Date);
  * ```
  */
 export class SchemaSerializer<S extends StandardSchema> implements CacheSerializer<InferOutput<S>> {

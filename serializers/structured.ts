@@ -6,13 +6,14 @@
  *
  * @example Caching rich values
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TTLCache } from "@cachet/cachet";
  * import { StructuredSerializer } from "@cachet/cachet/structured";
  *
  * const cache = new TTLCache({ serializer: new StructuredSerializer() });
  * await cache.set("session", { seen: new Set(["a"]), at: new Date(0), bytes: new Uint8Array([1]) });
  * const session = (await cache.get("session")) as { seen: Set<string>; at: Date };
- * console.assert(session.seen.has("a") && session.at.getTime() === 0);
+ * assert(session.seen.has("a") && session.at.getTime() === 0);
  * ```
  *
  * @module
@@ -208,13 +209,14 @@ function applyFixups(root: unknown, slots: unknown, causeless: unknown): unknown
  *
  * @example Round trip of a cyclic value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StructuredSerializer } from "@cachet/cachet/structured";
  *
  * const structured = new StructuredSerializer();
  * const node: { next?: unknown; when: Date; tags: Map<string, bigint> } = { when: new Date(0), tags: new Map([["n", 1n]]) };
  * node.next = node;
  * const copy = structured.loads(structured.dumps(node)) as typeof node;
- * console.assert(copy.next === copy && copy.tags.get("n") === 1n);
+ * assert(copy.next === copy && copy.tags.get("n") === 1n);
  * ```
  */
 export class StructuredSerializer<T = unknown> implements CacheSerializer<T> {
