@@ -68,12 +68,41 @@ export function checkCount(context: string, name: string, value: unknown): numbe
   return value;
 }
 
-/** Checks a cache key: a string. */
-export function checkKey(context: string, key: unknown): string {
+/**
+ * Checks a cache key: a well-formed string. A lone surrogate (`"\uD800"`) is
+ * refused everywhere, because a backend that stores UTF-8 (Redis) would turn
+ * every lone surrogate into U+FFFD and so merge distinct keys.
+ */
+export function checkKey(context: string, key: unknown, name = "key"): string {
   if (typeof key !== "string") {
-    throw new TypeError(`${context}: key must be a string: received ${describe(key)}`);
+    throw new TypeError(`${context}: ${name} must be a string: received ${describe(key)}`);
   }
+  if (!key.isWellFormed()) throw illFormed(context, name, key);
   return key;
+}
+
+/** Checks an optional string option (any string, well-formed). */
+export function checkString(context: string, name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== "string") {
+    throw new TypeError(`${context}: ${name} must be a string: received ${describe(value)}`);
+  }
+  if (!value.isWellFormed()) throw illFormed(context, name, value);
+}
+
+function illFormed(context: string, name: string, value: string): TypeError {
+  const at = [...value].findIndex((c) => c.length === 1 && c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdfff);
+  return new TypeError(
+    `${context}: ${name} must be a well-formed string (no lone surrogate, which UTF-8 backends cannot store ` +
+      `distinctly): received ${describe(value)} with a lone surrogate at code point ${at}`,
+  );
+}
+
+/** Checks an optional boolean option. */
+export function checkBoolean(context: string, name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new TypeError(`${context}: ${name} must be a boolean: received ${describe(value)}`);
+  }
 }
 
 /** Checks that `value` is an object with the named methods. */
@@ -97,9 +126,47 @@ export function checkFunction(context: string, name: string, value: unknown): vo
   }
 }
 
-/** Checks that an options argument is a plain object or undefined. */
-export function checkOptions(context: string, value: unknown): void {
-  if (value !== undefined && (value === null || typeof value !== "object" || Array.isArray(value))) {
+/**
+ * Checks that an options argument is a plain object or undefined and, when
+ * `known` is given, that it has no other own property: a misspelt option
+ * (`maxsize`, `TTL`) is an error naming the nearest valid one, never ignored.
+ */
+export function checkOptions(context: string, value: unknown, known?: readonly string[]): void {
+  if (value === undefined) return;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new TypeError(`${context}: options must be an object: received ${describe(value)}`);
   }
+  if (known === undefined) return;
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const near = nearest(key, known);
+    throw new TypeError(
+      `${context}: unknown option ${JSON.stringify(key)}${near === undefined ? "" : ` (did you mean ${near}?)`}; ` +
+        `valid options: ${known.join(", ")}`,
+    );
+  }
+}
+
+/** The candidate closest to `name` (case-insensitive edit distance), if any is close. */
+function nearest(name: string, candidates: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
