@@ -39,6 +39,29 @@ export function checkTtl(context: string, name: string, value: unknown): number 
   return checkFinite(context, name, value, "seconds");
 }
 
+/** Checks a TTL: a finite number of seconds > 0 and <= `maxTtl`. */
+export function checkLifetime(context: string, name: string, value: unknown, maxTtl: number): number {
+  const seconds = checkFinite(context, name, value, "seconds");
+  if (seconds > maxTtl) {
+    throw new RangeError(
+      `${context}: ${name} must be at most maxTtl (${maxTtl} seconds): received ${seconds}; ttl is in seconds ` +
+        "(did you pass milliseconds?); raise the cache's maxTtl to allow longer entries",
+    );
+  }
+  return seconds;
+}
+
+/** Checks a grace period: a finite number of seconds >= 0 and <= `maxTtl`. */
+export function checkGrace(context: string, name: string, value: unknown, maxTtl: number): number {
+  const seconds = checkFinite(context, name, value, "seconds", 0, true);
+  if (seconds > maxTtl) {
+    throw new RangeError(
+      `${context}: ${name} must be at most maxTtl (${maxTtl} seconds): received ${seconds}; grace is in seconds`,
+    );
+  }
+  return seconds;
+}
+
 /**
  * Checks a finite number > `min`, or >= `min` when `inclusive`; `unit` names
  * what it measures in the message.
@@ -79,6 +102,24 @@ export function checkKey(context: string, key: unknown, name = "key"): string {
   }
   if (!key.isWellFormed()) throw illFormed(context, name, key);
   return key;
+}
+
+/** Checks an array of well-formed strings. */
+export function checkKeyList(context: string, name: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`${context}: ${name} must be an array of strings: received ${describe(value)}`);
+  }
+  value.forEach((item, i) => checkKey(context, item, `${name}[${i}]`));
+  return value;
+}
+
+/** Checks a list of tags: non-empty well-formed strings. */
+export function checkTags(context: string, value: unknown): readonly string[] {
+  const tags = checkKeyList(context, "tags", value);
+  tags.forEach((tag, i) => {
+    if (tag === "") throw new TypeError(`${context}: tags[${i}] must be a non-empty string: received ""`);
+  });
+  return tags;
 }
 
 /** Checks an optional string option (any string, well-formed). */

@@ -1,21 +1,38 @@
-import { TTLCache } from "./ttl_cache.ts";
-import { getNow, getUncounted } from "./ttl_cache.ts";
+import { type FactoryContext, type GetOrSetOptions, type ReadThroughOptions, TTLCache } from "./ttl_cache.ts";
 import { keyMaker as defaultKeyMaker } from "./make_key.ts";
-import { KeyLock } from "./_key_lock.ts";
-import { checkFunction, checkOptions, describe } from "./_validate.ts";
+import { checkBoolean, checkFunction, checkLifetime, checkOptions, checkTags, describe } from "./_validate.ts";
+import { checkReadThrough } from "./_read_through.ts";
 import type { CacheLock } from "./cache_lock.ts";
 import type { CacheInfo } from "./types.ts";
 
 /** Any function `cached` can wrap. */
 export type AnyFunction = (...args: never[]) => unknown;
 
-/** Options of {@linkcode cached}. */
-export interface CachedOptions {
+/**
+ * Options of {@linkcode cached}. The read-through options (`grace`,
+ * `failOpen`, `timeout`, `hardTimeout`, `staleWhileRevalidate`,
+ * `earlyRefresh`) default to the cache's, as in `getOrSet()`.
+ */
+export interface CachedOptions extends ReadThroughOptions {
+  /**
+   * Seconds to live of this function's results.
+   *
+   * @default {the cache's ttl}
+   */
+  ttl?: number;
+  /**
+   * Tags of this function's results, so `cache.deleteTags()` can drop them:
+   * a list, or a function of the call's arguments returning one (for
+   * example `(id) => [\`user:${id}\`]`).
+   *
+   * @default {[]}
+   */
+  tags?: readonly string[] | ((...args: never[]) => readonly string[]);
   /**
    * Builds the cache key of a call, synchronously or asynchronously. It
-   * receives the wrapped function, the arguments and `this`, and its string is
-   * used as the key as it is (no namespace is added). Use it for arguments the
-   * default encoding rejects, or for per-instance keys of methods.
+   * receives the wrapped function, the arguments and `this`; its string is the
+   * key inside the function's namespace. Use it for arguments the default
+   * encoding rejects, or for per-instance keys of methods.
    *
    * @default {`<name>:<canonical encoding of the arguments>`, see makeKey()}
    */
@@ -35,25 +52,29 @@ export interface CachedOptions {
    */
   typed?: boolean;
   /**
-   * Single flight on a miss: `true` runs the function once per key at a time
-   * in this process (calls waiting on the same key re-check the cache, then
-   * run the function themselves if it is still missing, for example after an
-   * error); a {@linkcode CacheLock} (such as a distributed lock) is taken
-   * around the re-check, the call and the store instead.
+   * Single flight on a miss, as in `getOrSet()`: `true` runs the function once
+   * per key at a time in this process and every call waiting on it gets its
+   * outcome; a {@linkcode CacheLock} (such as `RedisLock`) also makes it once
+   * across processes; `false` lets every call compute.
    *
-   * @default {false}
+   * @default {true}
    */
   lock?: boolean | CacheLock;
   /**
-   * The namespace of the default keys.
+   * The function's namespace: where its entries live (see
+   * `TTLCache.namespace()`), and the prefix of its default keys.
    *
    * @default {the function's name; for a method, `Class#method` (or `Class.method` when static)}
    */
   name?: string;
 }
 
-/** What {@linkcode cached} adds to a wrapped function. */
-export interface CachedHelpers {
+/**
+ * What {@linkcode cached} adds to a wrapped function.
+ *
+ * @typeParam F The wrapped function.
+ */
+export interface CachedHelpers<F extends AnyFunction = AnyFunction> {
   /**
    * Reads the statistics of the underlying cache (shared by every function
    * cached in it).
@@ -62,11 +83,46 @@ export interface CachedHelpers {
    */
   cacheInfo(): CacheInfo;
   /**
-   * Clears the whole underlying cache, as in grelmicro.
+   * Removes this function's entries, and nothing else: its namespace is
+   * cleared in O(1) (see `TTLCache.namespace()`).
    *
-   * @returns A Promise that settles when the backend is cleared.
+   * @returns A Promise that settles once they are gone, for every process sharing the backend.
    */
   cacheClear(): Promise<void>;
+  /**
+   * The key a call with these arguments uses, inside the function's
+   * namespace. A string when no digest is needed (encodings up to 128
+   * characters), else a Promise of one: long encodings are hashed with Web
+   * Crypto's SHA-256, which is asynchronous. Call it with `.call(instance, …)`
+   * when a `keyMaker` reads `this`.
+   *
+   * @param args The call's arguments.
+   * @returns The key, or a Promise of it.
+   * @throws {TypeError} When an argument has no stable encoding.
+   */
+  keyFor(this: ThisParameterType<F>, ...args: Parameters<F>): string | Promise<string>;
+  /**
+   * Deletes exactly the entry of a call with these arguments.
+   *
+   * @param args The call's arguments.
+   * @returns A Promise that settles once it is deleted.
+   * @throws {TypeError} When an argument has no stable encoding.
+   * @throws {CacheError} When the backend fails.
+   */
+  invalidate(this: ThisParameterType<F>, ...args: Parameters<F>): Promise<void>;
+  /**
+   * Returns the function bound to an `AbortSignal`: a call through it stops
+   * waiting when the signal aborts (rejecting with its reason); the
+   * computation itself is abandoned only when every call waiting on it
+   * aborted.
+   *
+   * @param signal The signal.
+   * @returns The function, with the same parameters.
+   * @throws {TypeError} When `signal` is not an `AbortSignal`.
+   */
+  withSignal(
+    signal: AbortSignal,
+  ): (this: ThisParameterType<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
 }
 
 /**
@@ -77,7 +133,7 @@ export interface CachedHelpers {
  */
 export type CachedFunction<F extends AnyFunction> =
   & ((this: ThisParameterType<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>)
-  & CachedHelpers;
+  & CachedHelpers<F>;
 
 /**
  * What {@linkcode cached} returns: a function wrapper that is also a standard
@@ -107,15 +163,39 @@ export interface Cached {
 }
 
 const CREATE = "Cannot create cached function";
-const MISS: unique symbol = Symbol("cachet.miss");
+const OPTION_KEYS = [
+  "keyMaker",
+  "skip",
+  "typed",
+  "lock",
+  "name",
+  "ttl",
+  "tags",
+  "grace",
+  "failOpen",
+  "timeout",
+  "hardTimeout",
+  "staleWhileRevalidate",
+  "earlyRefresh",
+] as const;
+const READ_THROUGH_KEYS = [
+  "grace",
+  "failOpen",
+  "timeout",
+  "hardTimeout",
+  "staleWhileRevalidate",
+  "earlyRefresh",
+] as const;
 
 interface Settings {
   readonly cache: TTLCache<unknown>;
   readonly keyMaker: CachedOptions["keyMaker"];
   readonly skip: CachedOptions["skip"];
   readonly typed: boolean;
-  readonly lock: CacheLock | true | undefined;
   readonly name: string | undefined;
+  readonly tags: ((...args: unknown[]) => readonly string[]) | undefined;
+  // What every call passes to getOrSet(): frozen, so it is validated once.
+  readonly call: GetOrSetOptions;
 }
 
 /**
@@ -124,8 +204,11 @@ interface Settings {
  * The result of `cached(cache, options)` wraps a function
  * (`cached(cache)(fetchUser)`) or decorates a method (`@cached(cache)`). The
  * wrapped function always returns a Promise, keeps the original's `name` and
- * `length`, and has `cacheInfo()` and `cacheClear()` (which clears the whole
- * cache).
+ * `length`, and has the {@linkcode CachedHelpers}: `cacheInfo()`,
+ * `cacheClear()` (this function's entries only), `keyFor()`, `invalidate()`
+ * and `withSignal()`. Each call is `getOrSet()` in the function's namespace,
+ * so everything `getOrSet()` does (single flight, grace, fail-open,
+ * timeouts, early refresh, events) applies.
  *
  * Every result is stored, including `undefined`, `null`, `0`, `""` and
  * `false` (when the serializer can encode it), unless `skip(result)` says
@@ -134,10 +217,10 @@ interface Settings {
  * `TypeError`, and nothing is stored.
  *
  * Default keys are `<name>:<canonical encoding of the arguments>` (see
- * {@linkcode makeKey}): equal arguments give equal keys, different ones
- * different keys. For a method, `this` is not part of the key: the namespace
- * is `Class#method`, shared by all instances; give `keyMaker` (which receives
- * `this`) for per-instance keys.
+ * {@linkcode makeKey}) inside the namespace `<name>`: equal arguments give
+ * equal keys, different ones different keys. For a method, `this` is not
+ * part of the key: the name is `Class#method`, shared by all instances; give
+ * `keyMaker` (which receives `this`) for per-instance keys.
  *
  * @param cache Where results are stored.
  * @param options Options, see {@linkcode CachedOptions}.
@@ -159,6 +242,30 @@ interface Settings {
  * });
  * assert((await square(4)) === 16 && (await square(4)) === 16);
  * assert(calls === 1 && square.cacheInfo().hits === 1);
+ * assert.equal(square.keyFor(4), "square:[4]");
+ * await square.invalidate(4);
+ * assert.equal(await square(4), 16);
+ * assert.equal(calls, 2);
+ * ```
+ *
+ * @example Per-function TTL and tags
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cached, TTLCache } from "@cachet/cachet";
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ *
+ * const cache = new TTLCache({ serializer: new JsonSerializer() });
+ * let loads = 0;
+ * const getUser = cached(cache, { ttl: 300, tags: (id: number) => [`user:${id}`] })(
+ *   async function getUser(id: number) {
+ *     loads++;
+ *     return { id };
+ *   },
+ * );
+ * await getUser(1);
+ * await cache.deleteTags(["user:1"]); // after the user changed
+ * await getUser(1);
+ * assert.equal(loads, 2);
  * ```
  *
  * @example Single flight and skip
@@ -169,7 +276,7 @@ interface Settings {
  *
  * const cache = new TTLCache({ serializer: new JsonSerializer() });
  * let calls = 0;
- * const load = cached(cache, { lock: true, skip: (user) => user === null })(
+ * const load = cached(cache, { skip: (user) => user === null })(
  *   async function load(id: number) {
  *     calls++;
  *     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -212,13 +319,11 @@ function checkSettings(cache: TTLCache<unknown>, options: CachedOptions): Settin
   if (!(cache instanceof TTLCache)) {
     throw new TypeError(`${CREATE}: cache must be a TTLCache: received ${describe(cache)}`);
   }
-  checkOptions(CREATE, options);
-  const { keyMaker, skip, typed = false, lock = false, name } = options;
+  checkOptions(CREATE, options, OPTION_KEYS);
+  const { keyMaker, skip, typed = false, lock = true, name, ttl, tags } = options;
   checkFunction(CREATE, "keyMaker", keyMaker);
   checkFunction(CREATE, "skip", skip);
-  if (typeof typed !== "boolean") {
-    throw new TypeError(`${CREATE}: typed must be a boolean: received ${describe(typed)}`);
-  }
+  checkBoolean(CREATE, "typed", typed);
   if (
     typeof lock !== "boolean" &&
     (lock === null || typeof lock !== "object" || typeof (lock as CacheLock).withLock !== "function")
@@ -235,61 +340,114 @@ function checkSettings(cache: TTLCache<unknown>, options: CachedOptions): Settin
     }
     if (name === "") throw new RangeError(`${CREATE}: name must be a non-empty string: received ""`);
   }
-  return { cache, keyMaker, skip, typed, lock: lock === false ? undefined : lock, name };
+  checkReadThrough(CREATE, options, undefined, cache.maxTtl);
+  const call: Record<string, unknown> = { lock };
+  if (ttl !== undefined) call.ttl = checkLifetime(CREATE, "ttl", ttl, cache.maxTtl);
+  for (const key of READ_THROUGH_KEYS) if (options[key] !== undefined) call[key] = options[key];
+  if (Array.isArray(tags)) call.tags = Object.freeze([...checkTags(CREATE, tags)]);
+  else if (tags !== undefined && typeof tags !== "function") {
+    throw new TypeError(
+      `${CREATE}: tags must be an array of strings or a function of the arguments returning one: received ${
+        describe(tags)
+      }`,
+    );
+  }
+  return {
+    cache,
+    keyMaker,
+    skip,
+    typed,
+    name,
+    tags: typeof tags === "function" ? tags as (...args: unknown[]) => readonly string[] : undefined,
+    // Frozen, so getOrSet() checks it once.
+    call: Object.freeze(call) as GetOrSetOptions,
+  };
 }
 
 // `name` is the namespace; for a method without the name option it is found
-// on the first call, from the class that owns `method`.
+// on the first call (or when an instance is made), from the class that owns `method`.
 function wrap(fn: AnyFunction, settings: Settings, name: string | undefined, method?: string): AnyFunction {
-  const { cache, keyMaker, skip, typed } = settings;
-  const lock = settings.lock === true ? new KeyLock() : settings.lock;
-  const call = fn as (this: unknown, ...args: unknown[]) => unknown;
-  let keyOf = name === undefined ? undefined : defaultKeyMaker(name, typed);
+  const { cache, keyMaker, skip, typed, call: callOptions, tags } = settings;
+  const run = fn as (this: unknown, ...args: unknown[]) => unknown;
+  let scope: { view: TTLCache<unknown>; keyOf: (args: readonly unknown[]) => string | Promise<string> } | undefined;
+  const scopeOf = (self: unknown) => {
+    if (scope !== undefined) return scope;
+    const namespace = name ?? methodNamespace(self, wrapper, method as string);
+    return scope = { view: cache.namespace(namespace), keyOf: defaultKeyMaker(namespace, typed) };
+  };
+  const keyOf = (self: unknown, args: unknown[]): string | PromiseLike<string> =>
+    keyMaker !== undefined ? keyMaker(fn, args, self) : scopeOf(self).keyOf(args);
+  const optionsFor = (args: unknown[], signal: AbortSignal | undefined): GetOrSetOptions =>
+    tags === undefined && signal === undefined
+      ? callOptions
+      : { ...callOptions, ...(tags === undefined ? {} : { tags: tags(...args) }), ...(signal ? { signal } : {}) };
 
-  const compute = async (key: string, self: unknown, args: unknown[]): Promise<unknown> => {
-    const value = await call.apply(self, args);
-    if (skip === undefined || !skip(value)) await cache.set(key, value);
-    return value;
-  };
-  const recheck = async (key: string, self: unknown, args: unknown[]): Promise<unknown> => {
-    const value = await getUncounted(cache, key, MISS);
-    return value === MISS ? compute(key, self, args) : value;
-  };
-  const miss = (key: string, self: unknown, args: unknown[]): Promise<unknown> =>
-    lock === undefined ? compute(key, self, args) : lock.withLock(key, () => recheck(key, self, args));
-  // A hit read synchronously is handed back without an async frame or a `then`.
-  const lookup = (key: string, self: unknown, args: unknown[]): Promise<unknown> => {
-    const value = getNow(cache, key, MISS);
-    if (value instanceof Promise) return value.then((found) => found === MISS ? miss(key, self, args) : found);
-    return value === MISS ? miss(key, self, args) : Promise.resolve(value);
-  };
-  const lookupLater = async (pending: PromiseLike<string>, self: unknown, args: unknown[]): Promise<unknown> => {
-    const key = await pending;
+  const lookup = (
+    key: string,
+    self: unknown,
+    args: unknown[],
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> => {
     if (typeof key !== "string") {
-      throw new TypeError(
-        `Cannot call ${
-          fn.name || "the cached function"
-        }: keyMaker must return a string (or a Promise of one): received ${describe(key)}`,
+      return Promise.reject(
+        new TypeError(
+          `Cannot call ${fn.name || "the cached function"}: keyMaker must return a string (or a Promise of one): ` +
+            `received ${describe(key)}`,
+        ),
       );
     }
-    return lookup(key, self, args);
+    const factory = skip === undefined ? () => run.apply(self, args) : async (context: FactoryContext<unknown>) => {
+      const value = await run.apply(self, args);
+      if (skip(value)) context.skip();
+      return value;
+    };
+    return scopeOf(self).view.getOrSet(key, factory, optionsFor(args, signal));
   };
-
-  const wrapper = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+  const call = (self: unknown, args: unknown[], signal: AbortSignal | undefined): Promise<unknown> => {
     try {
-      const key = keyMaker !== undefined
-        ? keyMaker(fn, args, this)
-        : (keyOf ??= defaultKeyMaker(methodNamespace(this, wrapper, method as string), typed))(args);
-      return typeof key === "string" ? lookup(key, this, args) : lookupLater(key, this, args);
+      const key = keyOf(self, args);
+      return typeof key === "string"
+        ? lookup(key, self, args, signal)
+        : Promise.resolve(key).then((resolved) => lookup(resolved, self, args, signal));
     } catch (error) {
       return Promise.reject(error);
     }
+  };
+
+  const wrapper = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    return call(this, args, undefined);
   };
   Object.defineProperty(wrapper, "name", { value: fn.name, configurable: true });
   Object.defineProperty(wrapper, "length", { value: fn.length, configurable: true });
   return Object.assign(wrapper, {
     cacheInfo: (): CacheInfo => cache.cacheInfo(),
-    cacheClear: (): Promise<void> => cache.clear(),
+    cacheClear(this: unknown): Promise<void> {
+      try {
+        return scopeOf(this).view.clear();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    keyFor(this: unknown, ...args: unknown[]): string | Promise<string> {
+      const key = keyOf(this, args);
+      return typeof key === "string" ? key : Promise.resolve(key);
+    },
+    async invalidate(this: unknown, ...args: unknown[]): Promise<void> {
+      const key = await keyOf(this, args);
+      await scopeOf(this).view.delete(key);
+    },
+    withSignal(signal: AbortSignal) {
+      if (!(signal instanceof AbortSignal)) {
+        throw new TypeError(
+          `Cannot bind ${fn.name || "the cached function"}: signal must be an AbortSignal: received ${
+            describe(signal)
+          }`,
+        );
+      }
+      return function (this: unknown, ...args: unknown[]): Promise<unknown> {
+        return call(this, args, signal);
+      };
+    },
   });
 }
 

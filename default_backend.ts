@@ -1,5 +1,9 @@
+// The one core file that wires in a backend (as Hono's entry point wires its
+// default router into hono-base): the memory backend of a TTLCache created
+// without one.
 import { checkMethods } from "./_validate.ts";
-import type { CacheBackend } from "./types.ts";
+import { MemoryCacheBackend } from "./backends/memory.ts";
+import type { CacheBackend, Clock } from "./types.ts";
 
 let registered: CacheBackend | undefined;
 
@@ -53,4 +57,9 @@ export function setDefaultBackend(backend: CacheBackend | undefined): void {
  */
 export function getDefaultBackend(): CacheBackend | undefined {
   return registered;
+}
+
+/** The backend of a cache created without one: the registered default, else a private memory backend. */
+export function defaultBackendFor(clock: Clock): CacheBackend {
+  return registered ?? new MemoryCacheBackend({ clock });
 }

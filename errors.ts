@@ -57,3 +57,31 @@ export class CacheSettingsValidationError extends CacheError {
     this.name = "CacheSettingsValidationError";
   }
 }
+
+/**
+ * Thrown when a computation of `getOrSet()` or `cached()` runs longer than its
+ * `hardTimeout` and no stale value can be served instead. The computation's
+ * `signal` is aborted with this error.
+ *
+ * @example Telling a timeout apart
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CacheError, CacheTimeoutError } from "@cachet/cachet";
+ *
+ * const error = new CacheTimeoutError("Cannot compute \"k\" within 100 ms");
+ * assert(error instanceof CacheError);
+ * assert.equal(error.name, "CacheTimeoutError");
+ * ```
+ */
+export class CacheTimeoutError extends CacheError {
+  /**
+   * Creates a timeout error.
+   *
+   * @param message What timed out, and after how long.
+   * @param options Standard error options.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CacheTimeoutError";
+  }
+}

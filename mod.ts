@@ -18,10 +18,21 @@
  *
  * @module
  */
-export { CacheError, CacheSettingsValidationError } from "./errors.ts";
-export type { CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
+export { CacheError, CacheSettingsValidationError, CacheTimeoutError } from "./errors.ts";
+export type { BackendEntry, CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
 export { TTLCache } from "./ttl_cache.ts";
-export type { CacheErrorContext, TTLCacheOptions } from "./ttl_cache.ts";
+export type {
+  CacheErrorContext,
+  Factory,
+  FactoryContext,
+  GetOrSetOptions,
+  ReadThroughOptions,
+  SetManyEntry,
+  SetOptions,
+  TTLCacheOptions,
+} from "./ttl_cache.ts";
+export { CacheEvent } from "./events.ts";
+export type { CacheEventInit, CacheEventType } from "./events.ts";
 export { getDefaultBackend, setDefaultBackend } from "./default_backend.ts";
 export type { CacheLock } from "./cache_lock.ts";
 export { cached } from "./decorator.ts";

@@ -1,11 +1,27 @@
-import { CacheError } from "./errors.ts";
-import { getDefaultBackend } from "./default_backend.ts";
-import { MemoryCacheBackend } from "./backends/memory.ts";
-import { memoryAccess } from "./_memory_access.ts";
+import { CacheError, CacheTimeoutError } from "./errors.ts";
+import { CacheEvent, type CacheEventInit, type CacheEventType } from "./events.ts";
+import { defaultBackendFor } from "./default_backend.ts";
+import { type SyncView, syncViewOf } from "./_sync_view.ts";
 import { LruList } from "./_lru_list.ts";
-import { monotonicClock } from "./_clock.ts";
-import { checkCount, checkFunction, checkKey, checkMethods, checkOptions, checkTtl, typeName } from "./_validate.ts";
-import type { CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
+import { wallClock } from "./_clock.ts";
+import { decode, type Decoded, encode, type Header, newToken, sameToken, type TagStamp } from "./_envelope.ts";
+import { checkReadThrough, type ReadThroughSettings } from "./_read_through.ts";
+import {
+  checkCount,
+  checkFinite,
+  checkFunction,
+  checkGrace,
+  checkKey,
+  checkKeyList,
+  checkLifetime,
+  checkMethods,
+  checkOptions,
+  checkTags,
+  describe,
+  typeName,
+} from "./_validate.ts";
+import type { CacheLock } from "./cache_lock.ts";
+import type { BackendEntry, CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
 
 /** What {@linkcode TTLCacheOptions.onError} is told about a failed read. */
 export interface CacheErrorContext {
@@ -16,11 +32,70 @@ export interface CacheErrorContext {
 }
 
 /**
+ * The read-through behaviour shared by {@linkcode TTLCacheOptions} (the
+ * cache's defaults), {@linkcode GetOrSetOptions} and `cached()` options.
+ * Lifetimes are in seconds, waits in milliseconds.
+ */
+export interface ReadThroughOptions {
+  /**
+   * Seconds an entry stays usable as a stale value after its `ttl`: it is kept
+   * for `ttl + grace`, and served (counted as a stale hit) when a refresh
+   * fails, outruns `timeout` or `hardTimeout`, or the backend fails. Plain
+   * `get()` never returns a stale value. 0 turns it off.
+   *
+   * @default {0}
+   */
+  grace?: number;
+  /**
+   * When the backend fails in `getOrSet()`/`cached()`: `true` computes the value
+   * anyway (a failed read is a miss, a failed write still returns the value),
+   * counts the failure in `cacheInfo().errors` and dispatches an `error`
+   * event; `false` rejects with the `CacheError`. Plain `get`/`set` always
+   * reject.
+   *
+   * @default {true}
+   */
+  failOpen?: boolean;
+  /**
+   * Soft timeout, in ms: when a stale value exists and the computation takes
+   * longer, the stale value is returned and the computation goes on in the
+   * background to refresh the entry. Without a stale value the caller waits.
+   *
+   * @default {undefined}
+   */
+  timeout?: number;
+  /**
+   * Hard timeout, in ms: a computation that takes longer is abandoned (its
+   * `signal` aborts) and the caller gets the stale value, if any, or a
+   * `CacheTimeoutError`. Must be >= `timeout`.
+   *
+   * @default {undefined}
+   */
+  hardTimeout?: number;
+  /**
+   * Serve a stale value at once and refresh it in the background (one
+   * refresh per key at a time). Needs `grace`.
+   *
+   * @default {false}
+   */
+  staleWhileRevalidate?: boolean;
+  /**
+   * Probabilistic early refresh (XFetch): a hit refreshes the entry in the
+   * background before it goes stale with a probability that grows as expiry
+   * nears, scaled by how long the value took to compute and by this factor.
+   * 1 is the usual choice; 0 turns it off.
+   *
+   * @default {0}
+   */
+  earlyRefresh?: number;
+}
+
+/**
  * Options of {@linkcode TTLCache}.
  *
  * @typeParam T The type of the cached values.
  */
-export interface TTLCacheOptions<T> {
+export interface TTLCacheOptions<T> extends ReadThroughOptions {
   /**
    * Maximum number of entries this instance tracks; when full, the least
    * recently used entry is evicted. 0 means unlimited.
@@ -35,6 +110,14 @@ export interface TTLCacheOptions<T> {
    */
   ttl?: number;
   /**
+   * The largest `ttl` (and `grace`) accepted, in seconds. It catches a TTL
+   * given in milliseconds (`ttl: 60000` is almost 17 hours); raise it to
+   * store entries for longer.
+   *
+   * @default {43200}
+   */
+  maxTtl?: number;
+  /**
    * Where bytes are stored.
    *
    * @default {the backend registered with setDefaultBackend(), else a new MemoryCacheBackend}
@@ -48,39 +131,236 @@ export interface TTLCacheOptions<T> {
    */
   serializer?: CacheSerializer<T>;
   /**
-   * The source of time, in milliseconds, for the LRU bookkeeping. Give the
-   * same clock to a `MemoryCacheBackend` to control expiry in tests.
+   * The source of time in milliseconds since the Unix epoch. Entries record
+   * when they go stale in this time, so every process sharing a backend must
+   * agree on it: inject one only in tests (and give the same clock to a
+   * `MemoryCacheBackend`).
    *
-   * @default {performance.now()}
+   * @default {Date.now()}
    */
   clock?: Clock;
   /**
+   * The random source of early refresh, returning numbers in [0, 1).
+   *
+   * @default {Math.random}
+   */
+  random?: () => number;
+  /**
    * Called when bytes read from the backend cannot be decoded; the read is
    * then a miss and the entry is deleted. Exceptions it throws are ignored.
+   * (The `error` event reports the same failures.)
    *
    * @default {undefined}
    */
   onError?: (error: unknown, context: CacheErrorContext) => void;
 }
 
-const CREATE = "Cannot create TTLCache";
-const NO_VICTIMS: readonly string[] = [];
-const { get: memoryGet, set: memorySet, delete: memoryDelete } = MemoryCacheBackend.prototype;
+/** Options of {@linkcode TTLCache.set} and the entries of {@linkcode TTLCache.setMany}. */
+export interface SetOptions {
+  /**
+   * Seconds to live.
+   *
+   * @default {the cache's ttl}
+   */
+  ttl?: number;
+  /**
+   * Seconds the entry stays usable as a stale value after `ttl`, see {@linkcode ReadThroughOptions.grace}.
+   *
+   * @default {the cache's grace}
+   */
+  grace?: number;
+  /**
+   * Tags: {@linkcode TTLCache.deleteTags} makes every entry carrying one of them a miss.
+   *
+   * @default {[]}
+   */
+  tags?: readonly string[];
+}
 
-// Internal to cachet (not re-exported by mod.ts): `cached()` re-checks a key
-// under its lock with this, so a cold call counts exactly one miss. It reads
-// like get() but counts no hit or miss.
-export let getUncounted: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => Promise<T | F>;
-// Internal to cachet as well: `cached()` reads a hit with this, like get() but
-// handing the value back directly when it is at hand (a settled read of the
-// memory backend with a synchronous serializer), so a hit costs no extra
-// promise. A Promise result means the read is still pending: stored values are
-// never Promises (a serializer's Promise is awaited before it is handed out).
-export let getNow: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => T | F | Promise<T | F>;
+/** One entry of {@linkcode TTLCache.setMany}. */
+export interface SetManyEntry<T> extends SetOptions {
+  /** The key. */
+  readonly key: string;
+  /** The value. */
+  readonly value: T;
+}
+
+/** Options of {@linkcode TTLCache.getOrSet}. */
+export interface GetOrSetOptions extends ReadThroughOptions, SetOptions {
+  /**
+   * Single flight on a miss: `true` runs the factory once per key at a time in
+   * this process, and every caller waiting on it gets its outcome (value or
+   * error); a {@linkcode CacheLock} (such as `RedisLock`) is also taken around
+   * the re-check, the computation and the store, so the factory runs once
+   * across processes; `false` lets every caller compute.
+   *
+   * @default {true}
+   */
+  lock?: boolean | CacheLock;
+  /**
+   * Stops waiting when it aborts: the call rejects with the signal's reason.
+   * The computation's own `signal` aborts only when every caller waiting on it
+   * has aborted; a computation that finishes is stored all the same.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * What a `getOrSet()` factory (and a function under `cached()`) receives.
+ *
+ * @typeParam T The type of the cached values.
+ */
+export interface FactoryContext<T> {
+  /** The key being computed (inside its namespace). */
+  readonly key: string;
+  /** Aborts when every caller waiting on this computation has aborted, or `hardTimeout` passed. */
+  readonly signal: AbortSignal;
+  /** The stale value this computation will replace, when there is one. */
+  readonly stale: T | undefined;
+  /**
+   * Sets this entry's TTL from the result (for example from a token's expiry).
+   *
+   * @param seconds A finite number > 0, at most the cache's `maxTtl`.
+   * @throws {TypeError} When `seconds` is not a number.
+   * @throws {RangeError} When it is out of range: the call then rejects and nothing is stored.
+   */
+  setTtl(seconds: number): void;
+  /**
+   * Sets this entry's grace.
+   *
+   * @param seconds A finite number >= 0, at most the cache's `maxTtl`.
+   * @throws {TypeError} When `seconds` is not a number.
+   * @throws {RangeError} When it is out of range.
+   */
+  setGrace(seconds: number): void;
+  /** Returns the result to the callers without storing it. */
+  skip(): void;
+}
+
+/** A `getOrSet()` factory. */
+export type Factory<T> = (context: FactoryContext<T>) => T | PromiseLike<T>;
+
+type Listener = EventListenerOrEventListenerObject | null;
+
+const CREATE = "Cannot create TTLCache";
+const GET = "Cannot get from TTLCache";
+const SET = "Cannot set in TTLCache";
+const DELETE = "Cannot delete from TTLCache";
+const GET_OR_SET = "Cannot getOrSet in TTLCache";
+const NO_VICTIMS: readonly string[] = [];
+const NO_RECORDS: readonly string[] = [];
+const NO_STAMPS: readonly TagStamp[] = [];
+const MISS: unique symbol = Symbol("cachet.miss");
+const OPTION_KEYS = [
+  "maxSize",
+  "ttl",
+  "maxTtl",
+  "backend",
+  "serializer",
+  "clock",
+  "random",
+  "onError",
+  "grace",
+  "failOpen",
+  "timeout",
+  "hardTimeout",
+  "staleWhileRevalidate",
+  "earlyRefresh",
+] as const;
+const SET_KEYS = ["ttl", "grace", "tags"] as const;
+const ENTRY_KEYS = ["key", "value", ...SET_KEYS] as const;
+const GET_OR_SET_KEYS = [
+  ...SET_KEYS,
+  "lock",
+  "signal",
+  "grace",
+  "failOpen",
+  "timeout",
+  "hardTimeout",
+  "staleWhileRevalidate",
+  "earlyRefresh",
+] as const;
+const DEFAULT_MAX_TTL = 43_200;
+// Backend key spaces. User keys of the root cache are stored as they are,
+// except that a leading NUL is doubled; everything cachet adds starts with a
+// NUL and another character, so no user key can name it.
+const NUL = "\0";
+const NAMESPACE = "\0n";
+const TAG_RECORD = "\0t";
+const NAMESPACE_RECORD = "\0g";
+
+/** The state a cache shares with its namespace views. */
+interface Core<T> {
+  readonly root: TTLCache<T>;
+  readonly backend: CacheBackend;
+  readonly sync: SyncView | undefined;
+  readonly serializer: CacheSerializer<T> | undefined;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly maxSize: number;
+  readonly ttl: number;
+  readonly maxTtl: number;
+  readonly defaults: ReadThroughSettings;
+  // The settings of a getOrSet() call without options, made once.
+  readonly defaultCall: CallSettings;
+  // Frozen options objects (cached() makes one per function) are validated once.
+  readonly validated: WeakMap<GetOrSetOptions, CallSettings>;
+  readonly onError: TTLCacheOptions<T>["onError"];
+  // Backend key -> expiry (ms), in LRU order: oldest first.
+  readonly tracked: LruList;
+  // Computations in flight, by backend key.
+  readonly flights: Map<string, Flight<T>>;
+  // Listener counts by event type, so an unobserved event costs nothing.
+  readonly listening: Map<string, number>;
+  // A lower bound of the earliest expiry in `tracked`: no sweep is needed before it.
+  nextExpiry: number;
+  sweepAt: number;
+  hits: number;
+  misses: number;
+  staleHits: number;
+  errors: number;
+  evictions: number;
+}
+
+interface CallSettings extends ReadThroughSettings {
+  readonly ttl: number;
+  readonly tags: readonly string[];
+  readonly lock: CacheLock | boolean;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A namespace: where its keys live and the records whose tokens its entries carry. */
+interface Scope {
+  readonly path: string;
+  readonly prefix: string;
+  readonly records: readonly string[];
+}
+
+/** An entry found by a read. */
+interface Found<T> {
+  readonly value: T;
+  readonly fresh: boolean;
+  readonly header: Header;
+}
+
+/** A computation several callers may wait on. */
+interface Flight<T> {
+  readonly promise: Promise<T>;
+  readonly controller: AbortController;
+  // Callers still waiting; when the last one with a signal aborts, so does the computation.
+  waiting: number;
+  abortable: boolean;
+}
+
+const ROOT: Scope = { path: "", prefix: "", records: NO_RECORDS };
 
 /**
  * A cache with a time to live per entry, an optional LRU bound, statistics,
- * and a pluggable backend and serializer.
+ * read-through with single flight (`getOrSet`), batch operations, tags,
+ * namespaces, fail-safe options (grace, fail-open, timeouts, early refresh),
+ * events, and a pluggable backend and serializer.
  *
  * The bound (`maxSize`) and the LRU order are kept by this instance, not by
  * the backend: entries that another process or cache writes to a shared
@@ -100,167 +380,212 @@ export let getNow: <T, F>(cache: TTLCache<T>, key: string, fallback: F) => T | F
  * await cache.set("b", 2);
  * await cache.get("a"); // "a" is now the most recently used
  * await cache.set("c", 3); // evicts "b"
- * assert((await cache.get("b")) === undefined);
- * assert(cache.cacheInfo().evictions === 1);
+ * assert.equal(await cache.get("b"), undefined);
+ * assert.equal(cache.cacheInfo().evictions, 1);
+ * ```
+ *
+ * @example Read-through with a per-call TTL and tags
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TTLCache } from "@cachet/cachet";
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ *
+ * const cache = new TTLCache({ serializer: new JsonSerializer() });
+ * let loads = 0;
+ * const load = () => cache.getOrSet("user:1", () => ({ id: 1, n: ++loads }), { ttl: 30, tags: ["user:1"] });
+ * assert.deepEqual(await load(), { id: 1, n: 1 });
+ * assert.deepEqual(await load(), { id: 1, n: 1 }); // a hit
+ * await cache.deleteTags(["user:1"]);
+ * assert.deepEqual(await load(), { id: 1, n: 2 }); // recomputed
  * ```
  */
-export class TTLCache<T = Uint8Array> {
-  readonly #backend: CacheBackend;
-  readonly #serializer: CacheSerializer<T> | undefined;
-  readonly #maxSize: number;
-  readonly #ttl: number;
-  readonly #clock: Clock;
-  readonly #onError: TTLCacheOptions<T>["onError"];
-  // Key -> expiry (ms), in LRU order: oldest first.
-  readonly #tracked = new LruList();
-  // The backend when it is a MemoryCacheBackend, read and written synchronously.
-  readonly #local: MemoryCacheBackend | undefined;
-  // A lower bound of the earliest expiry in #tracked: no sweep is needed before it.
-  #nextExpiry = Infinity;
-  #sweepAt = 1024;
-  #hits = 0;
-  #misses = 0;
-  #evictions = 0;
+export class TTLCache<T = Uint8Array> extends EventTarget {
+  readonly #c: Core<T>;
+  readonly #scope: Scope;
+
+  // Set by namespace() just before it constructs a view.
+  static #viewOf: { core: Core<unknown>; scope: Scope } | undefined;
 
   /**
    * Creates a cache.
    *
    * @param options Options, see {@linkcode TTLCacheOptions}.
-   * @throws {TypeError} When an option has the wrong type.
-   * @throws {RangeError} When `maxSize` is not a non-negative integer or `ttl` not a finite number > 0.
+   * @throws {TypeError} When an option has the wrong type or an unknown name.
+   * @throws {RangeError} When a number is out of range (`maxSize` not a non-negative integer, `ttl` not in
+   * (0, maxTtl], …).
    */
   constructor(options: TTLCacheOptions<T> = {}) {
-    checkOptions(CREATE, options);
-    const { maxSize = 0, ttl = 60, backend, serializer, clock = monotonicClock, onError } = options;
-    this.#maxSize = checkCount(CREATE, "maxSize", maxSize);
-    this.#ttl = checkTtl(CREATE, "ttl", ttl);
-    if (backend !== undefined) checkMethods(CREATE, "backend", backend, ["get", "set", "delete", "clear"]);
+    super();
+    const view = TTLCache.#viewOf;
+    if (view !== undefined) {
+      TTLCache.#viewOf = undefined;
+      this.#c = view.core as Core<T>;
+      this.#scope = view.scope;
+      return;
+    }
+    checkOptions(CREATE, options, OPTION_KEYS);
+    const {
+      maxSize = 0,
+      ttl = 60,
+      maxTtl = DEFAULT_MAX_TTL,
+      backend,
+      serializer,
+      clock = wallClock,
+      random = Math.random,
+      onError,
+    } = options;
+    const maxSeconds = checkFinite(CREATE, "maxTtl", maxTtl, "seconds");
+    if (maxSeconds > Number.MAX_SAFE_INTEGER / 1000) {
+      throw new RangeError(
+        `${CREATE}: maxTtl must be at most ${Number.MAX_SAFE_INTEGER / 1000} seconds: received ${describe(maxTtl)}`,
+      );
+    }
+    checkCount(CREATE, "maxSize", maxSize);
+    const seconds = checkLifetime(CREATE, "ttl", ttl, maxSeconds);
+    if (backend !== undefined) checkBackend(CREATE, backend);
     if (serializer !== undefined) checkMethods(CREATE, "serializer", serializer, ["dumps", "loads"]);
     checkMethods(CREATE, "clock", clock, ["now"]);
+    checkFunction(CREATE, "random", random);
     checkFunction(CREATE, "onError", onError);
-    this.#backend = backend ?? getDefaultBackend() ?? new MemoryCacheBackend({ clock });
-    this.#local = this.#backend instanceof MemoryCacheBackend ? this.#backend : undefined;
-    this.#serializer = serializer;
-    this.#clock = clock;
-    this.#onError = onError;
+    const defaults = checkReadThrough(CREATE, options, undefined, maxSeconds);
+    const chosen = backend ?? defaultBackendFor(clock);
+    this.#c = {
+      root: this,
+      backend: chosen,
+      sync: syncViewOf(chosen),
+      serializer,
+      clock,
+      random,
+      maxSize,
+      ttl: seconds,
+      maxTtl: maxSeconds,
+      defaults,
+      defaultCall: { ...defaults, ttl: seconds, tags: NO_RECORDS, lock: true, signal: undefined },
+      validated: new WeakMap(),
+      onError,
+      tracked: new LruList(),
+      flights: new Map(),
+      listening: new Map(),
+      nextExpiry: Infinity,
+      sweepAt: 1024,
+      hits: 0,
+      misses: 0,
+      staleHits: 0,
+      errors: 0,
+      evictions: 0,
+    };
+    this.#scope = ROOT;
   }
 
   /** The backend this cache stores into. */
   get backend(): CacheBackend {
-    return this.#backend;
+    return this.#c.backend;
+  }
+
+  /** The largest TTL (and grace) accepted, in seconds. */
+  get maxTtl(): number {
+    return this.#c.maxTtl;
+  }
+
+  /** The namespace path of this view (`"users/admins"`), or `""` for the cache itself. */
+  get namespacePath(): string {
+    return this.#scope.path;
   }
 
   /**
-   * Reads a value. A hit promotes the key in LRU order. Bytes that the
-   * serializer cannot decode count as a miss: the entry is deleted and
-   * `onError` is told; `get` does not throw for them.
+   * Reads a value. A hit promotes the key in LRU order. Bytes that cannot be
+   * decoded count as a miss: the entry is deleted, `onError` is told and an
+   * `error` event dispatched; `get` does not throw for them. A stale entry
+   * (past its `ttl`, within its grace) is a miss here.
+   *
+   * Cost: one backend read, plus one for the tag records when the entry
+   * carries tags or lives in a namespace (read together with the entry on a
+   * namespace view).
    *
    * @param key The key.
-   * @returns The value, or `undefined` when missing or expired.
-   * @throws {TypeError} When `key` is not a string.
+   * @returns The value, or `undefined` when missing, expired or stale.
+   * @throws {TypeError} When `key` is not a well-formed string.
    * @throws {CacheError} When the backend fails.
    */
   get(key: string): Promise<T | undefined>;
   /**
-   * Reads a value, or `fallback` when it is missing or expired.
+   * Reads a value, or `fallback` when it is missing, expired or stale.
    *
    * @param key The key.
    * @param fallback What to return on a miss.
    * @returns The value, or `fallback`.
-   * @throws {TypeError} When `key` is not a string.
+   * @throws {TypeError} When `key` is not a well-formed string.
    * @throws {CacheError} When the backend fails.
    */
   get<F>(key: string, fallback: F): Promise<T | F>;
   get<F>(key: string, fallback?: F): Promise<T | F | undefined> {
-    return this.#get(key, fallback, true);
-  }
-
-  // `counted`: false for cached()'s re-check under a lock, which must not count
-  // a second hit or miss for one call.
-  #get<F>(key: string, fallback: F, counted: boolean): Promise<T | F> {
-    let value: T | F | Promise<T | F>;
+    let found: Found<T> | undefined | Promise<Found<T> | undefined>;
     try {
-      value = this.#getNow(key, fallback, counted);
+      checkKey(GET, key);
+      found = this.#lookup(key, this.#bk(key), this.#scope.records, undefined);
     } catch (error) {
       return Promise.reject(error);
     }
-    return value instanceof Promise ? value : Promise.resolve(value);
+    if (found instanceof Promise) return found.then((entry) => this.#served(key, entry, fallback));
+    return Promise.resolve(this.#served(key, found, fallback));
   }
 
-  // Throws what get() rejects with; returns the value when the read settled synchronously.
-  #getNow<F>(key: string, fallback: F, counted: boolean): T | F | Promise<T | F> {
-    checkKey("Cannot get from TTLCache", key);
-    const local = this.#local;
-    // The hot path: the default backend is read synchronously, with no promise
-    // round trip through it (unless a subclass or the caller replaced its get).
-    if (local?.get === memoryGet) {
-      // Without a serializer the bytes are handed out, so ask for the caller's own copy.
-      const raw = this.#serializer === undefined;
-      return this.#read(key, memoryAccess.get(local, key, raw), fallback, raw, counted);
+  #served<F>(key: string, found: Found<T> | undefined, fallback: F): T | F {
+    const c = this.#c;
+    if (found !== undefined && found.fresh) {
+      c.hits++;
+      if (c.listening.size > 0) this.#emit("hit", { key, tier: "backend" });
+      return found.value;
     }
-    return this.#backendGet(key, fallback, counted);
+    c.misses++;
+    if (c.listening.size > 0) this.#emit("miss", { key });
+    return fallback;
   }
 
-  // Chained rather than async: one promise fewer per read of a remote backend.
-  #backendGet<F>(key: string, fallback: F, counted: boolean): Promise<T | F> {
-    let pending: Promise<Uint8Array | undefined>;
-    try {
-      pending = Promise.resolve(this.#backend.get(key));
-    } catch (cause) {
-      return Promise.reject(backendError("get", key, cause));
+  /**
+   * Reads several keys in one backend round trip (`getMany` of the backend,
+   * else concurrent `get`s); each hit and miss is counted.
+   *
+   * @param keys The keys.
+   * @returns The values aligned with `keys`, `undefined` where missing.
+   * @throws {TypeError} When `keys` is not an array of well-formed strings.
+   * @throws {CacheError} When the backend fails.
+   */
+  getMany(keys: readonly string[]): Promise<(T | undefined)[]>;
+  /**
+   * Reads several keys; `fallback` stands in for each miss.
+   *
+   * @param keys The keys.
+   * @param fallback What to put where a key is missing.
+   * @returns The values aligned with `keys`.
+   * @throws {TypeError} When `keys` is not an array of well-formed strings.
+   * @throws {CacheError} When the backend fails.
+   */
+  getMany<F>(keys: readonly string[], fallback: F): Promise<(T | F)[]>;
+  async getMany<F>(keys: readonly string[], fallback?: F): Promise<(T | F | undefined)[]> {
+    const context = "Cannot getMany from TTLCache";
+    checkKeyList(context, "keys", keys);
+    if (keys.length === 0) return [];
+    const bks = keys.map((key) => this.#bk(key));
+    const records = this.#scope.records;
+    const raw = await this.#readMany([...bks, ...records], "get");
+    const tokens = new Map<string, Uint8Array | undefined>();
+    records.forEach((record, i) => tokens.set(record, raw[bks.length + i]));
+    const decoded = bks.map((bk, i) => this.#decodeOrDrop(keys[i], bk, raw[i]));
+    const missing = new Set<string>();
+    for (const entry of decoded) {
+      for (const stamp of entry?.tags ?? NO_STAMPS) if (!tokens.has(stamp.record)) missing.add(stamp.record);
     }
-    return pending.then(
-      (bytes) => this.#read(key, bytes, fallback, false, counted),
-      (cause) => Promise.reject(backendError("get", key, cause)),
-    );
-  }
-
-  // `owned`: the bytes are already a copy no one else holds.
-  #read<F>(
-    key: string,
-    bytes: Uint8Array | undefined,
-    fallback: F,
-    owned: boolean,
-    counted: boolean,
-  ): T | F | Promise<T | F> {
-    if (bytes === undefined) {
-      if (counted) this.#misses++;
-      this.#tracked.delete(key);
-      return fallback;
+    if (missing.size > 0) {
+      const list = [...missing];
+      const got = await this.#readMany(list, "get");
+      list.forEach((record, i) => tokens.set(record, got[i]));
     }
-    let value: T;
-    if (this.#serializer === undefined) {
-      if (!(bytes instanceof Uint8Array)) {
-        return this.#undecodable(
-          key,
-          new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`),
-          fallback,
-          counted,
-        );
-      }
-      value = (owned ? bytes : bytes.slice()) as T;
-    } else {
-      let loaded: T | Promise<T>;
-      try {
-        loaded = this.#serializer.loads(bytes);
-      } catch (error) {
-        return this.#undecodable(key, error, fallback, counted);
-      }
-      if (loaded instanceof Promise) {
-        return loaded.then(
-          (value) => this.#hit(key, value, counted),
-          (error) => this.#undecodable(key, error, fallback, counted),
-        );
-      }
-      value = loaded;
-    }
-    return this.#hit(key, value, counted);
-  }
-
-  #hit(key: string, value: T, counted: boolean): T {
-    if (counted) this.#hits++;
-    this.#tracked.touch(key);
-    return value;
+    const now = this.#c.clock.now();
+    return Promise.all(decoded.map(async (entry, i) => {
+      const found = entry === undefined ? undefined : await this.#load(keys[i], bks[i], entry, tokens, now);
+      return this.#served(keys[i], found, fallback);
+    }));
   }
 
   /**
@@ -268,58 +593,986 @@ export class TTLCache<T = Uint8Array> {
    * then the least recently used entries are evicted. Overwriting a key
    * promotes it and never evicts. A failed `set` changes nothing.
    *
+   * Cost: one backend write; with tags, or on a namespace view, one more read
+   * first (the tag records' tokens).
+   *
    * @param key The key.
    * @param value The value: a `Uint8Array` without a serializer, else anything the serializer encodes.
-   * @param ttl Seconds to live for this entry, a finite number > 0; defaults to the cache's `ttl`.
-   * @throws {TypeError} When `key` is not a string, or `value` cannot be encoded.
-   * @throws {RangeError} When `ttl` is not a finite number > 0.
+   * @param options Seconds to live (a number), or {@linkcode SetOptions}.
+   * @throws {TypeError} When `key` is not a well-formed string, an option has the wrong type, or `value` cannot be
+   * encoded.
+   * @throws {RangeError} When `ttl` is not in (0, maxTtl] or `grace` not in [0, maxTtl].
    * @throws {CacheError} When the backend fails.
    */
-  set(key: string, value: T, ttl?: number): Promise<void> {
-    let seconds: number;
-    let bytes: Uint8Array;
+  set(key: string, value: T, options?: number | SetOptions): Promise<void> {
+    let bk: string;
+    let ttl: number;
+    let grace: number;
+    let records: readonly string[];
     try {
-      checkKey("Cannot set in TTLCache", key);
-      seconds = ttl === undefined ? this.#ttl : checkTtl("Cannot set in TTLCache", "ttl", ttl);
-      bytes = this.#encode(value);
+      checkKey(SET, key);
+      bk = this.#bk(key);
+      const settings = typeof options === "number" || options === undefined ? { ttl: options } as SetOptions : options;
+      checkOptions(SET, settings, SET_KEYS);
+      ttl = settings.ttl === undefined ? this.#c.ttl : checkLifetime(SET, "ttl", settings.ttl, this.#c.maxTtl);
+      grace = settings.grace === undefined
+        ? this.#c.defaults.grace
+        : checkGrace(SET, "grace", settings.grace, this.#c.maxTtl);
+      records = this.#recordsFor(SET, settings.tags);
     } catch (error) {
       return Promise.reject(error);
     }
-    const local = this.#local;
-    if (local?.set !== memorySet || local.delete !== memoryDelete) return this.#backendSet(key, bytes, seconds);
+    if (records.length === 0) return this.#write(key, bk, value, ttl, grace, NO_STAMPS, 0);
+    return this.#stamps(records, undefined).then((stamps) => this.#write(key, bk, value, ttl, grace, stamps, 0));
+  }
+
+  /**
+   * Stores several entries: one backend round trip (`setMany` of the backend,
+   * else concurrent `set`s), plus one read when some carry tags or this is a
+   * namespace view.
+   *
+   * @param entries Objects `{ key, value, ttl?, grace?, tags? }`.
+   * @throws {TypeError} When an entry or one of its fields has the wrong type.
+   * @throws {RangeError} When a `ttl` or `grace` is out of range.
+   * @throws {CacheError} When the backend fails.
+   */
+  async setMany(entries: readonly SetManyEntry<T>[]): Promise<void> {
+    const context = "Cannot setMany in TTLCache";
+    if (!Array.isArray(entries)) {
+      throw new TypeError(
+        `${context}: entries must be an array of { key, value, ttl?, grace?, tags? }: received ${describe(entries)}`,
+      );
+    }
+    const c = this.#c;
+    const plans = entries.map((entry, i) => {
+      const where = `${context}: entries[${i}]`;
+      if (entry === null || typeof entry !== "object") {
+        throw new TypeError(
+          `${where} must be an object { key, value, ttl?, grace?, tags? }: received ${describe(entry)}`,
+        );
+      }
+      checkOptions(where, entry, ENTRY_KEYS);
+      checkKey(where, entry.key);
+      return {
+        key: entry.key,
+        bk: this.#bk(entry.key),
+        value: entry.value,
+        ttl: entry.ttl === undefined ? c.ttl : checkLifetime(where, "ttl", entry.ttl, c.maxTtl),
+        grace: entry.grace === undefined ? c.defaults.grace : checkGrace(where, "grace", entry.grace, c.maxTtl),
+        records: this.#recordsFor(where, entry.tags),
+      };
+    });
+    if (plans.length === 0) return;
+    const allRecords = [...new Set(plans.flatMap((plan) => plan.records))];
+    const tokens = new Map<string, Uint8Array | undefined>();
+    if (allRecords.length > 0) await this.#tokens(allRecords, tokens);
+    const now = c.clock.now();
+    const rows: BackendEntry[] = plans.map((plan) => ({
+      key: plan.bk,
+      value: this.#envelope(plan.value, now, plan.ttl, plan.grace, stampsOf(plan.records, tokens), 0),
+      ttl: plan.ttl + plan.grace,
+    }));
+    await this.#writeMany(rows);
+    for (const plan of plans) {
+      await this.#admitted(plan.bk, plan.ttl + plan.grace);
+      this.#emitKey("set", plan.key);
+    }
+  }
+
+  /**
+   * Returns the cached value of `key`, or runs `factory` once, stores its
+   * result and returns it. Every result is stored, including `undefined`,
+   * `null`, `0`, `""` and `false` (when the serializer can encode it), unless
+   * the factory calls `context.skip()`. Errors are never stored: they reach
+   * the caller (or a stale value is served, with `grace`). A cold call counts
+   * exactly one miss.
+   *
+   * Cost on a hit: one backend read (the entry, with its tag records on a
+   * namespace view or when `tags` is given), and nothing else.
+   *
+   * @param key The key.
+   * @param factory Computes the value; receives a {@linkcode FactoryContext}.
+   * @param options Options, see {@linkcode GetOrSetOptions}; defaults come from the cache.
+   * @returns The cached or computed value.
+   * @throws {TypeError} When an argument or option has the wrong type.
+   * @throws {RangeError} When an option is out of range.
+   * @throws {CacheError} When the backend fails and `failOpen` is off, or the lock cannot be taken.
+   * @throws {CacheTimeoutError} When the computation outruns `hardTimeout` and there is no stale value.
+   * @throws Whatever `factory` throws (when no stale value can be served), or the signal's reason.
+   *
+   * @example Single flight: one computation for concurrent callers
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TTLCache } from "@cachet/cachet";
+   * import { JsonSerializer } from "@cachet/cachet/json";
+   *
+   * const cache = new TTLCache({ serializer: new JsonSerializer() });
+   * let runs = 0;
+   * const slow = async () => {
+   *   runs++;
+   *   await new Promise((resolve) => setTimeout(resolve, 10));
+   *   return "report";
+   * };
+   * const results = await Promise.all([1, 2, 3].map(() => cache.getOrSet("report", slow)));
+   * assert.deepEqual(results, ["report", "report", "report"]);
+   * assert.equal(runs, 1);
+   * ```
+   *
+   * @example Adaptive TTL and not storing a result
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TTLCache } from "@cachet/cachet";
+   * import { JsonSerializer } from "@cachet/cachet/json";
+   *
+   * const cache = new TTLCache({ serializer: new JsonSerializer() });
+   * const token = await cache.getOrSet("token", (ctx) => {
+   *   const issued = { value: "abc", expiresIn: 120 };
+   *   ctx.setTtl(issued.expiresIn - 10); // expire before the token does
+   *   return issued.value;
+   * });
+   * assert.equal(token, "abc");
+   * await cache.getOrSet("maybe", (ctx) => {
+   *   ctx.skip();
+   *   return null;
+   * });
+   * assert.equal(await cache.get("maybe"), undefined);
+   * ```
+   */
+  getOrSet(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+    let settings: CallSettings;
+    let bk: string;
+    let records: readonly string[];
+    let found: Found<T> | undefined | Promise<Found<T> | undefined>;
     try {
-      memoryAccess.set(local, key, bytes, seconds);
+      checkKey(GET_OR_SET, key);
+      if (typeof factory !== "function") {
+        throw new TypeError(`${GET_OR_SET}: factory must be a function: received ${describe(factory)}`);
+      }
+      settings = options === undefined ? this.#c.defaultCall : this.#callSettings(options);
+      settings.signal?.throwIfAborted();
+      bk = this.#bk(key);
+      records = settings.tags.length === 0
+        ? this.#scope.records
+        : [...this.#scope.records, ...settings.tags.map((tag) => TAG_RECORD + tag)];
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const tokens = records.length === 0 ? undefined : new Map<string, Uint8Array | undefined>();
+    try {
+      found = this.#lookup(key, bk, records, tokens);
+    } catch (error) {
+      return this.#readFailed(key, bk, factory, settings, records, error);
+    }
+    if (found instanceof Promise) {
+      return found.then(
+        (entry) => this.#resolve(key, bk, factory, settings, records, tokens, entry),
+        (error) => this.#readFailed(key, bk, factory, settings, records, error),
+      );
+    }
+    const value = this.#resolve(key, bk, factory, settings, records, tokens, found);
+    return value instanceof Promise ? value : Promise.resolve(value);
+  }
+
+  #readFailed(
+    key: string,
+    bk: string,
+    factory: Factory<T>,
+    settings: CallSettings,
+    records: readonly string[],
+    error: unknown,
+  ): Promise<T> {
+    if (!settings.failOpen || !(error instanceof CacheError)) return Promise.reject(error);
+    this.#swallowed("get", key, error);
+    this.#c.misses++;
+    this.#emitKey("miss", key);
+    return this.#compute(key, bk, factory, settings, records, undefined, undefined);
+  }
+
+  // What a read found decides: a fresh hit is returned (maybe refreshed early
+  // in the background), anything else goes to a computation.
+  #resolve(
+    key: string,
+    bk: string,
+    factory: Factory<T>,
+    settings: CallSettings,
+    records: readonly string[],
+    tokens: Map<string, Uint8Array | undefined> | undefined,
+    found: Found<T> | undefined,
+  ): T | Promise<T> {
+    const c = this.#c;
+    if (found !== undefined && found.fresh) {
+      c.hits++;
+      if (c.listening.size > 0) this.#emit("hit", { key, tier: "backend" });
+      if (settings.earlyRefresh > 0 && this.#refreshEarly(found.header, settings.earlyRefresh)) {
+        this.#background(key, bk, factory, settings, records, tokens, found.value, "early");
+      }
+      return found.value;
+    }
+    if (found !== undefined && settings.staleWhileRevalidate) {
+      c.staleHits++;
+      this.#emitKey("stale", key, { reason: "revalidate" });
+      this.#background(key, bk, factory, settings, records, tokens, found.value, "revalidate");
+      return found.value;
+    }
+    if (found === undefined) {
+      c.misses++;
+      this.#emitKey("miss", key);
+    }
+    return this.#compute(key, bk, factory, settings, records, tokens, found);
+  }
+
+  // XFetch: refresh when now - delta * beta * ln(random) >= freshUntil.
+  #refreshEarly(header: Header, beta: number): boolean {
+    const { clock, random } = this.#c;
+    if (header.delta <= 0) return false;
+    return clock.now() - header.delta * beta * Math.log(random()) >= header.freshUntil;
+  }
+
+  // A computation no caller waits for; its failure is an event, never an unhandled rejection.
+  #background(
+    key: string,
+    bk: string,
+    factory: Factory<T>,
+    settings: CallSettings,
+    records: readonly string[],
+    tokens: Map<string, Uint8Array | undefined> | undefined,
+    stale: T,
+    reason: string,
+  ): void {
+    if (this.#c.flights.has(bk)) return;
+    const flight = this.#startFlight(key, bk, factory, { ...settings, signal: undefined }, records, tokens, stale);
+    flight.abortable = false;
+    flight.promise.then(
+      () => this.#emitKey("refresh", key, { reason }),
+      (error) => this.#swallowed("refresh", key, error),
+    );
+  }
+
+  // Waits on the key's computation (starting it if needed), serving the stale
+  // value, when there is one, if it fails or outruns a timeout.
+  #compute(
+    key: string,
+    bk: string,
+    factory: Factory<T>,
+    settings: CallSettings,
+    records: readonly string[],
+    tokens: Map<string, Uint8Array | undefined> | undefined,
+    stale: Found<T> | undefined,
+  ): Promise<T> {
+    const c = this.#c;
+    let flight = settings.lock === false ? undefined : c.flights.get(bk);
+    if (flight === undefined) {
+      flight = this.#startFlight(key, bk, factory, settings, records, tokens, stale?.value);
+    }
+    const running = flight;
+    const { signal, timeout } = settings;
+    running.waiting++;
+    if (signal === undefined) running.abortable = false;
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = () => {
+        done = true;
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", aborted);
+        running.waiting--;
+      };
+      const serveStale = (reason: string, error?: unknown) => {
+        c.staleHits++;
+        this.#emitKey("stale", key, { reason, error });
+        resolve(stale!.value);
+      };
+      const aborted = () => {
+        if (done) return;
+        finish();
+        if (running.waiting === 0 && running.abortable) running.controller.abort(signal!.reason);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", aborted);
+      if (stale !== undefined && timeout !== undefined) {
+        timer = setTimeout(() => {
+          if (done) return;
+          finish();
+          serveStale("timeout");
+        }, timeout);
+      }
+      running.promise.then(
+        (value) => {
+          if (done) return;
+          finish();
+          if (stale !== undefined) {
+            c.misses++;
+            this.#emitKey("miss", key);
+          }
+          resolve(value);
+        },
+        (error) => {
+          if (done) return;
+          finish();
+          if (stale !== undefined) {
+            serveStale(error instanceof CacheTimeoutError ? "timeout" : "error", error);
+          } else {
+            reject(error);
+          }
+        },
+      );
+    });
+  }
+
+  #startFlight(
+    key: string,
+    bk: string,
+    factory: Factory<T>,
+    settings: CallSettings,
+    records: readonly string[],
+    tokens: Map<string, Uint8Array | undefined> | undefined,
+    stale: T | undefined,
+  ): Flight<T> {
+    const c = this.#c;
+    const controller = new AbortController();
+    const { lock } = settings;
+    const run = () => this.#run(key, bk, factory, settings, records, tokens, stale, controller, lock);
+    const promise = typeof lock === "object" ? lock.withLock(bk, run) : run();
+    const flight: Flight<T> = { promise, controller, waiting: 0, abortable: true };
+    if (lock !== false) {
+      c.flights.set(bk, flight);
+      const leave = () => {
+        if (c.flights.get(bk) === flight) c.flights.delete(bk);
+      };
+      promise.then(leave, leave);
+    }
+    return flight;
+  }
+
+  async #run(
+    key: string,
+    bk: string,
+    factory: Factory<T>,
+    settings: CallSettings,
+    records: readonly string[],
+    known: Map<string, Uint8Array | undefined> | undefined,
+    stale: T | undefined,
+    controller: AbortController,
+    lock: CacheLock | boolean,
+  ): Promise<T> {
+    const c = this.#c;
+    const tokens = known ?? new Map<string, Uint8Array | undefined>();
+    if (typeof lock === "object") {
+      // Another process may have computed the value while this one waited for the lock.
+      try {
+        const found = await this.#lookup(key, bk, records, tokens);
+        if (found !== undefined && found.fresh) return found.value;
+      } catch (error) {
+        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
+        this.#swallowed("get", key, error);
+      }
+    }
+    let stamps: readonly TagStamp[] = NO_STAMPS;
+    if (records.length > 0) {
+      try {
+        stamps = await this.#stamps(records, tokens);
+      } catch (error) {
+        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
+        this.#swallowed("get", key, error);
+        stamps = NO_STAMPS;
+      }
+    }
+    let ttl = settings.ttl;
+    let grace = settings.grace;
+    let skipped = false;
+    const context: FactoryContext<T> = {
+      key,
+      signal: controller.signal,
+      stale,
+      setTtl: (seconds) => {
+        ttl = checkLifetime("Cannot set the TTL of a computed entry", "seconds", seconds, c.maxTtl);
+      },
+      setGrace: (seconds) => {
+        grace = checkGrace("Cannot set the grace of a computed entry", "seconds", seconds, c.maxTtl);
+      },
+      skip: () => {
+        skipped = true;
+      },
+    };
+    const started = c.clock.now();
+    const value = await this.#withHardTimeout(key, settings.hardTimeout, controller, () => factory(context));
+    const delta = Math.max(0, c.clock.now() - started);
+    if (skipped || (records.length > 0 && stamps.length === 0)) return value;
+    try {
+      await this.#write(key, bk, value, ttl, grace, stamps, delta);
+    } catch (error) {
+      if (!settings.failOpen || !(error instanceof CacheError)) throw error;
+      this.#swallowed("set", key, error);
+    }
+    return value;
+  }
+
+  #withHardTimeout(
+    key: string,
+    ms: number | undefined,
+    controller: AbortController,
+    body: () => T | PromiseLike<T>,
+  ): Promise<T> {
+    const started = new Promise<T>((resolve) => resolve(body()));
+    if (ms === undefined) return started;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new CacheTimeoutError(
+          `Cannot compute ${describe(key)} within hardTimeout (${ms} ms): the computation was abandoned`,
+        );
+        this.#emitKey("timeout", key, { error });
+        controller.abort(error);
+        reject(error);
+      }, ms);
+      started.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Deletes a key; a no-op when it is absent.
+   *
+   * @param key The key.
+   * @throws {TypeError} When `key` is not a well-formed string.
+   * @throws {CacheError} When the backend fails.
+   */
+  async delete(key: string): Promise<void> {
+    checkKey(DELETE, key);
+    const bk = this.#bk(key);
+    try {
+      await this.#c.backend.delete(bk);
+    } catch (cause) {
+      throw backendError("delete", key, cause);
+    }
+    this.#c.tracked.delete(bk);
+    this.#emitKey("delete", key);
+  }
+
+  /**
+   * Deletes several keys in one backend round trip (`deleteMany` of the
+   * backend, else concurrent `delete`s).
+   *
+   * @param keys The keys; absent ones are ignored.
+   * @throws {TypeError} When `keys` is not an array of well-formed strings.
+   * @throws {CacheError} When the backend fails.
+   */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    checkKeyList("Cannot deleteMany from TTLCache", "keys", keys);
+    if (keys.length === 0) return;
+    const bks = keys.map((key) => this.#bk(key));
+    const { backend } = this.#c;
+    try {
+      if (typeof backend.deleteMany === "function") await backend.deleteMany(bks);
+      else await Promise.all(bks.map((bk) => backend.delete(bk)));
+    } catch (cause) {
+      throw backendError("delete", keys.join(", "), cause);
+    }
+    for (let i = 0; i < keys.length; i++) {
+      this.#c.tracked.delete(bks[i]);
+      this.#emitKey("delete", keys[i]);
+    }
+  }
+
+  /**
+   * Makes every entry carrying one of `tags` a miss from now on, in every
+   * cache instance and process sharing the backend. It costs one backend
+   * write of one small record per tag, whatever the number of tagged
+   * entries; the entries themselves expire on their own TTL.
+   *
+   * @param tags The tags; an empty list is a no-op.
+   * @throws {TypeError} When `tags` is not an array of non-empty well-formed strings.
+   * @throws {CacheError} When the backend fails.
+   */
+  async deleteTags(tags: readonly string[]): Promise<void> {
+    const records = this.#recordsFor("Cannot deleteTags in TTLCache", tags, false);
+    if (records.length === 0) return;
+    await this.#renew(records);
+  }
+
+  /**
+   * Removes every entry of this cache. On the cache itself, that is every
+   * entry of the backend (`backend.clear()`); on a namespace view, only the
+   * namespace's entries (and its nested namespaces'), in O(1): the
+   * namespace's record gets a new token, and its old entries are misses
+   * until they expire. Statistics are kept.
+   *
+   * @throws {CacheError} When the backend fails.
+   */
+  async clear(): Promise<void> {
+    const c = this.#c;
+    const { records } = this.#scope;
+    if (records.length > 0) {
+      await this.#renew([records[records.length - 1]]);
+      return;
+    }
+    try {
+      await c.backend.clear();
+    } catch (cause) {
+      throw backendError("clear", undefined, cause);
+    }
+    c.tracked.clear();
+    c.nextExpiry = Infinity;
+  }
+
+  /**
+   * Returns a view of this cache whose keys live apart from the cache's and
+   * from every other namespace's, over the same backend, serializer,
+   * statistics and events. Its `clear()` removes only its own entries (and
+   * those of namespaces nested in it). Its entries carry the namespace's
+   * record token, read with each entry in the same backend round trip.
+   *
+   * @param name The namespace's name, a non-empty well-formed string.
+   * @returns The view (a `TTLCache`).
+   * @throws {TypeError} When `name` is not a non-empty well-formed string.
+   *
+   * @example Clearing one namespace
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TTLCache } from "@cachet/cachet";
+   * import { JsonSerializer } from "@cachet/cachet/json";
+   *
+   * const cache = new TTLCache({ serializer: new JsonSerializer() });
+   * const users = cache.namespace("users");
+   * const posts = cache.namespace("posts");
+   * await users.set("1", "Ada");
+   * await posts.set("1", "Hello");
+   * await users.clear();
+   * assert.equal(await users.get("1"), undefined);
+   * assert.equal(await posts.get("1"), "Hello");
+   * ```
+   */
+  namespace(name: string): TTLCache<T> {
+    const context = "Cannot create a namespace of TTLCache";
+    checkKey(context, name, "name");
+    if (name === "") throw new TypeError(`${context}: name must be a non-empty string: received ""`);
+    const parent = this.#scope;
+    const segment = `${name.length}:${name}`;
+    const encoded = parent.prefix === "" ? segment : `${parent.prefix.slice(NAMESPACE.length, -1)}${segment}`;
+    const scope: Scope = {
+      path: parent.path === "" ? name : `${parent.path}/${name}`,
+      prefix: `${NAMESPACE}${encoded}|`,
+      records: [...parent.records, NAMESPACE_RECORD + encoded],
+    };
+    TTLCache.#viewOf = { core: this.#c as Core<unknown>, scope };
+    return new TTLCache<T>();
+  }
+
+  /**
+   * Returns a snapshot of the statistics (shared with namespace views).
+   *
+   * @returns A frozen {@linkcode CacheInfo}; `currSize` counts live entries only.
+   */
+  cacheInfo(): CacheInfo {
+    const c = this.#c;
+    this.#sweep(c.clock.now());
+    return Object.freeze({
+      hits: c.hits,
+      misses: c.misses,
+      maxSize: c.maxSize,
+      currSize: c.tracked.size,
+      evictions: c.evictions,
+      staleHits: c.staleHits,
+      errors: c.errors,
+    });
+  }
+
+  /**
+   * Listens to {@linkcode CacheEvent}s (on a namespace view: the whole cache's).
+   *
+   * @param type The event type, see {@linkcode CacheEventType}.
+   * @param listener The listener.
+   * @param options Standard listener options.
+   */
+  override addEventListener(
+    type: CacheEventType | string,
+    listener: Listener,
+    options?: AddEventListenerOptions | boolean,
+  ): void {
+    const c = this.#c;
+    if (c.root !== this) return c.root.addEventListener(type, listener, options);
+    if (listener !== null) c.listening.set(type, (c.listening.get(type) ?? 0) + 1);
+    super.addEventListener(type, listener, options);
+  }
+
+  /**
+   * Stops listening.
+   *
+   * @param type The event type.
+   * @param listener The listener.
+   * @param options Standard listener options.
+   */
+  override removeEventListener(
+    type: CacheEventType | string,
+    listener: Listener,
+    options?: EventListenerOptions | boolean,
+  ): void {
+    const c = this.#c;
+    if (c.root !== this) return c.root.removeEventListener(type, listener, options);
+    const count = c.listening.get(type);
+    if (listener !== null && count !== undefined) {
+      if (count <= 1) c.listening.delete(type);
+      else c.listening.set(type, count - 1);
+    }
+    super.removeEventListener(type, listener, options);
+  }
+
+  /**
+   * Dispatches an event to this cache's listeners (on a namespace view: the whole cache's).
+   *
+   * @param event The event.
+   * @returns `false` when a listener cancelled a cancelable event.
+   */
+  override dispatchEvent(event: Event): boolean {
+    const root = this.#c.root;
+    return root === this ? super.dispatchEvent(event) : root.dispatchEvent(event);
+  }
+
+  #emit(type: CacheEventType, init: CacheEventInit): void {
+    if (!this.#c.listening.has(type)) return;
+    this.dispatchEvent(new CacheEvent(type, { namespace: this.#scope.path, ...init }));
+  }
+
+  #emitKey(type: CacheEventType, key: string, init?: CacheEventInit): void {
+    if (this.#c.listening.size > 0) this.#emit(type, { key, ...init });
+  }
+
+  #swallowed(operation: string, key: string | undefined, error: unknown): void {
+    this.#c.errors++;
+    this.#emit("error", { key, operation, error });
+  }
+
+  // ---- keys, records, reads and writes ----
+
+  #bk(key: string): string {
+    const prefix = this.#scope.prefix;
+    if (prefix !== "") return prefix + key;
+    return key.charCodeAt(0) === 0 ? NUL + key : key;
+  }
+
+  #recordsFor(context: string, tags: unknown, withScope = true): readonly string[] {
+    const scope = withScope ? this.#scope.records : NO_RECORDS;
+    if (tags === undefined) return scope;
+    const list = checkTags(context, tags);
+    if (list.length === 0) return scope;
+    return [...scope, ...new Set(list.map((tag) => TAG_RECORD + tag))];
+  }
+
+  #callSettings(options: GetOrSetOptions): CallSettings {
+    const c = this.#c;
+    const known = c.validated.get(options);
+    if (known !== undefined) return known;
+    const settings = this.#checkCall(options);
+    if (Object.isFrozen(options) && (options.tags === undefined || Object.isFrozen(options.tags))) {
+      c.validated.set(options, settings);
+    }
+    return settings;
+  }
+
+  #checkCall(options: GetOrSetOptions): CallSettings {
+    const c = this.#c;
+    checkOptions(GET_OR_SET, options, GET_OR_SET_KEYS);
+    const { ttl, tags, lock = true, signal } = options;
+    if (
+      typeof lock !== "boolean" &&
+      (lock === null || typeof lock !== "object" || typeof (lock as CacheLock).withLock !== "function")
+    ) {
+      throw new TypeError(
+        `${GET_OR_SET}: lock must be a boolean or a CacheLock (an object with a withLock(key, fn) method): received ${
+          describe(lock)
+        }`,
+      );
+    }
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`${GET_OR_SET}: signal must be an AbortSignal: received ${describe(signal)}`);
+    }
+    if (tags !== undefined) checkTags(GET_OR_SET, tags);
+    return {
+      ...checkReadThrough(GET_OR_SET, options, c.defaults, c.maxTtl),
+      ttl: ttl === undefined ? c.ttl : checkLifetime(GET_OR_SET, "ttl", ttl, c.maxTtl),
+      tags: tags === undefined ? NO_RECORDS : [...new Set(tags)],
+      lock,
+      signal,
+    };
+  }
+
+  // Reads an entry (with `records`' tokens in the same round trip) and judges
+  // it; synchronous on a backend with a SyncView. Fills `tokens` with every
+  // record read. Throws (or rejects with) a CacheError when the backend fails.
+  #lookup(
+    key: string,
+    bk: string,
+    records: readonly string[],
+    tokens: Map<string, Uint8Array | undefined> | undefined,
+  ): Found<T> | undefined | Promise<Found<T> | undefined> {
+    const c = this.#c;
+    const sync = c.sync;
+    if (sync !== undefined) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = sync.get(bk, false);
+      } catch (cause) {
+        throw backendError("get", key, cause);
+      }
+      if (bytes === undefined) return this.#gone(bk);
+      const entry = this.#decodeOrDrop(key, bk, bytes);
+      if (entry === undefined) return undefined;
+      let current = tokens;
+      if (entry.tags.length > 0) {
+        current ??= new Map();
+        try {
+          for (const stamp of entry.tags) {
+            if (!current.has(stamp.record)) current.set(stamp.record, sync.get(stamp.record, false));
+          }
+          for (const record of records) if (!current.has(record)) current.set(record, sync.get(record, false));
+        } catch (cause) {
+          throw backendError("get", key, cause);
+        }
+      }
+      return this.#load(key, bk, entry, current, NaN);
+    }
+    const keys = records.length === 0 ? undefined : [bk, ...records];
+    return this.#readMany(keys ?? [bk], "get").then((raw) => {
+      const current = tokens ?? new Map<string, Uint8Array | undefined>();
+      if (keys !== undefined) { for (let i = 1; i < keys.length; i++) current.set(keys[i], raw[i]); }
+      const bytes = raw[0];
+      if (bytes === undefined) return this.#gone(bk);
+      const entry = this.#decodeOrDrop(key, bk, bytes);
+      if (entry === undefined) return undefined;
+      const missing = entry.tags.filter((stamp) => !current.has(stamp.record)).map((stamp) => stamp.record);
+      if (missing.length === 0) return this.#load(key, bk, entry, current, NaN);
+      return this.#readMany(missing, "get").then((got) => {
+        missing.forEach((record, i) => current.set(record, got[i]));
+        return this.#load(key, bk, entry, current, NaN);
+      });
+    });
+  }
+
+  #gone(bk: string): undefined {
+    this.#c.tracked.delete(bk);
+    return undefined;
+  }
+
+  // Bytes that are not an entry are dropped (and reported) as a miss.
+  #decodeOrDrop(key: string, bk: string, bytes: Uint8Array | undefined): Decoded | undefined {
+    if (bytes === undefined) return undefined;
+    if (!(bytes instanceof Uint8Array)) {
+      this.#undecodable(key, bk, new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`));
+      return undefined;
+    }
+    const entry = decode(bytes);
+    if (entry === undefined) this.#undecodable(key, bk, new TypeError("the stored bytes are not a cachet entry"));
+    return entry;
+  }
+
+  // Checks an entry's tag tokens and freshness, then decodes its value.
+  #load(
+    key: string,
+    bk: string,
+    entry: Decoded,
+    tokens: Map<string, Uint8Array | undefined> | undefined,
+    now: number,
+  ): Found<T> | undefined | Promise<Found<T> | undefined> {
+    const c = this.#c;
+    for (const stamp of entry.tags) {
+      if (!sameToken(tokens!.get(stamp.record), stamp.token)) return this.#gone(bk);
+    }
+    let fresh = true;
+    if (entry.freshUntil !== entry.expiresAt) {
+      if (Number.isNaN(now)) now = c.clock.now();
+      fresh = now < entry.freshUntil;
+    }
+    let value: T;
+    const serializer = c.serializer;
+    if (serializer === undefined) {
+      value = entry.payload.slice() as T;
+    } else {
+      let loaded: T | Promise<T>;
+      try {
+        loaded = serializer.loads(entry.payload);
+      } catch (error) {
+        this.#undecodable(key, bk, error);
+        return undefined;
+      }
+      if (loaded instanceof Promise) {
+        return loaded.then(
+          (value): Found<T> => {
+            if (fresh) c.tracked.touch(bk);
+            return { value, fresh, header: entry };
+          },
+          (error) => {
+            this.#undecodable(key, bk, error);
+            return undefined;
+          },
+        );
+      }
+      value = loaded;
+    }
+    if (fresh) c.tracked.touch(bk);
+    return { value, fresh, header: entry };
+  }
+
+  #undecodable(key: string, bk: string, error: unknown): void {
+    const c = this.#c;
+    c.tracked.delete(bk);
+    c.errors++;
+    try {
+      c.onError?.(error, { key, operation: "loads" });
+    } catch {
+      // A failing hook must not turn a miss into an error.
+    }
+    this.#emit("error", { key, operation: "loads", error });
+    try {
+      // The entry stays undecodable and is deleted on the next read if this fails.
+      Promise.resolve(c.backend.delete(bk)).catch(() => {});
+    } catch {
+      // As above.
+    }
+  }
+
+  async #readMany(keys: readonly string[], operation: string): Promise<(Uint8Array | undefined)[]> {
+    const { backend } = this.#c;
+    let pending: Promise<(Uint8Array | undefined)[]>;
+    try {
+      pending = keys.length === 1
+        ? thenable(backend.get(keys[0]), "get").then((bytes) => [bytes])
+        : typeof backend.getMany === "function"
+        ? thenable(backend.getMany(keys), "getMany")
+        : Promise.all(keys.map((key) => thenable(backend.get(key), "get")));
+    } catch (cause) {
+      throw backendError(operation, keys[0], cause);
+    }
+    let got: unknown;
+    try {
+      got = await pending;
+    } catch (cause) {
+      throw backendError(operation, keys[0], cause);
+    }
+    if (!Array.isArray(got) || got.length !== keys.length) {
+      throw new BackendContractError(
+        `backend.getMany must resolve to an array of ${keys.length}: received ${describe(got)}`,
+      );
+    }
+    return got;
+  }
+
+  async #writeMany(rows: readonly BackendEntry[]): Promise<void> {
+    const { backend } = this.#c;
+    try {
+      if (rows.length === 1) await backend.set(rows[0].key, rows[0].value, rows[0].ttl);
+      else if (typeof backend.setMany === "function") await backend.setMany(rows);
+      else await Promise.all(rows.map((row) => backend.set(row.key, row.value, row.ttl)));
+    } catch (cause) {
+      throw backendError("set", rows[0].key, cause);
+    }
+  }
+
+  // The current tokens of `records`, creating the missing ones. A token is set
+  // before the value it guards is computed, so a value computed before a
+  // deleteTags() can never carry the token written by it.
+  async #stamps(
+    records: readonly string[],
+    tokens: Map<string, Uint8Array | undefined> | undefined,
+  ): Promise<readonly TagStamp[]> {
+    const known = tokens ?? new Map<string, Uint8Array | undefined>();
+    await this.#tokens(records, known);
+    return stampsOf(records, known);
+  }
+
+  async #tokens(records: readonly string[], known: Map<string, Uint8Array | undefined>): Promise<void> {
+    const unread = records.filter((record) => !known.has(record));
+    if (unread.length > 0) {
+      const got = await this.#readMany(unread, "get");
+      unread.forEach((record, i) => known.set(record, got[i]));
+    }
+    const absent = records.filter((record) => known.get(record) === undefined);
+    if (absent.length > 0) {
+      const rows = absent.map((record) => ({ key: record, value: newToken(), ttl: this.#recordTtl() }));
+      await this.#writeMany(rows);
+      for (const row of rows) known.set(row.key, row.value);
+    }
+  }
+
+  async #renew(records: readonly string[]): Promise<void> {
+    await this.#writeMany(records.map((record) => ({ key: record, value: newToken(), ttl: this.#recordTtl() })));
+  }
+
+  // A record outlives every entry that can carry its token (ttl + grace <= 2 maxTtl).
+  #recordTtl(): number {
+    return 2 * this.#c.maxTtl;
+  }
+
+  #envelope(value: T, now: number, ttl: number, grace: number, stamps: readonly TagStamp[], delta: number): Uint8Array {
+    const freshUntil = now + ttl * 1000;
+    return encode({ expiresAt: freshUntil + grace * 1000, freshUntil, delta, tags: stamps }, this.#encode(value));
+  }
+
+  // Stores one entry; on a backend with a SyncView, synchronously.
+  #write(
+    key: string,
+    bk: string,
+    value: T,
+    ttl: number,
+    grace: number,
+    stamps: readonly TagStamp[],
+    delta: number,
+  ): Promise<void> {
+    const c = this.#c;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#envelope(value, c.clock.now(), ttl, grace, stamps, delta);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const lifetime = ttl + grace;
+    const sync = c.sync;
+    if (sync === undefined) {
+      let pending: Promise<void>;
+      try {
+        pending = thenable(c.backend.set(bk, bytes, lifetime), "set");
+      } catch (cause) {
+        return Promise.reject(backendError("set", key, cause));
+      }
+      return pending.then(
+        () => {
+          this.#emitKey("set", key);
+          return this.#admitted(bk, lifetime);
+        },
+        (cause) => Promise.reject(backendError("set", key, cause)),
+      );
+    }
+    try {
+      sync.set(bk, bytes, lifetime);
     } catch (cause) {
       return Promise.reject(backendError("set", key, cause));
     }
-    const victims = this.#admit(key, seconds);
+    this.#emitKey("set", key);
+    const victims = this.#admit(bk, lifetime);
     try {
-      for (const victim of victims) memoryAccess.delete(local, victim);
+      for (const victim of victims) sync.delete(victim);
     } catch (cause) {
       return Promise.reject(backendError("delete", victims.join(", "), cause));
     }
     return Promise.resolve();
   }
 
-  #backendSet(key: string, bytes: Uint8Array, seconds: number): Promise<void> {
-    let pending: Promise<void>;
-    try {
-      pending = Promise.resolve(this.#backend.set(key, bytes, seconds));
-    } catch (cause) {
-      return Promise.reject(backendError("set", key, cause));
-    }
-    return pending.then(
-      () => {
-        const victims = this.#admit(key, seconds);
-        return victims.length === 0 ? undefined : this.#deleteVictims(victims);
-      },
-      (cause) => Promise.reject(backendError("set", key, cause)),
-    );
+  #admitted(bk: string, lifetime: number): Promise<void> | undefined {
+    const victims = this.#admit(bk, lifetime);
+    return victims.length === 0 ? undefined : this.#deleteVictims(victims);
   }
 
   async #deleteVictims(victims: readonly string[]): Promise<void> {
+    const { backend } = this.#c;
     try {
-      await Promise.all(victims.map((victim) => this.#backend.delete(victim)));
+      if (typeof backend.deleteMany === "function" && victims.length > 1) await backend.deleteMany(victims);
+      else await Promise.all(victims.map((victim) => backend.delete(victim)));
     } catch (cause) {
       throw backendError("delete", victims.join(", "), cause);
     }
@@ -328,121 +1581,88 @@ export class TTLCache<T = Uint8Array> {
   // Tracks a key just written and returns the keys evicted to make room. It
   // runs after the write, synchronously, so concurrent sets can never leave
   // more than maxSize entries tracked.
-  #admit(key: string, seconds: number): readonly string[] {
-    const now = this.#clock.now();
+  #admit(bk: string, seconds: number): readonly string[] {
+    const c = this.#c;
+    const now = c.clock.now();
     const expiresAt = now + seconds * 1000;
+    const { tracked, maxSize } = c;
     // An overwrite is updated in place: it promotes the key and never evicts.
-    if (this.#tracked.get(key) !== undefined || this.#maxSize === 0 || this.#tracked.size < this.#maxSize) {
-      this.#track(key, expiresAt);
-      if (this.#maxSize === 0 && this.#tracked.size >= this.#sweepAt) {
+    if (tracked.get(bk) !== undefined || maxSize === 0 || tracked.size < maxSize) {
+      this.#track(bk, expiresAt);
+      if (maxSize === 0 && tracked.size >= c.sweepAt) {
         this.#sweep(now);
-        this.#sweepAt = Math.max(1024, this.#tracked.size * 2);
+        c.sweepAt = Math.max(1024, tracked.size * 2);
       }
       return NO_VICTIMS;
     }
     this.#sweep(now);
     const victims: string[] = [];
-    while (this.#tracked.size >= this.#maxSize) {
-      const oldest = this.#tracked.oldest()!;
-      this.#tracked.delete(oldest);
+    while (tracked.size >= maxSize) {
+      const oldest = tracked.oldest()!;
+      tracked.delete(oldest);
       victims.push(oldest);
     }
-    this.#evictions += victims.length;
-    this.#track(key, expiresAt);
+    c.evictions += victims.length;
+    if (c.listening.has("evict")) { for (const victim of victims) this.#emit("evict", { key: victim }); }
+    this.#track(bk, expiresAt);
     return victims;
   }
 
-  /**
-   * Deletes a key; a no-op when it is absent.
-   *
-   * @param key The key.
-   * @throws {TypeError} When `key` is not a string.
-   * @throws {CacheError} When the backend fails.
-   */
-  async delete(key: string): Promise<void> {
-    checkKey("Cannot delete from TTLCache", key);
-    try {
-      await this.#backend.delete(key);
-    } catch (cause) {
-      throw backendError("delete", key, cause);
-    }
-    this.#tracked.delete(key);
-  }
-
-  /**
-   * Removes every entry of the backend. Statistics are kept.
-   *
-   * @throws {CacheError} When the backend fails.
-   */
-  async clear(): Promise<void> {
-    try {
-      await this.#backend.clear();
-    } catch (cause) {
-      throw backendError("clear", undefined, cause);
-    }
-    this.#tracked.clear();
-    this.#nextExpiry = Infinity;
-  }
-
-  /**
-   * Returns a snapshot of the statistics.
-   *
-   * @returns A frozen {@linkcode CacheInfo}; `currSize` counts live entries only.
-   */
-  cacheInfo(): CacheInfo {
-    this.#sweep(this.#clock.now());
-    return Object.freeze({
-      hits: this.#hits,
-      misses: this.#misses,
-      maxSize: this.#maxSize,
-      currSize: this.#tracked.size,
-      evictions: this.#evictions,
-    });
-  }
-
-  static {
-    getUncounted = (cache, key, fallback) => cache.#get(key, fallback, false);
-    getNow = (cache, key, fallback) => cache.#getNow(key, fallback, true);
-  }
-
   #encode(value: T): Uint8Array {
-    if (this.#serializer !== undefined) return this.#serializer.dumps(value);
-    if (value instanceof Uint8Array) return value.slice();
+    const serializer = this.#c.serializer;
+    if (serializer !== undefined) return serializer.dumps(value);
+    if (value instanceof Uint8Array) return value;
     throw new TypeError(
       `Cannot store ${typeName(value)} without a serializer: pass a serializer to TTLCache or store a Uint8Array`,
     );
   }
 
-  async #undecodable<F>(key: string, error: unknown, fallback: F, counted: boolean): Promise<F> {
-    if (counted) this.#misses++;
-    this.#tracked.delete(key);
-    try {
-      this.#onError?.(error, { key, operation: "loads" });
-    } catch {
-      // A failing hook must not turn a miss into an error.
-    }
-    try {
-      await this.#backend.delete(key);
-    } catch {
-      // The entry stays undecodable and is deleted on the next read.
-    }
-    return fallback;
-  }
-
-  #track(key: string, expiresAt: number): void {
-    this.#tracked.set(key, expiresAt);
-    if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
+  #track(bk: string, expiresAt: number): void {
+    const c = this.#c;
+    c.tracked.set(bk, expiresAt);
+    if (expiresAt < c.nextExpiry) c.nextExpiry = expiresAt;
   }
 
   // Drops expired keys from the bookkeeping; the backend expires them itself.
   #sweep(now: number): void {
-    if (now < this.#nextExpiry) return;
-    this.#nextExpiry = this.#tracked.deleteExpired(now);
+    const c = this.#c;
+    if (now < c.nextExpiry) return;
+    c.nextExpiry = c.tracked.deleteExpired(now);
   }
 }
 
-function backendError(operation: string, key: string | undefined, cause: unknown): CacheError {
-  if (cause instanceof CacheError) return cause;
+function stampsOf(records: readonly string[], tokens: Map<string, Uint8Array | undefined>): readonly TagStamp[] {
+  return records.length === 0 ? NO_STAMPS : records.map((record) => ({ record, token: tokens.get(record)! }));
+}
+
+// A backend that breaks its contract (a synchronous get, a Map) is a TypeError, never a CacheError.
+class BackendContractError extends TypeError {
+  override name = "TypeError";
+}
+
+function thenable<R>(value: Promise<R>, method: string): Promise<R> {
+  if (value === null || typeof (value as { then?: unknown })?.then !== "function") {
+    throw new BackendContractError(
+      `backend.${method} must return a Promise: received ${
+        describe(value)
+      }; pass a CacheBackend such as MemoryCacheBackend from "@cachet/cachet/memory"`,
+    );
+  }
+  return Promise.resolve(value);
+}
+
+function checkBackend(context: string, backend: unknown): void {
+  if (backend instanceof Map || backend instanceof WeakMap || backend instanceof Set) {
+    throw new TypeError(
+      `${context}: backend must be a CacheBackend, not a ${typeName(backend)} (its get is synchronous and ignores ` +
+        'ttl): pass a CacheBackend such as new MemoryCacheBackend() from "@cachet/cachet/memory"',
+    );
+  }
+  checkMethods(context, "backend", backend, ["get", "set", "delete", "clear"]);
+}
+
+function backendError(operation: string, key: string | undefined, cause: unknown): Error {
+  if (cause instanceof CacheError || cause instanceof BackendContractError) return cause;
   const target = key === undefined ? "" : ` key ${JSON.stringify(key)}`;
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new CacheError(`Cannot ${operation}${target} in the cache backend: ${reason}`, { cause });

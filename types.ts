@@ -49,6 +49,38 @@ export interface CacheBackend {
   delete(key: string): Promise<void>;
   /** Removes every entry this backend manages (and nothing else). */
   clear(): Promise<void>;
+  /**
+   * Optional: reads several keys in one round trip. Without it, `TTLCache`
+   * calls `get` for each key, concurrently.
+   *
+   * @param keys The keys.
+   * @returns The bytes of each key, aligned with `keys` (`undefined` where missing or expired).
+   */
+  getMany?(keys: readonly string[]): Promise<(Uint8Array | undefined)[]>;
+  /**
+   * Optional: stores several entries in one round trip. Without it,
+   * `TTLCache` calls `set` for each entry, concurrently.
+   *
+   * @param entries The entries, each with its own TTL in seconds.
+   */
+  setMany?(entries: readonly BackendEntry[]): Promise<void>;
+  /**
+   * Optional: deletes several keys in one round trip. Without it, `TTLCache`
+   * calls `delete` for each key, concurrently.
+   *
+   * @param keys The keys; absent ones are ignored.
+   */
+  deleteMany?(keys: readonly string[]): Promise<void>;
+}
+
+/** One entry of {@linkcode CacheBackend.setMany}. */
+export interface BackendEntry {
+  /** The key. */
+  readonly key: string;
+  /** The bytes to store. */
+  readonly value: Uint8Array;
+  /** Time to live in seconds, a finite number > 0. */
+  readonly ttl: number;
 }
 
 /**
@@ -115,6 +147,10 @@ export interface CacheInfo {
   readonly currSize: number;
   /** Number of live entries removed to make room. */
   readonly evictions: number;
+  /** Number of stale values served (by grace, a soft timeout or stale-while-revalidate). */
+  readonly staleHits: number;
+  /** Number of failures swallowed (fail-open backend errors, undecodable bytes, failed background refreshes). */
+  readonly errors: number;
 }
 
 /**

@@ -18,8 +18,8 @@
  */
 import { checkKey, checkMethods, checkOptions, checkTtl, describe } from "../_validate.ts";
 import { monotonicClock } from "../_clock.ts";
-import { memoryAccess } from "../_memory_access.ts";
-import type { CacheBackend, Clock } from "../types.ts";
+import { SYNC_VIEW, type SyncView } from "../_sync_view.ts";
+import type { BackendEntry, CacheBackend, Clock } from "../types.ts";
 
 /** Options of {@linkcode MemoryCacheBackend}. */
 export interface MemoryCacheBackendOptions {
@@ -160,6 +160,54 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     return Promise.resolve();
   }
 
+  /**
+   * Reads several keys.
+   *
+   * @param keys The keys.
+   * @returns The bytes of each key, aligned with `keys`.
+   * @throws {TypeError} When a key is not a string.
+   */
+  getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    try {
+      return Promise.resolve(keys.map((key) => this.#get(key, false)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Stores several entries.
+   *
+   * @param entries The entries, each with its own TTL in seconds.
+   * @throws {TypeError} When a field has the wrong type (nothing is stored then).
+   * @throws {RangeError} When a `ttl` is not a finite number > 0 (nothing is stored then).
+   */
+  setMany(entries: readonly BackendEntry[]): Promise<void> {
+    try {
+      for (const { key, value, ttl } of entries) checkEntry(key, value, ttl);
+      for (const { key, value, ttl } of entries) this.#set(key, value, ttl);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Deletes several keys; absent ones are ignored.
+   *
+   * @param keys The keys.
+   * @throws {TypeError} When a key is not a string.
+   */
+  deleteMany(keys: readonly string[]): Promise<void> {
+    try {
+      for (const key of keys) checkKey("Cannot delete from MemoryCacheBackend", key);
+      for (const key of keys) this.#entries.delete(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve();
+  }
+
   /** Removes every entry. */
   clear(): Promise<void> {
     this.#entries.clear();
@@ -172,12 +220,20 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     return this.clear();
   }
 
-  // The synchronous bodies of get, set and delete; TTLCache calls them
-  // directly through memoryAccess (see _memory_access.ts).
-  static {
-    memoryAccess.get = (backend, key, copy) => backend.#get(key, copy);
-    memoryAccess.set = (backend, key, value, ttl) => backend.#set(key, value, ttl);
-    memoryAccess.delete = (backend, key) => backend.#delete(key);
+  /**
+   * The synchronous view TTLCache reads through (see _sync_view.ts); none when
+   * get, set or delete was replaced, so a replacement is always honoured.
+   *
+   * @returns The view, or `undefined`.
+   */
+  [SYNC_VIEW](): SyncView | undefined {
+    const { get, set, delete: remove } = MemoryCacheBackend.prototype;
+    if (this.get !== get || this.set !== set || this.delete !== remove) return undefined;
+    return {
+      get: (key, copy) => this.#get(key, copy),
+      set: (key, value, ttl) => this.#set(key, value, ttl),
+      delete: (key) => this.#delete(key),
+    };
   }
 
   // `copy`: return a copy of a large value too, so the result is always the caller's own.
@@ -194,11 +250,7 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
   }
 
   #set(key: string, value: Uint8Array, ttl: number): void {
-    checkKey("Cannot set in MemoryCacheBackend", key);
-    if (!(value instanceof Uint8Array)) {
-      throw new TypeError(`Cannot set in MemoryCacheBackend: value must be a Uint8Array: received ${describe(value)}`);
-    }
-    checkTtl("Cannot set in MemoryCacheBackend", "ttl", ttl);
+    checkEntry(key, value, ttl);
     const now = this.#clock.now();
     // Overwritten in place: a delete + set would leave a deleted entry in the
     // key's hash chain on every write, slowing hot keys down until V8 rehashes.
@@ -218,4 +270,12 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     }
     this.#sweepAt = Math.max(MIN_SWEEP_SIZE, this.#entries.size * 2);
   }
+}
+
+function checkEntry(key: string, value: Uint8Array, ttl: number): void {
+  checkKey("Cannot set in MemoryCacheBackend", key);
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`Cannot set in MemoryCacheBackend: value must be a Uint8Array: received ${describe(value)}`);
+  }
+  checkTtl("Cannot set in MemoryCacheBackend", "ttl", ttl);
 }

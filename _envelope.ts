@@ -1,0 +1,188 @@
+// The bytes TTLCache stores for each entry: a small header, then the
+// serializer's bytes. The header carries what every reader of a shared
+// backend needs and the backend cannot say without another round trip: when
+// the entry stops being fresh and when it expires (wall-clock ms), how long its
+// value took to compute (for early refresh), and the tag tokens it was written
+// under (for O(1) tag and namespace invalidation). Bytes read back are
+// untrusted: decode() checks every length and returns undefined for anything
+// it did not write.
+//
+//   0      0xCA (format 1)
+//   1      flags: 1 tags, 2 freshUntil (an entry with grace), 4 compute time
+//   2..9   expiresAt, float64 (little-endian, as every field)
+//   [8]    freshUntil, float64           (flag 2)
+//   [8]    compute time in ms, float64   (flag 4)
+//   [2]    tag count, uint16             (flag 1)
+//          per tag: uint16 length + UTF-8 record key, uint8 length + token
+//   rest   the payload
+
+const MAGIC = 0xca;
+const TAGS = 1;
+const FRESH = 2;
+const DELTA = 4;
+const KNOWN = TAGS | FRESH | DELTA;
+const MAX_TAGS = 0xffff;
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A tag an entry was written under: its record key and the record's token at the time. */
+export interface TagStamp {
+  readonly record: string;
+  readonly token: Uint8Array;
+}
+
+/** What the header says about an entry. */
+export interface Header {
+  /** Wall-clock ms after which the entry is gone. */
+  readonly expiresAt: number;
+  /** Wall-clock ms after which the entry is stale; equals expiresAt without grace. */
+  readonly freshUntil: number;
+  /** How long the value took to compute, in ms (0 when unknown). */
+  readonly delta: number;
+  readonly tags: readonly TagStamp[];
+}
+
+/** A decoded entry: the header and a view of the payload (no copy). */
+export interface Decoded extends Header {
+  readonly payload: Uint8Array;
+}
+
+const NO_TAGS: readonly TagStamp[] = [];
+
+function putF64(target: Uint8Array, at: number, value: number): void {
+  f64[0] = value;
+  target.set(f64Bytes, at);
+}
+
+function getF64(source: Uint8Array, at: number): number {
+  for (let i = 0; i < 8; i++) f64Bytes[i] = source[at + i];
+  return f64[0];
+}
+
+/** Builds the stored bytes of an entry. */
+export function encode(header: Header, payload: Uint8Array): Uint8Array {
+  const { expiresAt, freshUntil, delta, tags } = header;
+  let flags = 0;
+  let size = 10;
+  if (freshUntil !== expiresAt) {
+    flags |= FRESH;
+    size += 8;
+  }
+  if (delta > 0) {
+    flags |= DELTA;
+    size += 8;
+  }
+  let names: Uint8Array[] | undefined;
+  if (tags.length > 0) {
+    if (tags.length > MAX_TAGS) throw new RangeError(`an entry can carry at most ${MAX_TAGS} tags`);
+    flags |= TAGS;
+    size += 2;
+    names = tags.map((tag) => utf8.encode(tag.record));
+    for (let i = 0; i < tags.length; i++) size += 3 + names[i].length + tags[i].token.length;
+  }
+  const out = new Uint8Array(size + payload.length);
+  out[0] = MAGIC;
+  out[1] = flags;
+  putF64(out, 2, expiresAt);
+  let at = 10;
+  if (flags & FRESH) {
+    putF64(out, at, freshUntil);
+    at += 8;
+  }
+  if (flags & DELTA) {
+    putF64(out, at, delta);
+    at += 8;
+  }
+  if (names !== undefined) {
+    out[at++] = tags.length & 0xff;
+    out[at++] = tags.length >>> 8;
+    for (let i = 0; i < tags.length; i++) {
+      const name = names[i];
+      const token = tags[i].token;
+      if (name.length > 0xffff || token.length > 0xff) throw new RangeError("a tag is too long to store");
+      out[at++] = name.length & 0xff;
+      out[at++] = name.length >>> 8;
+      out.set(name, at);
+      at += name.length;
+      out[at++] = token.length;
+      out.set(token, at);
+      at += token.length;
+    }
+  }
+  out.set(payload, at);
+  return out;
+}
+
+/** Reads the stored bytes of an entry; undefined when they are not an entry this format wrote. */
+export function decode(bytes: Uint8Array): Decoded | undefined {
+  const end = bytes.length;
+  if (end < 10 || bytes[0] !== MAGIC) return undefined;
+  const flags = bytes[1];
+  if ((flags & ~KNOWN) !== 0) return undefined;
+  const expiresAt = getF64(bytes, 2);
+  let at = 10;
+  let freshUntil = expiresAt;
+  let delta = 0;
+  if (flags & FRESH) {
+    if (at + 8 > end) return undefined;
+    freshUntil = getF64(bytes, at);
+    at += 8;
+  }
+  if (flags & DELTA) {
+    if (at + 8 > end) return undefined;
+    delta = getF64(bytes, at);
+    at += 8;
+  }
+  if (Number.isNaN(expiresAt) || Number.isNaN(freshUntil) || !(delta >= 0)) return undefined;
+  let tags = NO_TAGS;
+  if (flags & TAGS) {
+    if (at + 2 > end) return undefined;
+    const count = bytes[at] | (bytes[at + 1] << 8);
+    at += 2;
+    const list: TagStamp[] = [];
+    for (let i = 0; i < count; i++) {
+      if (at + 2 > end) return undefined;
+      const length = bytes[at] | (bytes[at + 1] << 8);
+      at += 2;
+      if (at + length + 1 > end) return undefined;
+      let record: string;
+      try {
+        record = fromUtf8.decode(bytes.subarray(at, at + length));
+      } catch {
+        return undefined;
+      }
+      at += length;
+      const tokenLength = bytes[at++];
+      if (at + tokenLength > end) return undefined;
+      list.push({ record, token: bytes.subarray(at, at + tokenLength) });
+      at += tokenLength;
+    }
+    tags = list;
+  }
+  return { expiresAt, freshUntil, delta, tags, payload: bytes.subarray(at) };
+}
+
+/** Whether two tokens are the same bytes. */
+export function sameToken(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A fresh random token: 12 random bytes as base64url-like ASCII (16 bytes). */
+export function newToken(): Uint8Array {
+  const random = crypto.getRandomValues(new Uint8Array(12));
+  const out = new Uint8Array(16);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (let i = 0, j = 0; i < 12; i += 3) {
+    const n = (random[i] << 16) | (random[i + 1] << 8) | random[i + 2];
+    out[j++] = alphabet.charCodeAt((n >>> 18) & 63);
+    out[j++] = alphabet.charCodeAt((n >>> 12) & 63);
+    out[j++] = alphabet.charCodeAt((n >>> 6) & 63);
+    out[j++] = alphabet.charCodeAt(n & 63);
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+// A capability, not a class check: a backend whose entries can be read and
+// written synchronously in this process (MemoryCacheBackend) offers a view of
+// them under SYNC_VIEW, so a TTLCache hit on it costs no promise round trip.
+// The view must behave exactly like the backend's async methods of the same
+// name (same checks, same expiry), returning or throwing instead of settling.
+import type { CacheBackend } from "./types.ts";
+
+/** The property under which a backend offers its {@linkcode SyncView}. */
+export const SYNC_VIEW: unique symbol = Symbol("cachet.syncView");
+
+/** Synchronous access to a backend's entries. */
+export interface SyncView {
+  /** Like `get`; with `copy`, also a large value is returned as a copy the caller owns. */
+  get(key: string, copy: boolean): Uint8Array | undefined;
+  set(key: string, value: Uint8Array, ttl: number): void;
+  delete(key: string): void;
+}
+
+/** The backend's synchronous view, read once; undefined when it offers none (or it was overridden). */
+export function syncViewOf(backend: CacheBackend): SyncView | undefined {
+  const offer = (backend as { [SYNC_VIEW]?: unknown })[SYNC_VIEW];
+  return typeof offer === "function" ? offer.call(backend) ?? undefined : undefined;
+}
