@@ -5,17 +5,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
-import {
-  bin,
-  denoJson,
-  moduleGraph,
-  npmDir,
-  npmName,
-  type NpmPackageJson,
-  readJson,
-  root,
-  subpathNeeds,
-} from "./build_npm.ts";
+import { bin, root } from "./_common.ts";
+import { denoJson, moduleGraph, npmDir, npmName, type NpmPackageJson, readJson, subpathNeeds } from "./build_npm.ts";
 
 const problems: string[] = [];
 const deno = denoJson();

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
-import { npmDir, type NpmPackageJson, readJson, root, SERVER_ONLY, tarballPath } from "./build_npm.ts";
+import { root } from "./_common.ts";
+import { npmDir, type NpmPackageJson, readJson, SERVER_ONLY, tarballPath } from "./build_npm.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [

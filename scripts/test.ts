@@ -3,10 +3,10 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
+import { bin, option, root } from "./_common.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-const bin = (name: string) => join(root, "node_modules", ".bin", name);
-const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+const only = option("--only");
 
 const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
 const entryPoints: string[] = Object.values(denoJson.exports as Record<string, string>);

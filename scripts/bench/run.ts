@@ -14,11 +14,9 @@ import { join } from "node:path";
 import process from "node:process";
 import { markdownTable, type Row, runtimeName, type SuiteResult, svgChart } from "./_harness.ts";
 import { targetsTable } from "./_targets.ts";
+import { bin, option, root } from "../_common.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
-const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const args = process.argv.slice(2);
-const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const quick = args.includes("--quick");
 
 /**
