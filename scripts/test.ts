@@ -35,6 +35,8 @@ interface Result {
   passed?: number;
   failed?: number;
   skipped?: number;
+  /** Why the whole step was skipped. */
+  skip?: string;
   seconds: number;
 }
 
@@ -72,9 +74,10 @@ async function step(
   const started = performance.now();
   const { code, out } = await run(cmd, args);
   const counts = parse?.(out) ?? {};
-  // A runner that exits 0 having run nothing has not passed.
-  const ok = code === 0 && (parse === undefined || (counts.passed ?? 0) > 0);
-  results.push({ step: name, ok, ...counts, seconds: (performance.now() - started) / 1000 });
+  // A runner that exits 0 having run nothing has not passed, unless it said why it skipped (`<step>: skipped, why`).
+  const skip = out.match(/^[\w ]+: skipped, (.+)$/m)?.[1];
+  const ok = code === 0 && (parse === undefined || (counts.passed ?? 0) > 0 || skip !== undefined);
+  results.push({ step: name, ok, ...counts, skip, seconds: (performance.now() - started) / 1000 });
 }
 
 const files = testFiles();
@@ -139,7 +142,8 @@ for (const r of results) {
   const counts = r.passed === undefined && r.failed === undefined
     ? ""
     : ` ${r.passed ?? 0} passed, ${r.failed ?? 0} failed${r.skipped ? `, ${r.skipped} skipped` : ""}`;
-  console.log(`${r.ok ? "ok  " : "FAIL"} ${r.step}${counts} (${r.seconds.toFixed(1)}s)`);
+  const status = r.skip !== undefined && r.ok ? "skip" : r.ok ? "ok  " : "FAIL";
+  console.log(`${status} ${r.step}${r.skip ? `: ${r.skip}` : counts} (${r.seconds.toFixed(1)}s)`);
   passed += r.passed ?? 0;
   failed += (r.failed ?? 0) + (r.ok ? 0 : 1);
 }
