@@ -90,6 +90,7 @@ if (!only || only === "checks") {
   await step("deno lint", bin("deno"), ["lint"]);
   await step("deno check", bin("deno"), ["check", ...entryPoints, ...files]);
   await step("deno doc --lint", bin("deno"), ["doc", "--lint", ...entryPoints]);
+  await step("doc examples can fail (deno test --doc)", bin("node"), ["scripts/check_doc_examples.ts"]);
   await step("deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"]);
 }
 if (!only || only === "node") {
