@@ -111,7 +111,7 @@ for (const suite of SUITES) {
     const status =
       spawnSync(bin("node"), [script, ...(quick ? ["--quick"] : [])], { cwd: root, stdio: "inherit" }).status;
     if (status === 0) {
-      externals.push(`${suite.name} (its report is printed above; \`node ${script.replace(root, "")}\`)`);
+      externals.push(`${suite.name} (printed on the console only; \`node ${script.replace(root, "")}\`)`);
     } else failed.push(suite.name);
     continue;
   }
