@@ -2,7 +2,7 @@ import { TTLCache } from "./ttl_cache.ts";
 import { getNow, getUncounted } from "./ttl_cache.ts";
 import { keyMaker as defaultKeyMaker } from "./make_key.ts";
 import { KeyLock } from "./_key_lock.ts";
-import { checkFunction, checkOptions, describe } from "./_validate.ts";
+import { checkBoolean, checkFunction, checkOptions, checkString, describe, optionNames } from "./_validate.ts";
 import type { CacheLock } from "./cache_lock.ts";
 import type { CacheInfo } from "./types.ts";
 
@@ -106,6 +106,8 @@ export interface Cached {
   ): CachedFunction<(this: This, ...args: Args) => Promise<R>>;
 }
 
+const CACHED_OPTIONS = optionNames<CachedOptions>({ keyMaker: true, skip: true, typed: true, lock: true, name: true });
+
 const CREATE = "Cannot create cached function";
 const MISS: unique symbol = Symbol("cachet.miss");
 
@@ -142,7 +144,7 @@ interface Settings {
  * @param cache Where results are stored.
  * @param options Options, see {@linkcode CachedOptions}.
  * @returns A function wrapper that is also a method decorator.
- * @throws {TypeError} When `cache` is not a `TTLCache` or an option has the wrong type.
+ * @throws {TypeError} When `cache` is not a `TTLCache`, or an option is unknown or has the wrong type.
  * @throws {RangeError} When `name` is an empty string.
  *
  * @example Caching a function
@@ -212,13 +214,11 @@ function checkSettings(cache: TTLCache<unknown>, options: CachedOptions): Settin
   if (!(cache instanceof TTLCache)) {
     throw new TypeError(`${CREATE}: cache must be a TTLCache: received ${describe(cache)}`);
   }
-  checkOptions(CREATE, options);
+  checkOptions(CREATE, options, CACHED_OPTIONS);
   const { keyMaker, skip, typed = false, lock = false, name } = options;
   checkFunction(CREATE, "keyMaker", keyMaker);
   checkFunction(CREATE, "skip", skip);
-  if (typeof typed !== "boolean") {
-    throw new TypeError(`${CREATE}: typed must be a boolean: received ${describe(typed)}`);
-  }
+  checkBoolean(CREATE, "typed", typed);
   if (
     typeof lock !== "boolean" &&
     (lock === null || typeof lock !== "object" || typeof (lock as CacheLock).withLock !== "function")
@@ -229,12 +229,8 @@ function checkSettings(cache: TTLCache<unknown>, options: CachedOptions): Settin
       }`,
     );
   }
-  if (name !== undefined) {
-    if (typeof name !== "string") {
-      throw new TypeError(`${CREATE}: name must be a non-empty string: received ${describe(name)}`);
-    }
-    if (name === "") throw new RangeError(`${CREATE}: name must be a non-empty string: received ""`);
-  }
+  checkString(CREATE, "name", name);
+  if (name === "") throw new RangeError(`${CREATE}: name must be a non-empty string: received ""`);
   return { cache, keyMaker, skip, typed, lock: lock === false ? undefined : lock, name };
 }
 

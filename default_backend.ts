@@ -1,4 +1,4 @@
-import { checkMethods } from "./_validate.ts";
+import { checkBackend } from "./_validate.ts";
 import type { CacheBackend } from "./types.ts";
 
 let registered: CacheBackend | undefined;
@@ -13,7 +13,8 @@ let registered: CacheBackend | undefined;
  * entries by accident.
  *
  * @param backend The backend to share, or `undefined`.
- * @throws {TypeError} When `backend` lacks one of `get`, `set`, `delete`, `clear`.
+ * @throws {TypeError} When `backend` lacks one of `get`, `set`, `delete`, `clear`, or is a `Map` (or another
+ * built-in collection), which would ignore ttl.
  *
  * @example Sharing one backend between caches
  * ```ts
@@ -32,9 +33,7 @@ let registered: CacheBackend | undefined;
  * ```
  */
 export function setDefaultBackend(backend: CacheBackend | undefined): void {
-  if (backend !== undefined) {
-    checkMethods("Cannot set the default backend", "backend", backend, ["get", "set", "delete", "clear"]);
-  }
+  if (backend !== undefined) checkBackend("Cannot set the default backend", "backend", backend);
   registered = backend;
 }
 

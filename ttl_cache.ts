@@ -4,7 +4,19 @@ import { MemoryCacheBackend } from "./backends/memory.ts";
 import { memoryAccess } from "./_memory_access.ts";
 import { LruList } from "./_lru_list.ts";
 import { monotonicClock } from "./_clock.ts";
-import { checkCount, checkFunction, checkKey, checkMethods, checkOptions, checkTtl, typeName } from "./_validate.ts";
+import {
+  checkBackend,
+  checkCount,
+  checkFunction,
+  checkKey,
+  checkMaxTtl,
+  checkMethods,
+  checkOptions,
+  checkTtl,
+  describe,
+  optionNames,
+  typeName,
+} from "./_validate.ts";
 import type { CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
 
 /** What {@linkcode TTLCacheOptions.onError} is told about a failed read. */
@@ -29,11 +41,22 @@ export interface TTLCacheOptions<T> {
    */
   maxSize?: number;
   /**
-   * Default time to live of entries, in seconds (fractions allowed).
+   * Default time to live of entries, in seconds (fractions allowed), at most
+   * `maxTtl`.
    *
-   * @default {60}
+   * @default {60, or maxTtl when it is lower}
    */
   ttl?: number;
+  /**
+   * The longest time to live, in seconds, that `ttl` and `set()` accept: a
+   * larger one is a `RangeError`, which catches a TTL given in milliseconds
+   * (`ttl: 60000`, meant as one minute). At most
+   * `Number.MAX_SAFE_INTEGER / 1000`, so that no backend ever rounds or caps a
+   * TTL it accepted.
+   *
+   * @default {43200 (12 hours)}
+   */
+  maxTtl?: number;
   /**
    * Where bytes are stored.
    *
@@ -62,6 +85,16 @@ export interface TTLCacheOptions<T> {
    */
   onError?: (error: unknown, context: CacheErrorContext) => void;
 }
+
+const TTL_CACHE_OPTIONS = optionNames<TTLCacheOptions<unknown>>({
+  maxSize: true,
+  ttl: true,
+  maxTtl: true,
+  backend: true,
+  serializer: true,
+  clock: true,
+  onError: true,
+});
 
 const CREATE = "Cannot create TTLCache";
 const NO_VICTIMS: readonly string[] = [];
@@ -109,6 +142,7 @@ export class TTLCache<T = Uint8Array> {
   readonly #serializer: CacheSerializer<T> | undefined;
   readonly #maxSize: number;
   readonly #ttl: number;
+  readonly #maxTtl: number;
   readonly #clock: Clock;
   readonly #onError: TTLCacheOptions<T>["onError"];
   // Key -> expiry (ms), in LRU order: oldest first.
@@ -126,15 +160,18 @@ export class TTLCache<T = Uint8Array> {
    * Creates a cache.
    *
    * @param options Options, see {@linkcode TTLCacheOptions}.
-   * @throws {TypeError} When an option has the wrong type.
-   * @throws {RangeError} When `maxSize` is not a non-negative integer or `ttl` not a finite number > 0.
+   * @throws {TypeError} When an option is unknown or has the wrong type, or `backend` is a `Map` (or another
+   * built-in collection) or lacks a `CacheBackend` method.
+   * @throws {RangeError} When `maxSize` is not a non-negative integer, `maxTtl` not a finite number > 0 and at most
+   * `Number.MAX_SAFE_INTEGER / 1000`, or `ttl` not a finite number > 0 and at most `maxTtl`.
    */
   constructor(options: TTLCacheOptions<T> = {}) {
-    checkOptions(CREATE, options);
-    const { maxSize = 0, ttl = 60, backend, serializer, clock = monotonicClock, onError } = options;
+    checkOptions(CREATE, options, TTL_CACHE_OPTIONS);
+    const { maxSize = 0, ttl, maxTtl = 43200, backend, serializer, clock = monotonicClock, onError } = options;
     this.#maxSize = checkCount(CREATE, "maxSize", maxSize);
-    this.#ttl = checkTtl(CREATE, "ttl", ttl);
-    if (backend !== undefined) checkMethods(CREATE, "backend", backend, ["get", "set", "delete", "clear"]);
+    this.#maxTtl = checkMaxTtl(CREATE, maxTtl);
+    this.#ttl = checkTtl(CREATE, "ttl", ttl === undefined ? Math.min(60, this.#maxTtl) : ttl, this.#maxTtl);
+    if (backend !== undefined) checkBackend(CREATE, "backend", backend);
     if (serializer !== undefined) checkMethods(CREATE, "serializer", serializer, ["dumps", "loads"]);
     checkMethods(CREATE, "clock", clock, ["now"]);
     checkFunction(CREATE, "onError", onError);
@@ -143,6 +180,11 @@ export class TTLCache<T = Uint8Array> {
     this.#serializer = serializer;
     this.#clock = clock;
     this.#onError = onError;
+  }
+
+  /** The longest time to live, in seconds, this cache accepts (its `maxTtl` option). */
+  get maxTtl(): number {
+    return this.#maxTtl;
   }
 
   /** The backend this cache stores into. */
@@ -205,11 +247,12 @@ export class TTLCache<T = Uint8Array> {
   #backendGet<F>(key: string, fallback: F, counted: boolean): Promise<T | F> {
     let pending: Promise<Uint8Array | undefined>;
     try {
-      pending = Promise.resolve(this.#backend.get(key));
+      pending = this.#backend.get(key);
     } catch (cause) {
       return Promise.reject(backendError("get", key, cause));
     }
-    return pending.then(
+    if (typeof (pending as { then?: unknown } | null)?.then !== "function") return Promise.reject(notThenable(pending));
+    return Promise.resolve(pending).then(
       (bytes) => this.#read(key, bytes, fallback, false, counted),
       (cause) => Promise.reject(backendError("get", key, cause)),
     );
@@ -272,7 +315,7 @@ export class TTLCache<T = Uint8Array> {
    * @param value The value: a `Uint8Array` without a serializer, else anything the serializer encodes.
    * @param ttl Seconds to live for this entry, a finite number > 0; defaults to the cache's `ttl`.
    * @throws {TypeError} When `key` is not a string, or `value` cannot be encoded.
-   * @throws {RangeError} When `ttl` is not a finite number > 0.
+   * @throws {RangeError} When `ttl` is not a finite number > 0, or is above the cache's `maxTtl`.
    * @throws {CacheError} When the backend fails.
    */
   set(key: string, value: T, ttl?: number): Promise<void> {
@@ -280,7 +323,7 @@ export class TTLCache<T = Uint8Array> {
     let bytes: Uint8Array;
     try {
       checkKey("Cannot set in TTLCache", key);
-      seconds = ttl === undefined ? this.#ttl : checkTtl("Cannot set in TTLCache", "ttl", ttl);
+      seconds = ttl === undefined ? this.#ttl : checkTtl("Cannot set in TTLCache", "ttl", ttl, this.#maxTtl);
       bytes = this.#encode(value);
     } catch (error) {
       return Promise.reject(error);
@@ -439,6 +482,15 @@ export class TTLCache<T = Uint8Array> {
     if (now < this.#nextExpiry) return;
     this.#nextExpiry = this.#tracked.deleteExpired(now);
   }
+}
+
+// A get that answers synchronously is not a CacheBackend (a Map-like object):
+// wrapping its value would hide that it ignores ttl.
+function notThenable(value: unknown): TypeError {
+  return new TypeError(
+    `Cannot get from TTLCache: backend.get must return a Promise (of a Uint8Array or undefined): received ` +
+      `${describe(value)}; pass a CacheBackend such as new MemoryCacheBackend() from "@cachet/cachet/memory"`,
+  );
 }
 
 function backendError(operation: string, key: string | undefined, cause: unknown): CacheError {

@@ -25,13 +25,13 @@ describe("JsonSerializer", () => {
   test("JsonSerializer.dumps() rejects values JSON cannot represent faithfully, naming the type", () => {
     const cases: [unknown, RegExp][] = [
       [1n, /Cannot serialize bigint as JSON/],
-      [{ n: 1n }, /bigint as JSON \(at key "n"\)/],
+      [{ n: 1n }, /bigint as JSON \(at value\.n\)/],
       [() => 1, /Cannot serialize function/],
       [Symbol("s"), /Cannot serialize symbol/],
       [undefined, /Cannot serialize undefined/],
-      [[1, undefined], /Cannot serialize undefined as JSON \(at key "1"\)/],
+      [[1, undefined], /Cannot serialize undefined as JSON \(at value\[1\]\)/],
       [NaN, /Cannot serialize NaN/],
-      [{ x: Infinity }, /Cannot serialize Infinity as JSON \(at key "x"\)/],
+      [{ x: Infinity }, /Cannot serialize Infinity as JSON \(at value\.x\)/],
       [-Infinity, /Cannot serialize -Infinity/],
       [new Map([[1, 2]]), /Cannot serialize Map/],
       [new Set([1]), /Cannot serialize Set/],
