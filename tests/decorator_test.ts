@@ -588,3 +588,25 @@ describe("cached bad input", () => {
     assert.equal(await cache.get("kept"), 1);
   });
 });
+
+describe("cached() hardening: option names", () => {
+  test("cached() rejects an unknown option, naming the nearest valid one", () => {
+    const { cache } = jsonCache();
+    assert.throws(() => cached(cache, { keymaker: () => "k" } as never), {
+      name: "TypeError",
+      message: 'Cannot create cached function: unknown option "keymaker" (did you mean keyMaker?); ' +
+        "valid options: keyMaker, skip, typed, lock, name",
+    });
+    assert.throws(() => cached(cache, { nmae: "f" } as never), {
+      message: /unknown option "nmae" \(did you mean name\?\)/,
+    });
+  });
+
+  test("cached() refuses an ill-formed name, which UTF-8 backends cannot keep distinct", () => {
+    const { cache } = jsonCache();
+    assert.throws(() => cached(cache, { name: "f\uD800" }), {
+      name: "TypeError",
+      message: /name must be a well-formed string/,
+    });
+  });
+});
