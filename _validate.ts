@@ -176,7 +176,7 @@ export function checkBackend(context: string, name: string, value: unknown): voi
   ) {
     throw new TypeError(
       `${context}: ${name} must be a CacheBackend, not a ${collection.name} (which ignores ttl and returns no ` +
-        `Promise): pass a CacheBackend such as new MemoryCacheBackend() from "@cachet/cachet/memory", whose ` +
+        `Promise): pass a CacheBackend such as new MemoryCacheBackend() of "@cachet/cachet/memory", whose ` +
         `methods return Promises and honour ttl: received ${describe(value)}`,
     );
   }

@@ -489,7 +489,7 @@ export class TTLCache<T = Uint8Array> {
 function notThenable(value: unknown): TypeError {
   return new TypeError(
     `Cannot get from TTLCache: backend.get must return a Promise (of a Uint8Array or undefined): received ` +
-      `${describe(value)}; pass a CacheBackend such as new MemoryCacheBackend() from "@cachet/cachet/memory"`,
+      `${describe(value)}; pass a CacheBackend such as new MemoryCacheBackend() of "@cachet/cachet/memory"`,
   );
 }
 

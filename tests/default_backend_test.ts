@@ -33,7 +33,7 @@ test("setDefaultBackend() and new TTLCache() refuse a Map, WeakMap or Set, sayin
   for (const collection of [new Map(), new WeakMap(), new Set()]) {
     const type = collection.constructor.name;
     const rule = `backend must be a CacheBackend, not a ${type} (which ignores ttl and returns no Promise): pass a ` +
-      `CacheBackend such as new MemoryCacheBackend() from "@cachet/cachet/memory", whose methods return Promises ` +
+      `CacheBackend such as new MemoryCacheBackend() of "@cachet/cachet/memory", whose methods return Promises ` +
       `and honour ttl: received an object (${type})`;
     assert.throws(() => setDefaultBackend(collection as never), {
       name: "TypeError",
