@@ -34,21 +34,49 @@ export function typeName(value: unknown): string {
   return typeof name === "string" && name !== "" ? name : "Object";
 }
 
-/** Checks a TTL in seconds: a finite number > 0. */
-export function checkTtl(context: string, name: string, value: unknown): number {
-  return checkFinite(context, name, value, "seconds");
-}
+/**
+ * The largest `maxTtl`, in seconds: its milliseconds are still a safe integer,
+ * so no backend has to round or cap a TTL below it.
+ */
+export const MAX_TTL_LIMIT: number = Number.MAX_SAFE_INTEGER / 1000;
 
-/** Checks a TTL: a finite number of seconds > 0 and <= `maxTtl`. */
-export function checkLifetime(context: string, name: string, value: unknown, maxTtl: number): number {
+/**
+ * Checks a TTL in seconds: a finite number > 0 and, when `maxTtl` is given, at
+ * most `maxTtl`, so that milliseconds given by mistake (`60000`) or absurd
+ * values (`1e300`) are refused instead of silently kept or capped.
+ */
+export function checkTtl(context: string, name: string, value: unknown, maxTtl?: number): number {
   const seconds = checkFinite(context, name, value, "seconds");
-  if (seconds > maxTtl) {
+  if (maxTtl !== undefined && seconds > maxTtl) {
+    const hint = seconds / 1000 <= maxTtl ? `; ${name} is in seconds (did you pass milliseconds?)` : "";
     throw new RangeError(
-      `${context}: ${name} must be at most maxTtl (${maxTtl} seconds): received ${seconds}; ttl is in seconds ` +
-        "(did you pass milliseconds?); raise the cache's maxTtl to allow longer entries",
+      `${context}: ${name} must be at most maxTtl (${maxTtl} seconds = ${duration(maxTtl)}): received ` +
+        `${describe(value)}${hint}; raise maxTtl to allow longer entries`,
     );
   }
   return seconds;
+}
+
+/** Checks a `maxTtl` option: a finite number of seconds > 0, at most {@linkcode MAX_TTL_LIMIT}. */
+export function checkMaxTtl(context: string, value: unknown): number {
+  const seconds = checkFinite(context, "maxTtl", value, "seconds");
+  if (seconds > MAX_TTL_LIMIT) {
+    throw new RangeError(
+      `${context}: maxTtl must be at most ${MAX_TTL_LIMIT} seconds (beyond it a TTL in milliseconds is not exact): ` +
+        `received ${describe(value)}`,
+    );
+  }
+  return seconds;
+}
+
+const UNITS: readonly [number, string][] = [[86400 * 365, "years"], [86400, "d"], [3600, "h"], [60, "min"]];
+
+/** `43200` -> `"12 h"`: a duration in seconds in its largest whole-ish unit. */
+function duration(seconds: number): string {
+  for (const [size, unit] of UNITS) {
+    if (seconds >= size) return `${Number((seconds / size).toPrecision(3))} ${unit}`;
+  }
+  return `${Number(seconds.toPrecision(3))} s`;
 }
 
 /** Checks a grace period: a finite number of seconds >= 0 and <= `maxTtl`. */
@@ -158,6 +186,38 @@ export function checkMethods(context: string, name: string, value: unknown, meth
       }): received ${describe(value)}`,
     );
   }
+}
+
+// Built-in collections have get/set/delete/clear but ignore ttl and return no Promise.
+const COLLECTIONS = [Map, WeakMap, Set, WeakSet] as const;
+
+/**
+ * Checks that `value` can be a `CacheBackend`: an object with `get`, `set`,
+ * `delete` and `clear` methods, and not a built-in `Map`, `WeakMap`, `Set` or
+ * `WeakSet` (a `Map` has the methods, but ignores ttl and returns no Promise).
+ * A subclass that overrides `get` is accepted.
+ */
+export function checkBackend(context: string, name: string, value: unknown): void {
+  const collection = COLLECTIONS.find((type) => value instanceof type);
+  if (
+    collection !== undefined &&
+    (value as { get?: unknown }).get === (collection.prototype as { get?: unknown }).get
+  ) {
+    throw new TypeError(
+      `${context}: ${name} must be a CacheBackend, not a ${collection.name} (which ignores ttl and returns no ` +
+        `Promise): pass a CacheBackend such as new MemoryCacheBackend() of "@cachet/cachet/memory", whose ` +
+        `methods return Promises and honour ttl: received ${describe(value)}`,
+    );
+  }
+  checkMethods(context, name, value, ["get", "set", "delete", "clear"]);
+}
+
+/**
+ * The names of an options interface, from an object that must list each of
+ * them exactly once (the type checker enforces it), for {@linkcode checkOptions}.
+ */
+export function optionNames<T>(names: { readonly [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.freeze(Object.keys(names));
 }
 
 /** Checks an optional function-valued option. */

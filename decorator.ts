@@ -1,6 +1,15 @@
 import { type FactoryContext, type GetOrSetOptions, type ReadThroughOptions, TTLCache } from "./ttl_cache.ts";
 import { keyMaker as defaultKeyMaker } from "./make_key.ts";
-import { checkBoolean, checkFunction, checkLifetime, checkOptions, checkTags, describe } from "./_validate.ts";
+import {
+  checkBoolean,
+  checkFunction,
+  checkOptions,
+  checkString,
+  checkTags,
+  checkTtl,
+  describe,
+  optionNames,
+} from "./_validate.ts";
 import { checkReadThrough } from "./_read_through.ts";
 import type { CacheLock } from "./cache_lock.ts";
 import type { CacheInfo } from "./types.ts";
@@ -162,22 +171,23 @@ export interface Cached {
   ): CachedFunction<(this: This, ...args: Args) => Promise<R>>;
 }
 
+const CACHED_OPTIONS = optionNames<CachedOptions>({
+  keyMaker: true,
+  skip: true,
+  typed: true,
+  lock: true,
+  name: true,
+  ttl: true,
+  tags: true,
+  grace: true,
+  failOpen: true,
+  timeout: true,
+  hardTimeout: true,
+  staleWhileRevalidate: true,
+  earlyRefresh: true,
+});
+
 const CREATE = "Cannot create cached function";
-const OPTION_KEYS = [
-  "keyMaker",
-  "skip",
-  "typed",
-  "lock",
-  "name",
-  "ttl",
-  "tags",
-  "grace",
-  "failOpen",
-  "timeout",
-  "hardTimeout",
-  "staleWhileRevalidate",
-  "earlyRefresh",
-] as const;
 const READ_THROUGH_KEYS = [
   "grace",
   "failOpen",
@@ -225,7 +235,7 @@ interface Settings {
  * @param cache Where results are stored.
  * @param options Options, see {@linkcode CachedOptions}.
  * @returns A function wrapper that is also a method decorator.
- * @throws {TypeError} When `cache` is not a `TTLCache` or an option has the wrong type.
+ * @throws {TypeError} When `cache` is not a `TTLCache`, or an option is unknown or has the wrong type.
  * @throws {RangeError} When `name` is an empty string.
  *
  * @example Caching a function
@@ -319,7 +329,7 @@ function checkSettings(cache: TTLCache<unknown>, options: CachedOptions): Settin
   if (!(cache instanceof TTLCache)) {
     throw new TypeError(`${CREATE}: cache must be a TTLCache: received ${describe(cache)}`);
   }
-  checkOptions(CREATE, options, OPTION_KEYS);
+  checkOptions(CREATE, options, CACHED_OPTIONS);
   const { keyMaker, skip, typed = false, lock = true, name, ttl, tags } = options;
   checkFunction(CREATE, "keyMaker", keyMaker);
   checkFunction(CREATE, "skip", skip);
@@ -334,15 +344,11 @@ function checkSettings(cache: TTLCache<unknown>, options: CachedOptions): Settin
       }`,
     );
   }
-  if (name !== undefined) {
-    if (typeof name !== "string") {
-      throw new TypeError(`${CREATE}: name must be a non-empty string: received ${describe(name)}`);
-    }
-    if (name === "") throw new RangeError(`${CREATE}: name must be a non-empty string: received ""`);
-  }
+  checkString(CREATE, "name", name);
+  if (name === "") throw new RangeError(`${CREATE}: name must be a non-empty string: received ""`);
   checkReadThrough(CREATE, options, undefined, cache.maxTtl);
   const call: Record<string, unknown> = { lock };
-  if (ttl !== undefined) call.ttl = checkLifetime(CREATE, "ttl", ttl, cache.maxTtl);
+  if (ttl !== undefined) call.ttl = checkTtl(CREATE, "ttl", ttl, cache.maxTtl);
   for (const key of READ_THROUGH_KEYS) if (options[key] !== undefined) call[key] = options[key];
   if (Array.isArray(tags)) call.tags = Object.freeze([...checkTags(CREATE, tags)]);
   else if (tags !== undefined && typeof tags !== "function") {

@@ -1,7 +1,7 @@
 // The one core file that wires in a backend (as Hono's entry point wires its
 // default router into hono-base): the memory backend of a TTLCache created
 // without one.
-import { checkMethods } from "./_validate.ts";
+import { checkBackend } from "./_validate.ts";
 import { MemoryCacheBackend } from "./backends/memory.ts";
 import type { CacheBackend, Clock } from "./types.ts";
 
@@ -17,7 +17,8 @@ let registered: CacheBackend | undefined;
  * entries by accident.
  *
  * @param backend The backend to share, or `undefined`.
- * @throws {TypeError} When `backend` lacks one of `get`, `set`, `delete`, `clear`.
+ * @throws {TypeError} When `backend` lacks one of `get`, `set`, `delete`, `clear`, or is a `Map` (or another
+ * built-in collection), which would ignore ttl.
  *
  * @example Sharing one backend between caches
  * ```ts
@@ -36,9 +37,7 @@ let registered: CacheBackend | undefined;
  * ```
  */
 export function setDefaultBackend(backend: CacheBackend | undefined): void {
-  if (backend !== undefined) {
-    checkMethods("Cannot set the default backend", "backend", backend, ["get", "set", "delete", "clear"]);
-  }
+  if (backend !== undefined) checkBackend("Cannot set the default backend", "backend", backend);
   registered = backend;
 }
 

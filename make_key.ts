@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describe, typeName } from "./_validate.ts";
+import { checkBoolean, checkOptions, describe, optionNames, typeName } from "./_validate.ts";
 
 /** Options of {@linkcode makeKey}. */
 export interface MakeKeyOptions {
@@ -18,6 +18,9 @@ export interface MakeKeyOptions {
    */
   typed?: boolean;
 }
+
+const MAKE_KEY_OPTIONS = optionNames<MakeKeyOptions>({ typed: true });
+const MAKE = "Cannot make a cache key";
 
 // Encodings up to this many characters are used as they are; longer ones are
 // replaced by their SHA-256 digest, so keys stay bounded. Web Crypto's digest
@@ -50,7 +53,7 @@ const utf8 = new TextEncoder();
  * @param options Options, see {@linkcode MakeKeyOptions}.
  * @returns The key.
  * @throws {TypeError} When a value has no stable encoding (a function, a symbol, a cyclic
- * reference, a class instance without own enumerable fields, a `WeakMap`, …).
+ * reference, a class instance without own enumerable fields, a `WeakMap`, …), or an option is unknown.
  *
  * @example Equal arguments make equal keys
  * ```ts
@@ -66,18 +69,12 @@ const utf8 = new TextEncoder();
 export function makeKey(name: string, args: readonly unknown[], options: MakeKeyOptions = {}): Promise<string> {
   try {
     if (typeof name !== "string" || name === "") {
-      throw new TypeError(`Cannot make a cache key: name must be a non-empty string: received ${describe(name)}`);
+      throw new TypeError(`${MAKE}: name must be a non-empty string: received ${describe(name)}`);
     }
-    if (!Array.isArray(args)) {
-      throw new TypeError(`Cannot make a cache key: args must be an array: received ${describe(args)}`);
-    }
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Cannot make a cache key: options must be an object: received ${describe(options)}`);
-    }
-    const { typed = false } = options;
-    if (typeof typed !== "boolean") {
-      throw new TypeError(`Cannot make a cache key: typed must be a boolean: received ${describe(typed)}`);
-    }
+    if (!Array.isArray(args)) throw new TypeError(`${MAKE}: args must be an array: received ${describe(args)}`);
+    checkOptions(MAKE, options, MAKE_KEY_OPTIONS);
+    const { typed = false } = options ?? {};
+    checkBoolean(MAKE, "typed", typed);
     return Promise.resolve(keyMaker(name, typed)(args));
   } catch (error) {
     return Promise.reject(error);

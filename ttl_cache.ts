@@ -7,17 +7,19 @@ import { wallClock } from "./_clock.ts";
 import { decode, type Decoded, encode, type Header, newToken, sameToken, type TagStamp } from "./_envelope.ts";
 import { checkReadThrough, type ReadThroughSettings } from "./_read_through.ts";
 import {
+  checkBackend,
   checkCount,
-  checkFinite,
   checkFunction,
   checkGrace,
   checkKey,
   checkKeyList,
-  checkLifetime,
+  checkMaxTtl,
   checkMethods,
   checkOptions,
   checkTags,
+  checkTtl,
   describe,
+  optionNames,
   typeName,
 } from "./_validate.ts";
 import type { CacheLock } from "./cache_lock.ts";
@@ -104,17 +106,20 @@ export interface TTLCacheOptions<T> extends ReadThroughOptions {
    */
   maxSize?: number;
   /**
-   * Default time to live of entries, in seconds (fractions allowed).
+   * Default time to live of entries, in seconds (fractions allowed), at most
+   * `maxTtl`.
    *
-   * @default {60}
+   * @default {60, or maxTtl when it is lower}
    */
   ttl?: number;
   /**
-   * The largest `ttl` (and `grace`) accepted, in seconds. It catches a TTL
-   * given in milliseconds (`ttl: 60000` is almost 17 hours); raise it to
-   * store entries for longer.
+   * The longest time to live (and grace), in seconds, that `ttl`, `set()` and
+   * `getOrSet()` accept: a larger one is a `RangeError`, which catches a TTL
+   * given in milliseconds (`ttl: 60000`, meant as one minute). At most
+   * `Number.MAX_SAFE_INTEGER / 1000`, so that no backend ever rounds or caps a
+   * TTL it accepted.
    *
-   * @default {43200}
+   * @default {43200 (12 hours)}
    */
   maxTtl?: number;
   /**
@@ -253,35 +258,36 @@ const NO_VICTIMS: readonly string[] = [];
 const NO_RECORDS: readonly string[] = [];
 const NO_STAMPS: readonly TagStamp[] = [];
 const MISS: unique symbol = Symbol("cachet.miss");
-const OPTION_KEYS = [
-  "maxSize",
-  "ttl",
-  "maxTtl",
-  "backend",
-  "serializer",
-  "clock",
-  "random",
-  "onError",
-  "grace",
-  "failOpen",
-  "timeout",
-  "hardTimeout",
-  "staleWhileRevalidate",
-  "earlyRefresh",
-] as const;
-const SET_KEYS = ["ttl", "grace", "tags"] as const;
-const ENTRY_KEYS = ["key", "value", ...SET_KEYS] as const;
-const GET_OR_SET_KEYS = [
-  ...SET_KEYS,
-  "lock",
-  "signal",
-  "grace",
-  "failOpen",
-  "timeout",
-  "hardTimeout",
-  "staleWhileRevalidate",
-  "earlyRefresh",
-] as const;
+const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
+  maxSize: true,
+  ttl: true,
+  maxTtl: true,
+  backend: true,
+  serializer: true,
+  clock: true,
+  random: true,
+  onError: true,
+  grace: true,
+  failOpen: true,
+  timeout: true,
+  hardTimeout: true,
+  staleWhileRevalidate: true,
+  earlyRefresh: true,
+});
+const SET_KEYS = optionNames<SetOptions>({ ttl: true, grace: true, tags: true });
+const ENTRY_KEYS = optionNames<SetManyEntry<unknown>>({ key: true, value: true, ttl: true, grace: true, tags: true });
+const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
+  ttl: true,
+  grace: true,
+  tags: true,
+  lock: true,
+  signal: true,
+  failOpen: true,
+  timeout: true,
+  hardTimeout: true,
+  staleWhileRevalidate: true,
+  earlyRefresh: true,
+});
 const DEFAULT_MAX_TTL = 43_200;
 // Backend key spaces. User keys of the root cache are stored as they are,
 // except that a leading NUL is doubled; everything cachet adds starts with a
@@ -426,7 +432,6 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     checkOptions(CREATE, options, OPTION_KEYS);
     const {
       maxSize = 0,
-      ttl = 60,
       maxTtl = DEFAULT_MAX_TTL,
       backend,
       serializer,
@@ -434,15 +439,11 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       random = Math.random,
       onError,
     } = options;
-    const maxSeconds = checkFinite(CREATE, "maxTtl", maxTtl, "seconds");
-    if (maxSeconds > Number.MAX_SAFE_INTEGER / 1000) {
-      throw new RangeError(
-        `${CREATE}: maxTtl must be at most ${Number.MAX_SAFE_INTEGER / 1000} seconds: received ${describe(maxTtl)}`,
-      );
-    }
+    const maxSeconds = checkMaxTtl(CREATE, maxTtl);
     checkCount(CREATE, "maxSize", maxSize);
-    const seconds = checkLifetime(CREATE, "ttl", ttl, maxSeconds);
-    if (backend !== undefined) checkBackend(CREATE, backend);
+    // The default ttl never exceeds a smaller maxTtl.
+    const seconds = checkTtl(CREATE, "ttl", options.ttl ?? Math.min(60, maxSeconds), maxSeconds);
+    if (backend !== undefined) checkBackend(CREATE, "backend", backend);
     if (serializer !== undefined) checkMethods(CREATE, "serializer", serializer, ["dumps", "loads"]);
     checkMethods(CREATE, "clock", clock, ["now"]);
     checkFunction(CREATE, "random", random);
@@ -482,7 +483,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     return this.#c.backend;
   }
 
-  /** The largest TTL (and grace) accepted, in seconds. */
+  /** The longest time to live (and grace), in seconds, this cache accepts (its `maxTtl` option). */
   get maxTtl(): number {
     return this.#c.maxTtl;
   }
@@ -614,7 +615,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       bk = this.#bk(key);
       const settings = typeof options === "number" || options === undefined ? { ttl: options } as SetOptions : options;
       checkOptions(SET, settings, SET_KEYS);
-      ttl = settings.ttl === undefined ? this.#c.ttl : checkLifetime(SET, "ttl", settings.ttl, this.#c.maxTtl);
+      ttl = settings.ttl === undefined ? this.#c.ttl : checkTtl(SET, "ttl", settings.ttl, this.#c.maxTtl);
       grace = settings.grace === undefined
         ? this.#c.defaults.grace
         : checkGrace(SET, "grace", settings.grace, this.#c.maxTtl);
@@ -657,7 +658,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
         key: entry.key,
         bk: this.#bk(entry.key),
         value: entry.value,
-        ttl: entry.ttl === undefined ? c.ttl : checkLifetime(where, "ttl", entry.ttl, c.maxTtl),
+        ttl: entry.ttl === undefined ? c.ttl : checkTtl(where, "ttl", entry.ttl, c.maxTtl),
         grace: entry.grace === undefined ? c.defaults.grace : checkGrace(where, "grace", entry.grace, c.maxTtl),
         records: this.#recordsFor(where, entry.tags),
       };
@@ -990,7 +991,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       signal: controller.signal,
       stale,
       setTtl: (seconds) => {
-        ttl = checkLifetime("Cannot set the TTL of a computed entry", "seconds", seconds, c.maxTtl);
+        ttl = checkTtl("Cannot set the TTL of a computed entry", "seconds", seconds, c.maxTtl);
       },
       setGrace: (seconds) => {
         grace = checkGrace("Cannot set the grace of a computed entry", "seconds", seconds, c.maxTtl);
@@ -1307,7 +1308,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     if (tags !== undefined) checkTags(GET_OR_SET, tags);
     return {
       ...checkReadThrough(GET_OR_SET, options, c.defaults, c.maxTtl),
-      ttl: ttl === undefined ? c.ttl : checkLifetime(GET_OR_SET, "ttl", ttl, c.maxTtl),
+      ttl: ttl === undefined ? c.ttl : checkTtl(GET_OR_SET, "ttl", ttl, c.maxTtl),
       tags: tags === undefined ? NO_RECORDS : [...new Set(tags)],
       lock,
       signal,
@@ -1666,16 +1667,6 @@ function thenable<R>(value: Promise<R>, method: string): Promise<R> {
     );
   }
   return Promise.resolve(value);
-}
-
-function checkBackend(context: string, backend: unknown): void {
-  if (backend instanceof Map || backend instanceof WeakMap || backend instanceof Set) {
-    throw new TypeError(
-      `${context}: backend must be a CacheBackend, not a ${typeName(backend)} (its get is synchronous and ignores ` +
-        'ttl): pass a CacheBackend such as new MemoryCacheBackend() from "@cachet/cachet/memory"',
-    );
-  }
-  checkMethods(context, "backend", backend, ["get", "set", "delete", "clear"]);
 }
 
 function backendError(operation: string, key: string | undefined, cause: unknown): Error {

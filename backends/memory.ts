@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { checkKey, checkMethods, checkOptions, checkTtl, describe } from "../_validate.ts";
+import { checkKey, checkMethods, checkOptions, checkTtl, describe, optionNames } from "../_validate.ts";
 import { monotonicClock } from "../_clock.ts";
 import { SYNC_VIEW, type SyncView } from "../_sync_view.ts";
 import type { BackendEntry, CacheBackend, Clock } from "../types.ts";
@@ -30,6 +30,8 @@ export interface MemoryCacheBackendOptions {
    */
   clock?: Clock;
 }
+
+const MEMORY_OPTIONS = optionNames<MemoryCacheBackendOptions>({ clock: true });
 
 interface Entry {
   value: Uint8Array;
@@ -98,10 +100,10 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
    * Creates an empty memory backend.
    *
    * @param options Options, see {@linkcode MemoryCacheBackendOptions}.
-   * @throws {TypeError} When `clock` has no `now()` method.
+   * @throws {TypeError} When an option is unknown, or `clock` has no `now()` method.
    */
   constructor(options: MemoryCacheBackendOptions = {}) {
-    checkOptions("Cannot create MemoryCacheBackend", options);
+    checkOptions("Cannot create MemoryCacheBackend", options, MEMORY_OPTIONS);
     const clock = options.clock ?? monotonicClock;
     checkMethods("Cannot create MemoryCacheBackend", "clock", clock, ["now"]);
     this.#clock = clock;

@@ -17,6 +17,7 @@
  */
 import { CacheError } from "../errors.ts";
 import { typeName } from "../_validate.ts";
+import { where } from "./_where.ts";
 import type { CacheSerializer } from "../types.ts";
 
 /** A value that {@linkcode JsonSerializer} can store. */
@@ -33,6 +34,23 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 // Objects that JSON.stringify turns into `{}` or loses silently.
 const LOSSY = [Map, Set, WeakMap, WeakSet, RegExp, ArrayBuffer, Error, Promise] as const;
+// Boxed primitives, which JSON.stringify unboxes after the replacer has seen them.
+const BOXED: readonly unknown[] = [Number.prototype, String.prototype, Boolean.prototype];
+
+// Thrown by the replacer, which knows the holder and key of a refused value;
+// dumps() turns it into a TypeError naming the path from the root.
+class Refused {
+  readonly holder: unknown;
+  readonly key: string;
+  readonly what: string;
+  readonly hint: string;
+  constructor(holder: unknown, key: string, what: string, hint: string) {
+    this.holder = holder;
+    this.key = key;
+    this.what = what;
+    this.hint = hint;
+  }
+}
 
 function lossless(this: unknown, key: string, value: unknown): unknown {
   switch (typeof value) {
@@ -41,27 +59,72 @@ function lossless(this: unknown, key: string, value: unknown): unknown {
       return value;
     case "number":
       if (Number.isFinite(value)) return value;
-      throw new TypeError(
-        `Cannot serialize ${value} as JSON${where(key)}: JSON has no non-finite numbers; use StructuredSerializer`,
-      );
-    case "object":
-      if (value === null || Array.isArray(value)) return value;
+      throw new Refused(this, key, String(value), "JSON has no non-finite numbers; use StructuredSerializer");
+    case "object": {
+      if (value === null) return value;
       if (ArrayBuffer.isView(value) || LOSSY.some((type) => value instanceof type)) {
-        throw new TypeError(
-          `Cannot serialize ${typeName(value)} as JSON${where(key)}: it would not round-trip; use StructuredSerializer`,
+        throw new Refused(this, key, typeName(value), "it would not round-trip; use StructuredSerializer");
+      }
+      // JSON.stringify drops symbol keys: the state of framework objects (an HTTP request) often lives there.
+      const symbol = Object.getOwnPropertySymbols(value).find((s) =>
+        Object.prototype.propertyIsEnumerable.call(value, s)
+      );
+      if (symbol !== undefined) {
+        throw new Refused(
+          this,
+          key,
+          typeName(value),
+          `its symbol-keyed field ${symbol.toString()} would be lost (JSON keeps only string keys); ` +
+            "store the fields you need as a plain object",
+        );
+      }
+      // A class instance whose state is private or native (a fetch Request on Node and Bun) would be stored as {}.
+      const proto = Object.getPrototypeOf(value);
+      if (
+        proto !== Object.prototype && proto !== null && !Array.isArray(value) && !BOXED.includes(proto) &&
+        Object.keys(value).length === 0
+      ) {
+        throw new Refused(
+          this,
+          key,
+          typeName(value),
+          "it has no own enumerable fields, so it would be stored as {}; store the fields you need as a plain object",
         );
       }
       return value;
+    }
     case "undefined":
       // An undefined property is simply absent in JSON, as in JSON.stringify;
       // anywhere else it would turn into null or vanish.
       if (key !== "" && this !== null && typeof this === "object" && !Array.isArray(this)) return value;
-      throw new TypeError(`Cannot serialize undefined as JSON${where(key)}: use null or StructuredSerializer`);
-    default:
-      throw new TypeError(
-        `Cannot serialize ${typeof value} as JSON${where(key)}: only JSON-native values are allowed`,
+      throw new Refused(
+        this,
+        key,
+        "undefined",
+        "use null or StructuredSerializer, or in cached() pass skip: (result) => result === undefined to not store it",
       );
+    default:
+      throw new Refused(this, key, typeof value, "only JSON-native values are allowed");
   }
+}
+
+// The TypeError dumps() throws for what the replacer refused, or for a value
+// JSON.stringify itself gives up on (a RangeError: nested too deeply, too large).
+function unserializable(root: unknown, error: unknown): unknown {
+  if (error instanceof Refused) {
+    // The key "" of JSON.stringify's wrapper object is the root itself.
+    const atRoot = error.key === "" && (error.holder as Record<string, unknown>)?.[""] === root;
+    return new TypeError(
+      `Cannot serialize ${error.what} as JSON${where(root, atRoot ? null : error.holder, error.key)}: ${error.hint}`,
+    );
+  }
+  if (error instanceof RangeError) {
+    return new TypeError(
+      `Cannot serialize the value as JSON: it is nested too deeply or too large for JSON.stringify (${error.message})`,
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 // True when JSON.stringify(value) is lossless without the checking replacer
@@ -125,10 +188,6 @@ function text(data: Uint8Array): string {
   return decoder.decode(data);
 }
 
-function where(key: string): string {
-  return key === "" ? "" : ` (at key ${JSON.stringify(key)})`;
-}
-
 /**
  * Encodes values as UTF-8 JSON. The type parameter only declares what you
  * store; nothing validates it on read (use `SchemaSerializer` for that).
@@ -154,10 +213,18 @@ export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {
    *
    * @param value A JSON-native value.
    * @returns UTF-8 JSON.
-   * @throws {TypeError} When the value (or a nested one) has no faithful JSON form, or is cyclic.
+   * @throws {TypeError} When the value (or a nested one) has no faithful JSON form (the message names its path), is
+   * cyclic, or is nested too deeply for `JSON.stringify`.
    */
   dumps(value: T): Uint8Array {
-    return utf8(plain(value, 0) ? JSON.stringify(value) : JSON.stringify(value, lossless));
+    if (plain(value, 0)) return utf8(JSON.stringify(value));
+    let text: string;
+    try {
+      text = JSON.stringify(value, lossless);
+    } catch (error) {
+      throw unserializable(value, error);
+    }
+    return utf8(text);
   }
 
   /**

@@ -24,6 +24,7 @@ import { CacheError } from "../errors.ts";
 import { typeName } from "../_validate.ts";
 import type { CacheSerializer } from "../types.ts";
 import { checkMsgpack } from "./_msgpack_guard.ts";
+import { where } from "./_where.ts";
 
 // Records (useRecords) are what tells a plain object apart from a Map and what
 // lets cyclic objects decode; mapsAsObjects: false makes MessagePack maps Maps.
@@ -73,14 +74,6 @@ interface Fixups {
   causeless: Error[];
 }
 
-function where(key: unknown): string {
-  return key === undefined ? "" : ` (at key ${JSON.stringify(String(key))})`;
-}
-
-function reject(what: string, key: unknown, hint: string): never {
-  throw new TypeError(`Cannot serialize ${what}${where(key)}: structured clone ${hint}`);
-}
-
 function codeUnits(text: string): Uint16Array {
   const units = new Uint16Array(text.length);
   for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
@@ -98,9 +91,14 @@ function fromCodeUnits(units: Uint16Array): string {
 function inspect(root: unknown): Fixups | undefined {
   const seen = new Set<object>();
   let fixups: Fixups | undefined;
+  const reject = (what: string, container: object | null | undefined, key: unknown, hint: string): never => {
+    throw new TypeError(`Cannot serialize ${what}${where(root, container, key)}: structured clone ${hint}`);
+  };
   // container undefined: a Map key or Set member, which cannot be patched after decoding.
   const patch = (container: object | null | undefined, key: unknown, value: unknown, what: string) => {
-    if (container === undefined) reject(what, key, "copies it, but this format cannot as a Map key or Set member");
+    if (container === undefined) {
+      reject(what, container, key, "copies it, but this format cannot as a Map key or Set member");
+    }
     (fixups ??= { slots: [], causeless: [] }).slots.push(container, key, value);
   };
   const visit = (value: unknown, container: object | null | undefined, key: unknown): void => {
@@ -116,9 +114,9 @@ function inspect(root: unknown): Fixups | undefined {
       case "undefined":
         return;
       case "symbol":
-        return reject("symbol", key, "cannot copy symbols");
+        return reject("symbol", container, key, "cannot copy symbols");
       case "function":
-        return reject(`function ${value.name || "(anonymous)"}`, key, "cannot copy functions");
+        return reject(`function ${value.name || "(anonymous)"}`, container, key, "cannot copy functions");
     }
     if (value === null || seen.has(value as object)) return;
     const object = value as object;
@@ -128,9 +126,11 @@ function inspect(root: unknown): Fixups | undefined {
       for (const name of Object.keys(object)) {
         // msgpackr renames a "__proto__" key (so that it never sets a prototype); refuse rather than corrupt.
         if (name === "__proto__") {
-          reject('an object with an own "__proto__" key', key, "copies it, but this format cannot");
+          reject('an object with an own "__proto__" key', container, key, "copies it, but this format cannot");
         }
-        if (!name.isWellFormed()) reject("a key with a lone surrogate", name, "copies it, but this format cannot");
+        if (!name.isWellFormed()) {
+          reject("a key with a lone surrogate", object, name, "copies it, but this format cannot");
+        }
         visit((object as Record<string, unknown>)[name], object, name);
       }
     } else if (Array.isArray(object)) {
@@ -149,9 +149,14 @@ function inspect(root: unknown): Fixups | undefined {
       else (fixups ??= { slots: [], causeless: [] }).causeless.push(object);
       if (object instanceof AggregateError) visit(object.errors, undefined, "errors");
     } else if (BOXED.includes(proto)) {
-      reject(`a boxed primitive (${typeName(object)})`, key, "copies it, but this format cannot; store the primitive");
+      reject(
+        `a boxed primitive (${typeName(object)})`,
+        container,
+        key,
+        "copies it, but this format cannot; store the primitive",
+      );
     } else {
-      reject(typeName(object), key, "cannot copy it (only plain objects, arrays and built-in value types)");
+      reject(typeName(object), container, key, "cannot copy it (only plain objects, arrays and built-in value types)");
     }
   };
   visit(root, null, undefined);

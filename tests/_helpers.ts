@@ -1,4 +1,7 @@
-import type { Clock } from "../types.ts";
+import { TTLCache } from "../ttl_cache.ts";
+import { MemoryCacheBackend } from "../backends/memory.ts";
+import { JsonSerializer } from "../serializers/json.ts";
+import type { CacheBackend, Clock } from "../types.ts";
 
 export interface ManualClock extends Clock {
   advance(ms: number): void;
@@ -16,3 +19,18 @@ export function manualClock(start = 1_000_000): ManualClock {
 }
 
 export const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
+
+/**
+ * A TTLCache of JSON values on a manual clock, with a memory backend on the
+ * same clock unless `backend` is given.
+ */
+export function jsonCache(options: { maxSize?: number; ttl?: number; backend?: CacheBackend } = {}): {
+  cache: TTLCache<unknown>;
+  clock: ManualClock;
+  backend: CacheBackend;
+} {
+  const clock = manualClock();
+  const backend = options.backend ?? new MemoryCacheBackend({ clock });
+  const cache = new TTLCache<unknown>({ ...options, backend, clock, serializer: new JsonSerializer<unknown>() });
+  return { cache, clock, backend };
+}

@@ -48,7 +48,15 @@ describe("cached", () => {
     assert.equal(await square(3), 9);
     assert.equal(await square(4), 16);
     assert.equal(calls, 2);
-    assert.deepEqual(square.cacheInfo(), { hits: 2, misses: 2, maxSize: 0, currSize: 2, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(square.cacheInfo(), {
+      hits: 2,
+      misses: 2,
+      maxSize: 0,
+      currSize: 2,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
     assert.equal(square.keyFor(3), "square:[3]", "the key is <name>:<arguments>");
     assert.deepEqual(await cache.namespace("square").get("square:[3]"), 9, "in the namespace <name>");
   });
@@ -99,7 +107,15 @@ describe("cached", () => {
     await inc(1);
     await inc(2);
     assert.equal(calls, 4);
-    assert.deepEqual(inc.cacheInfo(), { hits: 1, misses: 4, maxSize: 0, currSize: 3, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(inc.cacheInfo(), {
+      hits: 1,
+      misses: 4,
+      maxSize: 0,
+      currSize: 3,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("cached() caches and serves undefined, null, 0, empty string and false", async () => {
@@ -115,7 +131,15 @@ describe("cached", () => {
       assert.equal(await pick(i), results[i]);
     }
     assert.equal(calls, results.length);
-    assert.deepEqual(cache.cacheInfo(), { hits: 5, misses: 5, maxSize: 0, currSize: 5, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 5,
+      misses: 5,
+      maxSize: 0,
+      currSize: 5,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("cached() never stores errors: sync throws and rejections reach the caller, the next call retries", async () => {
@@ -133,7 +157,15 @@ describe("cached", () => {
     assert.equal(await flaky("x"), "x");
     assert.equal(await flaky("x"), "x");
     assert.equal(calls, 3);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 3, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 1,
+      misses: 3,
+      maxSize: 0,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("cached() returns a skipped result without storing it", async () => {
@@ -155,7 +187,15 @@ describe("cached", () => {
     assert.deepEqual(await find(1), { id: 1 });
     assert.equal(calls, 3);
     assert.deepEqual(seen, [null, null, { id: 1 }], "skip sees computed results only");
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 3, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 1,
+      misses: 3,
+      maxSize: 0,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("cached() passes the serializer's TypeError on, and stores nothing", async () => {
@@ -195,7 +235,15 @@ describe("cached", () => {
     await id(1);
     await id(2);
     await id(3);
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 2, currSize: 2, evictions: 1, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 0,
+      misses: 3,
+      maxSize: 2,
+      currSize: 2,
+      evictions: 1,
+      staleHits: 0,
+      errors: 0,
+    });
     await id(1);
     assert.equal(calls, 4);
   });
@@ -212,7 +260,15 @@ describe("cached", () => {
       message: /^Cannot make a cache key for run: args\[1\] is function .*pass keyMaker to cached\(\)/,
     });
     assert.equal(calls, 0);
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 0,
+      misses: 0,
+      maxSize: 0,
+      currSize: 0,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("cached() namespaces keys by name, so functions never share entries by accident", async () => {
@@ -379,7 +435,15 @@ describe("cached lock", () => {
     const results = await Promise.all(all);
     assert.equal(calls, 1);
     assert.ok(results.every((r) => r.id === 1));
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 1_000, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 0,
+      misses: 1_000,
+      maxSize: 0,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
     await load(1);
     assert.equal(cache.cacheInfo().hits, 1);
   });
@@ -430,7 +494,15 @@ describe("cached lock", () => {
     assert.equal(calls, 1, "one computation for the three callers");
     assert.equal(await load(1), 1, "the next call computes again");
     assert.equal(calls, 2);
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 4, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 0,
+      misses: 4,
+      maxSize: 0,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("lock: true with skip gives every waiter the one unstored result", async () => {
@@ -489,7 +561,15 @@ describe("cached lock", () => {
       "run 2",
       "release load:[2]",
     ], "the second call of key 1 joins the first in this process; the lock is held once per computation");
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 0, currSize: 2, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 0,
+      misses: 3,
+      maxSize: 0,
+      currSize: 2,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
     events.length = 0;
     await load(1);
     assert.deepEqual(events, [], "hits never take the lock");
@@ -588,5 +668,27 @@ describe("cached bad input", () => {
     await cache.set("kept", 1);
     assert.throws(() => cached(cache, { lock: 1 as never }));
     assert.equal(await cache.get("kept"), 1);
+  });
+});
+
+describe("cached() hardening: option names", () => {
+  test("cached() rejects an unknown option, naming the nearest valid one", () => {
+    const { cache } = jsonCache();
+    assert.throws(() => cached(cache, { keymaker: () => "k" } as never), {
+      name: "TypeError",
+      message: 'Cannot create cached function: unknown option "keymaker" (did you mean keyMaker?); ' +
+        "valid options: keyMaker, skip, typed, lock, name",
+    });
+    assert.throws(() => cached(cache, { nmae: "f" } as never), {
+      message: /unknown option "nmae" \(did you mean name\?\)/,
+    });
+  });
+
+  test("cached() refuses an ill-formed name, which UTF-8 backends cannot keep distinct", () => {
+    const { cache } = jsonCache();
+    assert.throws(() => cached(cache, { name: "f\uD800" }), {
+      name: "TypeError",
+      message: /name must be a well-formed string/,
+    });
   });
 });

@@ -28,3 +28,28 @@ test("setDefaultBackend() rejects an object that is not a backend and keeps the 
   });
   assert.equal(getDefaultBackend(), undefined);
 });
+
+test("setDefaultBackend() and new TTLCache() refuse a Map, WeakMap or Set, saying what to pass instead", () => {
+  for (const collection of [new Map(), new WeakMap(), new Set()]) {
+    const type = collection.constructor.name;
+    const rule = `backend must be a CacheBackend, not a ${type} (which ignores ttl and returns no Promise): pass a ` +
+      `CacheBackend such as new MemoryCacheBackend() of "@cachet/cachet/memory", whose methods return Promises ` +
+      `and honour ttl: received an object (${type})`;
+    assert.throws(() => setDefaultBackend(collection as never), {
+      name: "TypeError",
+      message: `Cannot set the default backend: ${rule}`,
+    });
+    assert.throws(() => new TTLCache({ backend: collection as never }), {
+      name: "TypeError",
+      message: `Cannot create TTLCache: ${rule}`,
+    });
+  }
+  assert.equal(getDefaultBackend(), undefined);
+  // A Map subclass that implements the contract itself is a backend.
+  class MapBackend extends Map<string, Uint8Array> {
+    override get(key: string) {
+      return Promise.resolve(super.get(key)) as never;
+    }
+  }
+  assert.ok(new TTLCache({ backend: new MapBackend() as never }));
+});

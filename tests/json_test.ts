@@ -2,6 +2,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { CacheError } from "../errors.ts";
 import { JsonSerializer } from "../serializers/json.ts";
+import { TTLCache } from "../ttl_cache.ts";
+import { MemoryCacheBackend } from "../backends/memory.ts";
 
 const json = new JsonSerializer<unknown>();
 
@@ -25,13 +27,13 @@ describe("JsonSerializer", () => {
   test("JsonSerializer.dumps() rejects values JSON cannot represent faithfully, naming the type", () => {
     const cases: [unknown, RegExp][] = [
       [1n, /Cannot serialize bigint as JSON/],
-      [{ n: 1n }, /bigint as JSON \(at key "n"\)/],
+      [{ n: 1n }, /bigint as JSON \(at value\.n\)/],
       [() => 1, /Cannot serialize function/],
       [Symbol("s"), /Cannot serialize symbol/],
       [undefined, /Cannot serialize undefined/],
-      [[1, undefined], /Cannot serialize undefined as JSON \(at key "1"\)/],
+      [[1, undefined], /Cannot serialize undefined as JSON \(at value\[1\]\)/],
       [NaN, /Cannot serialize NaN/],
-      [{ x: Infinity }, /Cannot serialize Infinity as JSON \(at key "x"\)/],
+      [{ x: Infinity }, /Cannot serialize Infinity as JSON \(at value\.x\)/],
       [-Infinity, /Cannot serialize -Infinity/],
       [new Map([[1, 2]]), /Cannot serialize Map/],
       [new Set([1]), /Cannot serialize Set/],
@@ -110,5 +112,66 @@ describe("JsonSerializer", () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.equal(Object.getPrototypeOf(value), Object.prototype);
     assert.ok(Object.hasOwn(value, "__proto__"));
+  });
+});
+
+describe("JsonSerializer errors name what and where", () => {
+  test("undefined at the root points to skip in cached()", () => {
+    assert.throws(() => json.dumps(undefined), {
+      name: "TypeError",
+      message: "Cannot serialize undefined as JSON: use null or StructuredSerializer, or in cached() pass " +
+        "skip: (result) => result === undefined to not store it",
+    });
+  });
+
+  test("an object with a symbol-keyed field is refused with its class and path, not stored without it", () => {
+    const kState = Symbol("kState");
+    class IncomingRequest {
+      url = "/";
+      [kState] = { headers: {} };
+    }
+    assert.throws(() => json.dumps({ user: { req: new IncomingRequest() } }), {
+      name: "TypeError",
+      message: "Cannot serialize IncomingRequest as JSON (at value.user.req): its symbol-keyed field " +
+        "Symbol(kState) would be lost (JSON keeps only string keys); store the fields you need as a plain object",
+    });
+  });
+
+  test("a class instance with no own fields (a fetch Request) is refused rather than stored as {}", () => {
+    assert.throws(() => json.dumps({ a: [1, { b: new Request("http://127.0.0.1/") }] }), {
+      name: "TypeError",
+      message: /^Cannot serialize Request as JSON \(at value\.a\[1\]\.b\): /,
+    });
+    assert.equal(
+      new TextDecoder().decode(json.dumps([new Number(1), new String(""), new Date(0)])),
+      '[1,"","1970-01-01T00:00:00.000Z"]',
+    );
+  });
+
+  test("a 100,000-deep array is a TypeError, not a bare stack overflow", () => {
+    let deep: unknown = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    for (const value of [deep, { at: deep }]) {
+      assert.throws(() => json.dumps(value), (error: Error) => {
+        assert.equal(error.name, "TypeError");
+        assert.match(error.message, /^Cannot serialize the value as JSON: it is nested too deeply or too large /);
+        assert.ok(error.cause instanceof RangeError);
+        return true;
+      });
+    }
+  });
+
+  test("deeply nested JSON bytes in the backend never crash a cache read", async () => {
+    const backend = new MemoryCacheBackend();
+    const errors: unknown[] = [];
+    const cache = new TTLCache<unknown>({ backend, serializer: json, onError: (error) => errors.push(error) });
+    const depth = 1_000_000;
+    await backend.set("deep", new TextEncoder().encode("[".repeat(depth) + "]".repeat(depth)), 60);
+    await backend.set("broken", new TextEncoder().encode("[".repeat(depth)), 60);
+    const deep = await cache.get("deep");
+    assert.ok(Array.isArray(deep), "JSON.parse reads deep arrays without recursion");
+    assert.equal(await cache.get("broken"), undefined, "an unterminated one is a miss");
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof CacheError);
   });
 });

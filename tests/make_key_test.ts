@@ -180,3 +180,10 @@ describe("makeKey", () => {
     );
   });
 });
+
+test("makeKey() rejects an unknown option, naming the nearest valid one", async () => {
+  await assert.rejects(makeKey("f", [], { typd: true } as never), {
+    name: "TypeError",
+    message: 'Cannot make a cache key: unknown option "typd" (did you mean typed?); valid options: typed',
+  });
+});

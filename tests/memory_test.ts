@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryCacheBackend } from "../backends/memory.ts";
+import { backendConformanceCases } from "../testing.ts";
 import { backendConformance } from "./_backend_conformance.ts";
 import { manualClock } from "./_helpers.ts";
 
@@ -82,5 +83,31 @@ describe("MemoryCacheBackend", () => {
     }
     await assert.rejects(backend.delete(null as never), { name: "TypeError" });
     assert.equal(backend.size, 0, "failed writes store nothing");
+  });
+});
+
+test("new MemoryCacheBackend() rejects an unknown option, naming the nearest valid one", () => {
+  assert.throws(() => new MemoryCacheBackend({ clok: { now: () => 0 } } as never), {
+    name: "TypeError",
+    message: 'Cannot create MemoryCacheBackend: unknown option "clok" (did you mean clock?); valid options: clock',
+  });
+});
+
+test("backendConformanceCases() (./testing) reports a broken backend with an Error naming the case", async () => {
+  // Forgets every ttl: entries never expire, so the expiry case must fail and the others pass.
+  class Forever extends MemoryCacheBackend {
+    override set(key: string, value: Uint8Array): Promise<void> {
+      return super.set(key, value, 3600);
+    }
+  }
+  const cases = backendConformanceCases({ create: () => new Forever(), sleep: () => Promise.resolve() });
+  const failed: string[] = [];
+  for (const { name, fn } of cases) await fn().catch((error: Error) => failed.push(`${name}: ${error.message}`));
+  assert.deepEqual(failed, [
+    'expires an entry after its ttl: get("short") after its ttl of 0.05 s: expected undefined (a miss), got 1',
+  ]);
+  assert.throws(() => backendConformanceCases({ create: () => new Forever(), dipose: () => {} } as never), {
+    name: "TypeError",
+    message: /unknown option "dipose" \(did you mean dispose\?\)/,
   });
 });

@@ -162,14 +162,14 @@ describe("StructuredSerializer", () => {
     }
     const cases: [unknown, RegExp][] = [
       [() => 1, /^Cannot serialize function \(anonymous\): structured clone cannot copy functions$/],
-      [{ f: function named() {} }, /function named \(at key "f"\)/],
+      [{ f: function named() {} }, /function named \(at value\.f\)/],
       [Symbol("s"), /Cannot serialize symbol/],
-      [[1, Symbol("s")], /symbol \(at key "1"\)/],
+      [[1, Symbol("s")], /symbol \(at value\[1\]\)/],
       [new WeakMap(), /Cannot serialize WeakMap/],
-      [{ w: new WeakSet() }, /WeakSet \(at key "w"\)/],
+      [{ w: new WeakSet() }, /WeakSet \(at value\.w\)/],
       [Promise.resolve(1), /Cannot serialize Promise/],
       [new Point(), /Cannot serialize Point: structured clone cannot copy it/],
-      [new Map([["k", new Point()]]), /Point \(at key "k"\)/],
+      [new Map([["k", new Point()]]), /Point \(at value\.get\("k"\)\)/],
       [new (class Bag extends Map {})(), /Cannot serialize Bag/],
       [new String("s"), /boxed primitive \(String\)/],
       [Object(1n), /boxed primitive \(BigInt\)/],

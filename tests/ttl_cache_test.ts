@@ -20,7 +20,15 @@ describe("TTLCache construction", () => {
   test("new TTLCache() uses defaults: unlimited, ttl 60, a private memory backend", async () => {
     const a = new TTLCache();
     const b = new TTLCache();
-    assert.deepEqual(a.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(a.cacheInfo(), {
+      hits: 0,
+      misses: 0,
+      maxSize: 0,
+      currSize: 0,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
     assert.ok(a.backend instanceof MemoryCacheBackend);
     assert.notEqual(a.backend, b.backend, "unregistered defaults are never shared");
     await a.set("k", bytes(1));
@@ -100,7 +108,15 @@ describe("TTLCache get and set", () => {
     const { cache } = jsonCache();
     await cache.set("user", { id: 1, tags: ["a"] });
     assert.deepEqual(await cache.get("user"), { id: 1, tags: ["a"] });
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 0, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 1,
+      misses: 0,
+      maxSize: 0,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("TTLCache serves falsy values as hits, not misses", async () => {
@@ -145,7 +161,15 @@ describe("TTLCache get and set", () => {
       await assert.rejects(cache.set(key as never, 1), { name: "TypeError", message: /key must be a string/ });
       await assert.rejects(cache.delete(key as never), { name: "TypeError", message: /key must be a string/ });
     }
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 0,
+      misses: 0,
+      maxSize: 0,
+      currSize: 0,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("TTLCache.set() rejects a bad per-entry ttl and keeps what was cached", async () => {
@@ -162,7 +186,15 @@ describe("TTLCache get and set", () => {
     await assert.rejects(cache.set("c", 3, "1" as never), { name: "TypeError", message: /received "1"/ });
     assert.equal(await cache.get("a"), 1);
     assert.equal(await cache.get("b"), 2);
-    assert.deepEqual(cache.cacheInfo(), { hits: 2, misses: 0, maxSize: 2, currSize: 2, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 2,
+      misses: 0,
+      maxSize: 2,
+      currSize: 2,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("TTLCache.set() with a value the serializer rejects keeps entries and counters", async () => {
@@ -171,7 +203,15 @@ describe("TTLCache get and set", () => {
     await assert.rejects(cache.set("b", 1n), { name: "TypeError", message: /bigint/ });
     await assert.rejects(cache.set("a", () => 1), { name: "TypeError", message: /function/ });
     assert.equal(await cache.get("a"), 1);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 0, maxSize: 1, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 1,
+      misses: 0,
+      maxSize: 1,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("TTLCache.delete() removes a key and is a no-op when absent", async () => {
@@ -191,7 +231,15 @@ describe("TTLCache get and set", () => {
     await cache.set("b", 2);
     await cache.clear();
     assert.equal(await cache.get("b"), undefined);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 2, maxSize: 1, currSize: 0, evictions: 1, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 1,
+      misses: 2,
+      maxSize: 1,
+      currSize: 0,
+      evictions: 1,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("TTLCache.cacheInfo() returns a frozen snapshot", async () => {
@@ -212,7 +260,15 @@ describe("TTLCache expiry", () => {
     assert.equal(await cache.get("k"), "v");
     clock.advance(1);
     assert.equal(await cache.get("k"), undefined);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 1, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 1,
+      misses: 1,
+      maxSize: 0,
+      currSize: 0,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("TTLCache.set() per-entry ttl overrides the default, fractions allowed", async () => {
@@ -297,7 +353,15 @@ describe("TTLCache LRU", () => {
     for (let i = 0; i < 5; i++) await cache.set(`k${i}`, i);
     assert.equal(await cache.get("k4"), 4);
     assert.equal(await cache.get("k3"), undefined);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 1, maxSize: 1, currSize: 1, evictions: 4, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 1,
+      misses: 1,
+      maxSize: 1,
+      currSize: 1,
+      evictions: 4,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("TTLCache eviction deletes the victim from the backend", async () => {
@@ -421,7 +485,15 @@ describe("TTLCache backend failures", () => {
         return true;
       });
     }
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
+    assert.deepEqual(cache.cacheInfo(), {
+      hits: 0,
+      misses: 0,
+      maxSize: 0,
+      currSize: 0,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+    });
   });
 
   test("TTLCache passes a backend's CacheError through unchanged", async () => {
@@ -466,5 +538,76 @@ describe("TTLCache on the memory backend", () => {
     assert.equal(await cache.get("k10"), undefined);
     for (let i = 0; i < 10; i++) assert.notEqual(await cache.get(`k${i}`), undefined);
     assert.equal(cache.cacheInfo().evictions, 1);
+  });
+});
+
+describe("TTLCache hardening: option names, maxTtl, backends", () => {
+  test("new TTLCache() rejects an unknown option, naming the nearest valid one", () => {
+    const valid = "valid options: maxSize, ttl, maxTtl, backend, serializer, clock, onError";
+    for (const [options, name, near] of [[{ maxsize: 1 }, "maxsize", "maxSize"], [{ TTL: 5 }, "TTL", "ttl"]] as const) {
+      assert.throws(() => new TTLCache(options as never), {
+        name: "TypeError",
+        message: `Cannot create TTLCache: unknown option "${name}" (did you mean ${near}?); ${valid}`,
+      });
+    }
+    assert.throws(() => new TTLCache({ keymaker: () => "" } as never), { message: /unknown option "keymaker"/ });
+  });
+
+  test("a ttl above maxTtl (default 43200 s = 12 h) is a RangeError that mentions seconds", async () => {
+    const cache = new TTLCache();
+    assert.equal(cache.maxTtl, 43200);
+    assert.throws(() => new TTLCache({ ttl: 60000 }), {
+      name: "RangeError",
+      message: "Cannot create TTLCache: ttl must be at most maxTtl (43200 seconds = 12 h): received 60000; ttl is " +
+        "in seconds (did you pass milliseconds?); raise maxTtl to allow longer entries",
+    });
+    await assert.rejects(cache.set("k", bytes(1), 1e300), {
+      name: "RangeError",
+      message: "Cannot set in TTLCache: ttl must be at most maxTtl (43200 seconds = 12 h): received 1e+300; " +
+        "raise maxTtl to allow longer entries",
+    });
+    await assert.rejects(cache.set("k", bytes(1), 60000), { name: "RangeError", message: /did you pass milliseconds/ });
+    assert.equal(await cache.get("k"), undefined, "a refused set stores nothing");
+    await cache.set("k", bytes(1), 43200);
+    assert.deepEqual([...(await cache.get("k"))!], [1]);
+  });
+
+  test("maxTtl raises or lowers the bound, and must itself be finite, > 0 and exact in milliseconds", async () => {
+    const week = new TTLCache({ maxTtl: 7 * 86400, ttl: 86400 });
+    assert.equal(week.maxTtl, 604800);
+    await week.set("k", bytes(1), 604800);
+    await assert.rejects(week.set("k", bytes(1), 604801), { message: /at most maxTtl \(604800 seconds = 7 d\)/ });
+    assert.doesNotThrow(() => new TTLCache({ maxTtl: 30 }), "the default ttl (60) yields to a lower maxTtl");
+    assert.throws(() => new TTLCache({ maxTtl: 30, ttl: 31 }), { message: /at most maxTtl \(30 seconds = 30 s\)/ });
+    for (const bad of [0, -1, NaN, Infinity, "60", null]) {
+      assert.throws(() => new TTLCache({ maxTtl: bad as never }), {
+        name: typeof bad === "number" ? "RangeError" : "TypeError",
+        message: /^Cannot create TTLCache: maxTtl must be a finite number > 0 \(seconds\): received /,
+      });
+    }
+    assert.throws(() => new TTLCache({ maxTtl: Number.MAX_SAFE_INTEGER }), {
+      name: "RangeError",
+      message: /^Cannot create TTLCache: maxTtl must be at most 9007199254740\.99\d* seconds/,
+    });
+    assert.equal(new TTLCache({ maxTtl: Number.MAX_SAFE_INTEGER / 1000 }).maxTtl, Number.MAX_SAFE_INTEGER / 1000);
+  });
+
+  test("a backend whose get() does not return a Promise is a TypeError, not a silent hit or miss", async () => {
+    const store = new Map<string, Uint8Array>();
+    const syncBackend: CacheBackend = {
+      get: (key) => store.get(key) as never,
+      set: (key, value) => Promise.resolve(void store.set(key, value)),
+      delete: (key) => Promise.resolve(void store.delete(key)),
+      clear: () => Promise.resolve(store.clear()),
+    };
+    const cache = new TTLCache({ backend: syncBackend });
+    await cache.set("k", bytes(1));
+    for (const key of ["k", "missing"]) {
+      await assert.rejects(cache.get(key), {
+        name: "TypeError",
+        message:
+          /^Cannot get from TTLCache: backend\.get must return a Promise \(of a Uint8Array or undefined\): received /,
+      });
+    }
   });
 });
