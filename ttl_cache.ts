@@ -190,9 +190,9 @@ export interface GetOrSetOptions extends ReadThroughOptions, SetOptions {
   /**
    * Single flight on a miss: `true` runs the factory once per key at a time in
    * this process, and every caller waiting on it gets its outcome (value or
-   * error); a {@linkcode CacheLock} (such as `RedisLock`) is also taken around
-   * the re-check, the computation and the store, so the factory runs once
-   * across processes; `false` lets every caller compute.
+   * error); a {@linkcode CacheLock} (such as `RedisLock`) named by the key is
+   * also taken around the re-check, the computation and the store, so the
+   * factory runs once across processes; `false` lets every caller compute.
    *
    * @default {true}
    */
@@ -785,7 +785,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     this.#swallowed("get", key, error);
     this.#c.misses++;
     this.#emitKey("miss", key);
-    return this.#compute(key, bk, factory, settings, records, undefined, undefined);
+    return this.#compute(key, bk, factory, settings, records, undefined, undefined, true);
   }
 
   // What a read found decides: a fresh hit is returned (maybe refreshed early
@@ -858,11 +858,12 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     records: readonly string[],
     tokens: Map<string, Uint8Array | undefined> | undefined,
     stale: Found<T> | undefined,
+    degraded = false,
   ): Promise<T> {
     const c = this.#c;
     let flight = settings.lock === false ? undefined : c.flights.get(bk);
     if (flight === undefined) {
-      flight = this.#startFlight(key, bk, factory, settings, records, tokens, stale?.value);
+      flight = this.#startFlight(key, bk, factory, settings, records, tokens, stale?.value, degraded);
     }
     const running = flight;
     const { signal, timeout } = settings;
@@ -927,12 +928,13 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     records: readonly string[],
     tokens: Map<string, Uint8Array | undefined> | undefined,
     stale: T | undefined,
+    degraded = false,
   ): Flight<T> {
     const c = this.#c;
     const controller = new AbortController();
     const { lock } = settings;
-    const run = () => this.#run(key, bk, factory, settings, records, tokens, stale, controller, lock);
-    const promise = typeof lock === "object" ? lock.withLock(bk, run) : run();
+    const run = () => this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded);
+    const promise = typeof lock === "object" ? lock.withLock(key, run) : run();
     const flight: Flight<T> = { promise, controller, waiting: 0, abortable: true };
     if (lock !== false) {
       c.flights.set(bk, flight);
@@ -953,11 +955,14 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     known: Map<string, Uint8Array | undefined> | undefined,
     stale: T | undefined,
     controller: AbortController,
-    lock: CacheLock | boolean,
+    degraded: boolean,
   ): Promise<T> {
     const c = this.#c;
     const tokens = known ?? new Map<string, Uint8Array | undefined>();
-    if (typeof lock === "object") {
+    // After a failed read (fail-open), the backend is presumed down: nothing
+    // more is read, and the value is written in the background, so the caller
+    // waits for at most one backend timeout.
+    if (typeof settings.lock === "object" && !degraded) {
       // Another process may have computed the value while this one waited for the lock.
       try {
         const found = await this.#lookup(key, bk, records, tokens);
@@ -968,7 +973,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       }
     }
     let stamps: readonly TagStamp[] = NO_STAMPS;
-    if (records.length > 0) {
+    if (records.length > 0 && !degraded) {
       try {
         stamps = await this.#stamps(records, tokens);
       } catch (error) {
@@ -997,9 +1002,15 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const started = c.clock.now();
     const value = await this.#withHardTimeout(key, settings.hardTimeout, controller, () => factory(context));
     const delta = Math.max(0, c.clock.now() - started);
+    // An entry whose records could not be read cannot be guarded by them: it is not stored.
     if (skipped || (records.length > 0 && stamps.length === 0)) return value;
+    const written = this.#write(key, bk, value, ttl, grace, stamps, delta);
+    if (degraded) {
+      written.catch((error) => this.#swallowed("set", key, error));
+      return value;
+    }
     try {
-      await this.#write(key, bk, value, ttl, grace, stamps, delta);
+      await written;
     } catch (error) {
       if (!settings.failOpen || !(error instanceof CacheError)) throw error;
       this.#swallowed("set", key, error);
@@ -1368,7 +1379,13 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       return undefined;
     }
     const entry = decode(bytes);
-    if (entry === undefined) this.#undecodable(key, bk, new TypeError("the stored bytes are not a cachet entry"));
+    if (entry === undefined) {
+      this.#undecodable(
+        key,
+        bk,
+        new CacheError(`Cannot read key ${describe(key)}: the stored bytes are not an entry cachet wrote (format 1)`),
+      );
+    }
     return entry;
   }
 

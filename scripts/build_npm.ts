@@ -5,12 +5,10 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { bin, root } from "./_common.ts";
 
-export const root: string = fileURLToPath(new URL("..", import.meta.url));
 export const npmDir: string = join(root, "npm");
 export const packDir: string = join(root, ".tmp", "npm");
-export const bin = (name: string): string => join(root, "node_modules", ".bin", name);
 
 /**
  * What each bare import of the sources becomes in the npm package. A core-only

@@ -6,16 +6,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
-import {
-  bin,
-  denoJson,
-  DEPENDENCIES,
-  moduleGraph,
-  packageName,
-  root,
-  SERVER_ONLY,
-  writeTsconfig,
-} from "./build_npm.ts";
+import { bin, root } from "./_common.ts";
+import { denoJson, DEPENDENCIES, moduleGraph, packageName, SERVER_ONLY, writeTsconfig } from "./build_npm.ts";
 
 // Uses of a runtime's own API, matched in code with comments removed.
 const FORBIDDEN: [RegExp, string][] = [

@@ -1,21 +1,13 @@
 // Checks that the JSR package (deno.json), the npm package (npm/package.json, from scripts/build_npm.ts) and the
-// README list the same entry points, that their files exist, and that `deno publish` ships only the modules those
-// entry points reach (no tests, benchmarks or scripts). Usage: node_modules/.bin/node scripts/check_exports.ts
+// README list the same entry points, that their files exist, that `deno publish` ships only the modules those entry
+// points reach (no tests, benchmarks or scripts), and that the Markdown files' relative links reach a file and heading.
+// Usage: node_modules/.bin/node scripts/check_exports.ts
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import process from "node:process";
-import {
-  bin,
-  denoJson,
-  moduleGraph,
-  npmDir,
-  npmName,
-  type NpmPackageJson,
-  readJson,
-  root,
-  subpathNeeds,
-} from "./build_npm.ts";
+import { bin, root } from "./_common.ts";
+import { denoJson, moduleGraph, npmDir, npmName, type NpmPackageJson, readJson, subpathNeeds } from "./build_npm.ts";
 
 const problems: string[] = [];
 const deno = denoJson();
@@ -89,9 +81,40 @@ for (const name of rows.keys()) {
   problems.push(`README.md "What each subpath needs" lists \`${name}\`, which is not exported`);
 }
 
+// Docs: README links every page of docs/, and every relative link between the Markdown files reaches an existing file
+// and heading, so no moved section becomes unreachable.
+const pages = [
+  "README.md",
+  "CONTRIBUTING.md",
+  "CHANGELOG.md",
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`),
+];
+// GitHub's heading ids: lower case, punctuation dropped, spaces to hyphens.
+const slug = (heading: string) => heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").trim().replace(/\s/g, "-");
+const anchors = (page: string) =>
+  new Set([...readFileSync(join(root, page), "utf8").matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1])));
+for (const page of pages) {
+  const text = readFileSync(join(root, page), "utf8").replace(/^```[\s\S]*?^```/gm, "");
+  for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+    if (/^[a-z]+:/.test(target)) continue;
+    const [path, anchor] = target.split("#");
+    const file = path === "" ? page : relative(root, join(root, dirname(page), path));
+    if (!existsSync(join(root, file))) problems.push(`${page} links ${target}: ${file} does not exist`);
+    else if (anchor !== undefined && file.endsWith(".md") && !anchors(file).has(anchor)) {
+      problems.push(`${page} links ${target}: ${file} has no heading #${anchor}`);
+    }
+  }
+}
+for (const page of pages.filter((p) => p.startsWith("docs/"))) {
+  if (!readme.includes(`](${page}`)) problems.push(`README.md does not link ${page}`);
+}
+
 console.log(`entry points: ${denoKeys.join(", ")} (JSR publishes ${published.length} files)`);
 if (problems.length > 0) {
   console.error(`exports: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join("\n")}`);
   process.exit(1);
 }
-console.log("exports: deno.json, npm/package.json and README.md agree");
+console.log(
+  `exports: deno.json, npm/package.json and README.md agree; links in ${pages.length} Markdown files resolve`,
+);

@@ -4,7 +4,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import process from "node:process";
-import { bin, tarballPath } from "./build_npm.ts";
+import { bin } from "./_common.ts";
+import { tarballPath } from "./build_npm.ts";
 
 const tarball = tarballPath();
 if (!existsSync(tarball)) throw new Error(`${tarball} is missing: run scripts/build_npm.ts first`);

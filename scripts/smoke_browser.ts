@@ -1,20 +1,25 @@
 // Bundles tests/browser/page.js against the packed npm tarball with esbuild (platform "browser"), serves it on
-// 127.0.0.1, loads it in headless Chromium (Debian's /usr/bin/chromium through playwright-core) and asserts on what the
-// page reports. Every runtime-neutral subpath is also bundled and imported by the page, so a subpath that reaches for
-// a Node built-in fails here. Usage: node_modules/.bin/node scripts/smoke_browser.ts (after scripts/build_npm.ts)
+// 127.0.0.1, loads it in headless Chromium (through playwright-core) and asserts on what the page reports. Every
+// runtime-neutral subpath is also bundled and imported by the page, so a subpath that reaches for a Node built-in
+// fails here. Usage: node_modules/.bin/node scripts/smoke_browser.ts (after scripts/build_npm.ts)
+//
+// The browser is $CACHET_CHROMIUM when set, else the first Chromium or Chrome found on PATH. Without one, the step is
+// skipped with a one-line notice (exit 0), so `npm test` passes on a machine with only Node and npm; with CI=true a
+// missing browser fails it instead.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import process from "node:process";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
-import { npmDir, type NpmPackageJson, readJson, root, SERVER_ONLY, tarballPath } from "./build_npm.ts";
+import { root } from "./_common.ts";
+import { npmDir, type NpmPackageJson, readJson, SERVER_ONLY, tarballPath } from "./build_npm.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+const BROWSERS = ["chromium", "chromium-browser", "google-chrome-stable", "google-chrome"];
 const FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -40,7 +45,27 @@ const expected: Record<string, unknown> = {
   validation: "RangeError: Cannot create TTLCache: ttl must be a finite number > 0 (seconds): received -1",
 };
 
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+/** The browser to drive: $CACHET_CHROMIUM if set (even when it does not exist), else the first one on PATH. */
+function findBrowser(): string | undefined {
+  const chosen = process.env.CACHET_CHROMIUM;
+  if (chosen) return existsSync(chosen) ? chosen : undefined;
+  const dirs = (process.env.PATH ?? "").split(delimiter).filter(Boolean);
+  for (const name of BROWSERS) {
+    for (const dir of dirs) if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+const browserPath = findBrowser();
+if (browserPath === undefined) {
+  const where = process.env.CACHET_CHROMIUM ?? `${BROWSERS.join(", ")} on PATH`;
+  const ci = process.env.CI === "true" || process.env.CI === "1";
+  console.log(
+    `browser: ${ci ? "FAILED" : "skipped"}, no Chromium found (${where}); install one (apt-get install chromium) or ` +
+      `set CACHET_CHROMIUM${ci ? "" : "; with CI=true this fails"}`,
+  );
+  process.exit(ci ? 1 : 0);
+}
 const tarball = tarballPath();
 if (!existsSync(tarball)) throw new Error(`${tarball} is missing: run scripts/build_npm.ts first`);
 const pkg = readJson<NpmPackageJson>(join(npmDir, "package.json"));
@@ -103,7 +128,7 @@ try {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
   context = await chromium.launchPersistentContext(join(scratch, "profile"), {
-    executablePath: CHROMIUM,
+    executablePath: browserPath,
     headless: true,
     args: FLAGS,
   });

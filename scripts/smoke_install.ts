@@ -10,7 +10,8 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import process from "node:process";
-import { bin, npmDir, type NpmPackageJson, readJson, root, subpathNeeds, tarballPath } from "./build_npm.ts";
+import { bin, root } from "./_common.ts";
+import { npmDir, type NpmPackageJson, readJson, subpathNeeds, tarballPath } from "./build_npm.ts";
 
 const tool = process.argv[2];
 if (tool !== "npm" && tool !== "bun") throw new Error("usage: smoke_install.ts npm|bun");

@@ -3,10 +3,10 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
+import { bin, option, root } from "./_common.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-const bin = (name: string) => join(root, "node_modules", ".bin", name);
-const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+const only = option("--only");
 
 const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
 const entryPoints: string[] = Object.values(denoJson.exports as Record<string, string>);
@@ -35,6 +35,8 @@ interface Result {
   passed?: number;
   failed?: number;
   skipped?: number;
+  /** Why the whole step was skipped. */
+  skip?: string;
   seconds: number;
 }
 
@@ -72,9 +74,10 @@ async function step(
   const started = performance.now();
   const { code, out } = await run(cmd, args);
   const counts = parse?.(out) ?? {};
-  // A runner that exits 0 having run nothing has not passed.
-  const ok = code === 0 && (parse === undefined || (counts.passed ?? 0) > 0);
-  results.push({ step: name, ok, ...counts, seconds: (performance.now() - started) / 1000 });
+  // A runner that exits 0 having run nothing has not passed, unless it said why it skipped (`<step>: skipped, why`).
+  const skip = out.match(/^[\w ]+: skipped, (.+)$/m)?.[1];
+  const ok = code === 0 && (parse === undefined || (counts.passed ?? 0) > 0 || skip !== undefined);
+  results.push({ step: name, ok, ...counts, skip, seconds: (performance.now() - started) / 1000 });
 }
 
 const files = testFiles();
@@ -87,6 +90,7 @@ if (!only || only === "checks") {
   await step("deno lint", bin("deno"), ["lint"]);
   await step("deno check", bin("deno"), ["check", ...entryPoints, ...files]);
   await step("deno doc --lint", bin("deno"), ["doc", "--lint", ...entryPoints]);
+  await step("doc examples can fail (deno test --doc)", bin("node"), ["scripts/check_doc_examples.ts"]);
   await step("deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"]);
 }
 if (!only || only === "node") {
@@ -139,7 +143,8 @@ for (const r of results) {
   const counts = r.passed === undefined && r.failed === undefined
     ? ""
     : ` ${r.passed ?? 0} passed, ${r.failed ?? 0} failed${r.skipped ? `, ${r.skipped} skipped` : ""}`;
-  console.log(`${r.ok ? "ok  " : "FAIL"} ${r.step}${counts} (${r.seconds.toFixed(1)}s)`);
+  const status = r.skip !== undefined && r.ok ? "skip" : r.ok ? "ok  " : "FAIL";
+  console.log(`${status} ${r.step}${r.skip ? `: ${r.skip}` : counts} (${r.seconds.toFixed(1)}s)`);
   passed += r.passed ?? 0;
   failed += (r.failed ?? 0) + (r.ok ? 0 : 1);
 }

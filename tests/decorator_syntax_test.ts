@@ -34,7 +34,7 @@ describe("@cached", () => {
     assert.equal(eu.find.length, 1);
     const helpers = eu.find as unknown as CachedHelpers;
     // Two hits: eu.find(1) the second time, and the cache.get() above.
-    assert.deepEqual(helpers.cacheInfo(), { hits: 2, misses: 2, maxSize: 0, currSize: 2, evictions: 0 });
+    assert.deepEqual(helpers.cacheInfo(), { hits: 2, misses: 2, maxSize: 0, currSize: 2, evictions: 0, staleHits: 0, errors: 0 });
     await helpers.cacheClear();
     assert.equal(cache.cacheInfo().currSize, 0);
   });

@@ -48,8 +48,9 @@ describe("cached", () => {
     assert.equal(await square(3), 9);
     assert.equal(await square(4), 16);
     assert.equal(calls, 2);
-    assert.deepEqual(square.cacheInfo(), { hits: 2, misses: 2, maxSize: 0, currSize: 2, evictions: 0 });
-    assert.deepEqual(await cache.get("square:[3]"), 9, "the key is <name>:<arguments>");
+    assert.deepEqual(square.cacheInfo(), { hits: 2, misses: 2, maxSize: 0, currSize: 2, evictions: 0, staleHits: 0, errors: 0 });
+    assert.equal(square.keyFor(3), "square:[3]", "the key is <name>:<arguments>");
+    assert.deepEqual(await cache.namespace("square").get("square:[3]"), 9, "in the namespace <name>");
   });
 
   test("cached() caches an async function and serves fresh copies of the stored value", async () => {
@@ -80,7 +81,7 @@ describe("cached", () => {
     assert.equal(typeof wrapped.cacheClear, "function");
   });
 
-  test("cacheClear() empties the whole cache (as in the spec) and the next call recomputes", async () => {
+  test("cacheClear() empties only this function's entries and the next call recomputes", async () => {
     const { cache } = jsonCache();
     await cache.set("other", "entry");
     let calls = 0;
@@ -94,11 +95,11 @@ describe("cached", () => {
     const cleared = inc.cacheClear();
     assert.ok(cleared instanceof Promise);
     assert.equal(await cleared, undefined);
-    assert.equal(inc.cacheInfo().currSize, 0);
-    assert.equal(await cache.get("other"), undefined, "the whole TTLCache is cleared");
+    assert.equal(await cache.get("other"), "entry", "other entries stay");
     await inc(1);
-    assert.equal(calls, 3);
-    assert.deepEqual(inc.cacheInfo(), { hits: 0, misses: 4, maxSize: 0, currSize: 1, evictions: 0 });
+    await inc(2);
+    assert.equal(calls, 4);
+    assert.deepEqual(inc.cacheInfo(), { hits: 1, misses: 4, maxSize: 0, currSize: 3, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("cached() caches and serves undefined, null, 0, empty string and false", async () => {
@@ -114,7 +115,7 @@ describe("cached", () => {
       assert.equal(await pick(i), results[i]);
     }
     assert.equal(calls, results.length);
-    assert.deepEqual(cache.cacheInfo(), { hits: 5, misses: 5, maxSize: 0, currSize: 5, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 5, misses: 5, maxSize: 0, currSize: 5, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("cached() never stores errors: sync throws and rejections reach the caller, the next call retries", async () => {
@@ -132,7 +133,7 @@ describe("cached", () => {
     assert.equal(await flaky("x"), "x");
     assert.equal(await flaky("x"), "x");
     assert.equal(calls, 3);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 3, maxSize: 0, currSize: 1, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 3, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("cached() returns a skipped result without storing it", async () => {
@@ -154,7 +155,7 @@ describe("cached", () => {
     assert.deepEqual(await find(1), { id: 1 });
     assert.equal(calls, 3);
     assert.deepEqual(seen, [null, null, { id: 1 }], "skip sees computed results only");
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 3, maxSize: 0, currSize: 1, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 3, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("cached() passes the serializer's TypeError on, and stores nothing", async () => {
@@ -194,7 +195,7 @@ describe("cached", () => {
     await id(1);
     await id(2);
     await id(3);
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 2, currSize: 2, evictions: 1 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 2, currSize: 2, evictions: 1, staleHits: 0, errors: 0 });
     await id(1);
     assert.equal(calls, 4);
   });
@@ -211,7 +212,7 @@ describe("cached", () => {
       message: /^Cannot make a cache key for run: args\[1\] is function .*pass keyMaker to cached\(\)/,
     });
     assert.equal(calls, 0);
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("cached() namespaces keys by name, so functions never share entries by accident", async () => {
@@ -230,7 +231,7 @@ describe("cached", () => {
     assert.equal(await renamed(1), "x1");
     assert.equal(await a(1), "a1");
     assert.equal(cache.cacheInfo().currSize, 3);
-    assert.equal(await cache.get("a%3Ax:[1]"), "x1");
+    assert.equal(await cache.namespace("a:x").get("a%3Ax:[1]"), "x1");
   });
 
   test("cached() refuses an anonymous function without the name option", () => {
@@ -268,7 +269,7 @@ describe("cached", () => {
     assert.equal(cache.cacheInfo().hits, 1);
   });
 
-  test("cached() uses a keyMaker's key as it is, sync or async, and passes it fn, args and this", async () => {
+  test("cached() uses a keyMaker's key as it is (in the function's namespace), sync or async, with fn, args, this", async () => {
     const { cache } = jsonCache();
     const received: unknown[][] = [];
     function lookup(this: { region: string }, id: number) {
@@ -286,7 +287,7 @@ describe("cached", () => {
     assert.equal(await us.lookup(1), "us-1", "per-instance keys through thisArg");
     assert.equal(await eu.lookup(1), "eu-1");
     assert.deepEqual(received[0], [lookup, [1], eu]);
-    assert.equal(await cache.get("user/eu/1"), "eu-1");
+    assert.equal(await cache.namespace("lookup").get("user/eu/1"), "eu-1");
 
     const asyncKeys = cached(cache, { keyMaker: (_fn, args) => Promise.resolve(`async/${args[0]}`), name: "ignored" })(
       function plain(id: number) {
@@ -295,7 +296,7 @@ describe("cached", () => {
     );
     assert.equal(await asyncKeys(7), 7);
     assert.equal(await asyncKeys(7), 7);
-    assert.equal(await cache.get("async/7"), 7);
+    assert.equal(await cache.namespace("ignored").get("async/7"), 7);
   });
 
   test("cached() rejects a keyMaker result that is not a string, and keyMaker errors", async () => {
@@ -339,10 +340,10 @@ describe("cached", () => {
     assert.equal(await new Repo("a").find(1), "a1");
     assert.equal(await new Repo("b").find(1), "a1", "by default this is not part of the key");
     assert.equal(calls, 1);
-    assert.equal(await cache.get("Repo#find:[1]"), "a1");
+    assert.equal(await cache.namespace("Repo#find").get("Repo#find:[1]"), "a1");
   });
 
-  test("cached() passes backend failures on as CacheError", async () => {
+  test("cached() computes through backend failures by default (fail-open), or rejects with failOpen: false", async () => {
     const failing: CacheBackend = {
       get: () => Promise.reject(new Error("down")),
       set: () => Promise.resolve(),
@@ -353,7 +354,12 @@ describe("cached", () => {
     const f = cached(cache)(function f() {
       return 1;
     });
-    await assert.rejects(f(), (error: Error) => error instanceof CacheError && /down/.test(error.message));
+    assert.equal(await f(), 1);
+    assert.equal(cache.cacheInfo().errors, 1);
+    const closed = cached(cache, { failOpen: false })(function closed() {
+      return 1;
+    });
+    await assert.rejects(closed(), (error: Error) => error instanceof CacheError && /down/.test(error.message));
   });
 });
 
@@ -373,15 +379,15 @@ describe("cached lock", () => {
     const results = await Promise.all(all);
     assert.equal(calls, 1);
     assert.ok(results.every((r) => r.id === 1));
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 1_000, maxSize: 0, currSize: 1, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 1_000, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
     await load(1);
     assert.equal(cache.cacheInfo().hits, 1);
   });
 
-  test("without a lock, concurrent cold calls all run the function", async () => {
+  test("lock: false lets concurrent cold calls all run the function", async () => {
     const { cache } = jsonCache();
     let calls = 0;
-    const load = cached(cache)(async function load(id: number) {
+    const load = cached(cache, { lock: false })(async function load(id: number) {
       calls++;
       await tick();
       return id;
@@ -407,7 +413,7 @@ describe("cached lock", () => {
     assert.deepEqual(await both, [0, 1]);
   });
 
-  test("lock: true lets the next waiter retry after an error, and the error is not stored", async () => {
+  test("lock: true shares one computation's error with every caller waiting on it, and stores nothing", async () => {
     const { cache } = jsonCache();
     let calls = 0;
     const gate = deferred();
@@ -417,19 +423,17 @@ describe("cached lock", () => {
       if (calls === 1) throw new Error("first attempt failed");
       return id;
     });
-    const first = load(1);
-    const second = load(1);
-    const third = load(1);
+    const waiting = [load(1), load(1), load(1)];
     await tick();
     gate.resolve();
-    await assert.rejects(first, { message: "first attempt failed" });
-    assert.equal(await second, 1);
-    assert.equal(await third, 1);
-    assert.equal(calls, 2, "one retry, by the next waiter; the third call reads the retry's result");
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 0, currSize: 1, evictions: 0 });
+    for (const call of waiting) await assert.rejects(call, { message: "first attempt failed" });
+    assert.equal(calls, 1, "one computation for the three callers");
+    assert.equal(await load(1), 1, "the next call computes again");
+    assert.equal(calls, 2);
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 4, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
   });
 
-  test("lock: true with skip runs the waiters one after the other", async () => {
+  test("lock: true with skip gives every waiter the one unstored result", async () => {
     const { cache } = jsonCache();
     let running = 0;
     let overlap = false;
@@ -442,8 +446,9 @@ describe("cached lock", () => {
       running--;
       return calls;
     });
-    assert.deepEqual(await Promise.all([load(), load(), load()]), [1, 2, 3]);
+    assert.deepEqual(await Promise.all([load(), load(), load()]), [1, 1, 1]);
     assert.equal(overlap, false);
+    assert.equal(await load(), 2, "a skipped result is not stored");
   });
 
   test("a custom CacheLock wraps the re-check, the call and the store of a miss, keyed by the cache key", async () => {
@@ -476,18 +481,15 @@ describe("cached lock", () => {
     assert.equal(calls, 2);
     assert.deepEqual(events, [
       "wait load:[1]",
-      "wait load:[1]",
       "wait load:[2]",
       "hold load:[1]",
       "run 1",
       "release load:[1]",
-      "hold load:[1]",
-      "release load:[1]",
       "hold load:[2]",
       "run 2",
       "release load:[2]",
-    ]);
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 0, currSize: 2, evictions: 0 });
+    ], "the second call of key 1 joins the first in this process; the lock is held once per computation");
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 3, maxSize: 0, currSize: 2, evictions: 0, staleHits: 0, errors: 0 });
     events.length = 0;
     await load(1);
     assert.deepEqual(events, [], "hits never take the lock");

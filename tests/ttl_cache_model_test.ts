@@ -117,6 +117,8 @@ test("TTLCache behaves like a reference LRU+TTL model on random command sequence
                 maxSize,
                 currSize: model.entries.size,
                 evictions: model.evictions,
+                staleHits: 0,
+                errors: 0,
               });
               break;
           }

@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { encode } from "../_envelope.ts";
 import { CacheError, TTLCache } from "../mod.ts";
 import type { CacheBackend, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
@@ -19,7 +20,7 @@ describe("TTLCache construction", () => {
   test("new TTLCache() uses defaults: unlimited, ttl 60, a private memory backend", async () => {
     const a = new TTLCache();
     const b = new TTLCache();
-    assert.deepEqual(a.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0 });
+    assert.deepEqual(a.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
     assert.ok(a.backend instanceof MemoryCacheBackend);
     assert.notEqual(a.backend, b.backend, "unregistered defaults are never shared");
     await a.set("k", bytes(1));
@@ -99,7 +100,7 @@ describe("TTLCache get and set", () => {
     const { cache } = jsonCache();
     await cache.set("user", { id: 1, tags: ["a"] });
     assert.deepEqual(await cache.get("user"), { id: 1, tags: ["a"] });
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 0, maxSize: 0, currSize: 1, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 0, maxSize: 0, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("TTLCache serves falsy values as hits, not misses", async () => {
@@ -144,7 +145,7 @@ describe("TTLCache get and set", () => {
       await assert.rejects(cache.set(key as never, 1), { name: "TypeError", message: /key must be a string/ });
       await assert.rejects(cache.delete(key as never), { name: "TypeError", message: /key must be a string/ });
     }
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("TTLCache.set() rejects a bad per-entry ttl and keeps what was cached", async () => {
@@ -161,7 +162,7 @@ describe("TTLCache get and set", () => {
     await assert.rejects(cache.set("c", 3, "1" as never), { name: "TypeError", message: /received "1"/ });
     assert.equal(await cache.get("a"), 1);
     assert.equal(await cache.get("b"), 2);
-    assert.deepEqual(cache.cacheInfo(), { hits: 2, misses: 0, maxSize: 2, currSize: 2, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 2, misses: 0, maxSize: 2, currSize: 2, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("TTLCache.set() with a value the serializer rejects keeps entries and counters", async () => {
@@ -170,7 +171,7 @@ describe("TTLCache get and set", () => {
     await assert.rejects(cache.set("b", 1n), { name: "TypeError", message: /bigint/ });
     await assert.rejects(cache.set("a", () => 1), { name: "TypeError", message: /function/ });
     assert.equal(await cache.get("a"), 1);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 0, maxSize: 1, currSize: 1, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 0, maxSize: 1, currSize: 1, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("TTLCache.delete() removes a key and is a no-op when absent", async () => {
@@ -190,7 +191,7 @@ describe("TTLCache get and set", () => {
     await cache.set("b", 2);
     await cache.clear();
     assert.equal(await cache.get("b"), undefined);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 2, maxSize: 1, currSize: 0, evictions: 1 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 2, maxSize: 1, currSize: 0, evictions: 1, staleHits: 0, errors: 0 });
   });
 
   test("TTLCache.cacheInfo() returns a frozen snapshot", async () => {
@@ -211,7 +212,7 @@ describe("TTLCache expiry", () => {
     assert.equal(await cache.get("k"), "v");
     clock.advance(1);
     assert.equal(await cache.get("k"), undefined);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 1, maxSize: 0, currSize: 0, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 1, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("TTLCache.set() per-entry ttl overrides the default, fractions allowed", async () => {
@@ -296,7 +297,7 @@ describe("TTLCache LRU", () => {
     for (let i = 0; i < 5; i++) await cache.set(`k${i}`, i);
     assert.equal(await cache.get("k4"), 4);
     assert.equal(await cache.get("k3"), undefined);
-    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 1, maxSize: 1, currSize: 1, evictions: 4 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 1, misses: 1, maxSize: 1, currSize: 1, evictions: 4, staleHits: 0, errors: 0 });
   });
 
   test("TTLCache eviction deletes the victim from the backend", async () => {
@@ -325,6 +326,11 @@ describe("TTLCache LRU", () => {
   });
 });
 
+// The bytes TTLCache itself stores for a payload (an entry header, then the payload).
+function entryOf(payload: Uint8Array): Uint8Array {
+  return encode({ expiresAt: Date.now() + 60_000, freshUntil: Date.now() + 60_000, delta: 0, tags: [] }, payload);
+}
+
 describe("TTLCache untrusted bytes", () => {
   test("TTLCache.get() treats undecodable bytes as a counted miss, deletes them and reports onError", async () => {
     const backend = new MemoryCacheBackend();
@@ -334,8 +340,8 @@ describe("TTLCache untrusted bytes", () => {
       serializer: new JsonSerializer(),
       onError: (error, context) => errors.push([error, context]),
     });
-    await backend.set("bad", new TextEncoder().encode("{not json"), 60);
-    await backend.set("bad-utf8", bytes(0xff, 0xfe), 60);
+    await backend.set("bad", entryOf(new TextEncoder().encode("{not json")), 60);
+    await backend.set("bad-utf8", entryOf(bytes(0xff, 0xfe)), 60);
     assert.equal(await cache.get("bad", "fallback"), "fallback");
     assert.equal(await cache.get("bad-utf8"), undefined);
     assert.equal(await backend.get("bad"), undefined, "the bad entry is deleted");
@@ -345,6 +351,24 @@ describe("TTLCache untrusted bytes", () => {
     assert.ok(error instanceof CacheError);
     assert.ok(error.cause instanceof Error);
     assert.deepEqual(context, { key: "bad", operation: "loads" });
+  });
+
+  test("TTLCache.get() treats bytes it did not write (no entry header, truncated, unknown flags) as a counted miss", async () => {
+    const backend = new MemoryCacheBackend();
+    const errors: unknown[] = [];
+    const cache = new TTLCache({ backend, serializer: new JsonSerializer(), onError: (error) => errors.push(error) });
+    const good = entryOf(new TextEncoder().encode("1"));
+    const variants = [
+      new TextEncoder().encode("1"),
+      good.subarray(0, 9),
+      Uint8Array.from([good[0], 0x80, ...good.subarray(2)]),
+      Uint8Array.from([good[0], 1, ...good.subarray(2, 10), 5, 0]),
+    ];
+    for (const [i, variant] of variants.entries()) await backend.set(`k${i}`, variant, 60);
+    for (let i = 0; i < variants.length; i++) assert.equal(await cache.get(`k${i}`), undefined);
+    assert.equal(errors.length, variants.length);
+    assert.ok(errors.every((error) => error instanceof CacheError));
+    assert.deepEqual({ misses: cache.cacheInfo().misses, errors: cache.cacheInfo().errors }, { misses: 4, errors: 4 });
   });
 
   test("TTLCache.get() survives a throwing onError hook and an async-failing serializer", async () => {
@@ -397,7 +421,7 @@ describe("TTLCache backend failures", () => {
         return true;
       });
     }
-    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0 });
+    assert.deepEqual(cache.cacheInfo(), { hits: 0, misses: 0, maxSize: 0, currSize: 0, evictions: 0, staleHits: 0, errors: 0 });
   });
 
   test("TTLCache passes a backend's CacheError through unchanged", async () => {

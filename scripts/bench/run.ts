@@ -1,12 +1,12 @@
 // The benchmark entry point:
-//   npm run bench [-- --quick] [--runtime deno|bun|deno,bun] [--suite a,b] [--out dir] [--readme]
+//   npm run bench [-- --quick] [--runtime deno|bun|deno,bun] [--suite a,b] [--out dir] [--docs]
 //
 // Runs every suite side by side with the peers on Node 24, each in its own
 // child process, prints Markdown tables (ops/s, mean, p99, ratio to cachet),
 // and writes results.json, results.md and one SVG chart per suite to
 // docs/bench/ (to .tmp/bench/ with --quick, so the smoke run leaves the repo alone).
 // `--runtime` also runs cachet's own cases on Deno and/or Bun and compares them with Node;
-// `--readme` writes the tables into README.md between its bench markers.
+// `--docs` writes the tables into docs/benchmarks.md between its bench markers.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -14,12 +14,14 @@ import { join } from "node:path";
 import process from "node:process";
 import { markdownTable, type Row, runtimeName, type SuiteResult, svgChart } from "./_harness.ts";
 import { targetsTable } from "./_targets.ts";
+import { bin, option, root } from "../_common.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
-const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const args = process.argv.slice(2);
-const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const quick = args.includes("--quick");
+if (args.includes("--readme")) {
+  console.error("--readme is now --docs: the tables live in docs/benchmarks.md");
+  process.exit(2);
+}
 
 /**
  * The suites in the order they run; `gc` ones need --expose-gc. An `external`
@@ -109,7 +111,7 @@ for (const suite of SUITES) {
     const status =
       spawnSync(bin("node"), [script, ...(quick ? ["--quick"] : [])], { cwd: root, stdio: "inherit" }).status;
     if (status === 0) {
-      externals.push(`${suite.name} (its report is printed above; \`node ${script.replace(root, "")}\`)`);
+      externals.push(`${suite.name} (printed on the console only; \`node ${script.replace(root, "")}\`)`);
     } else failed.push(suite.name);
     continue;
   }
@@ -168,18 +170,19 @@ for (const result of results) {
   writeFileSync(join(outDir, `${result.suite}.svg`), svgChart(result, subtitle));
 }
 console.error(`wrote ${outDir}/results.json, results.md and ${results.length} SVG charts in ${meta.seconds} s`);
-if (args.includes("--readme")) {
-  // Replaces the measured tables in README.md, between the markers, with this run's.
-  const readme = join(root, "README.md");
+if (args.includes("--docs")) {
+  // Replaces the measured tables in docs/benchmarks.md, between the markers, with this run's, formatted as deno fmt
+  // wants them (npm test checks it).
+  const docs = join(root, "docs", "benchmarks.md");
   const [start, end] = ["<!-- bench:start -->", "<!-- bench:end -->"];
-  const text = readFileSync(readme, "utf8");
-  if (!text.includes(start) || !text.includes(end)) throw new Error(`README.md lacks the ${start} and ${end} markers`);
-  const tables = markdown.join("\n").replace(/^### /gm, "#### ");
+  const text = readFileSync(docs, "utf8");
+  if (!text.includes(start) || !text.includes(end)) throw new Error(`${docs} lacks the ${start} and ${end} markers`);
   writeFileSync(
-    readme,
-    `${text.slice(0, text.indexOf(start) + start.length)}\n\n${tables}\n${text.slice(text.indexOf(end))}`,
+    docs,
+    `${text.slice(0, text.indexOf(start) + start.length)}\n\n${markdown.join("\n")}\n${text.slice(text.indexOf(end))}`,
   );
-  console.error("updated the tables in README.md");
+  spawnSync(bin("deno"), ["fmt", docs], { cwd: root, stdio: "inherit" });
+  console.error(`updated the tables in ${docs}`);
 }
 if (failed.length) {
   console.error(`FAILED suites: ${failed.join(", ")}`);
