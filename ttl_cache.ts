@@ -358,6 +358,8 @@ interface Flight<T> {
   // Callers still waiting; when the last one with a signal aborts, so does the computation.
   waiting: number;
   abortable: boolean;
+  // The factory's ms, once it returned.
+  duration: number | undefined;
 }
 
 const ROOT: Scope = { path: "", prefix: "", records: NO_RECORDS };
@@ -442,7 +444,12 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const maxSeconds = checkMaxTtl(CREATE, maxTtl);
     checkCount(CREATE, "maxSize", maxSize);
     // The default ttl never exceeds a smaller maxTtl.
-    const seconds = checkTtl(CREATE, "ttl", options.ttl ?? Math.min(60, maxSeconds), maxSeconds);
+    const seconds = checkTtl(
+      CREATE,
+      "ttl",
+      options.ttl === undefined ? Math.min(60, maxSeconds) : options.ttl,
+      maxSeconds,
+    );
     if (backend !== undefined) checkBackend(CREATE, "backend", backend);
     if (serializer !== undefined) checkMethods(CREATE, "serializer", serializer, ["dumps", "loads"]);
     checkMethods(CREATE, "clock", clock, ["now"]);
@@ -844,7 +851,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const flight = this.#startFlight(key, bk, factory, { ...settings, signal: undefined }, records, tokens, stale);
     flight.abortable = false;
     flight.promise.then(
-      () => this.#emitKey("refresh", key, { reason }),
+      () => this.#emitKey("refresh", key, { reason, duration: flight.duration }),
       (error) => this.#swallowed("refresh", key, error),
     );
   }
@@ -934,9 +941,18 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     const controller = new AbortController();
     const { lock } = settings;
-    const run = () => this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded);
+    const timing = { duration: undefined as number | undefined };
+    const run = () => this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
     const promise = typeof lock === "object" ? lock.withLock(key, run) : run();
-    const flight: Flight<T> = { promise, controller, waiting: 0, abortable: true };
+    const flight: Flight<T> = {
+      promise,
+      controller,
+      waiting: 0,
+      abortable: true,
+      get duration() {
+        return timing.duration;
+      },
+    };
     if (lock !== false) {
       c.flights.set(bk, flight);
       const leave = () => {
@@ -957,6 +973,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     stale: T | undefined,
     controller: AbortController,
     degraded: boolean,
+    timing: { duration: number | undefined },
   ): Promise<T> {
     const c = this.#c;
     const tokens = known ?? new Map<string, Uint8Array | undefined>();
@@ -1003,6 +1020,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const started = c.clock.now();
     const value = await this.#withHardTimeout(key, settings.hardTimeout, controller, () => factory(context));
     const delta = Math.max(0, c.clock.now() - started);
+    timing.duration = delta;
     // An entry whose records could not be read cannot be guarded by them: it is not stored.
     if (skipped || (records.length > 0 && stamps.length === 0)) return value;
     const written = this.#write(key, bk, value, ttl, grace, stamps, delta);
@@ -1621,7 +1639,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       victims.push(oldest);
     }
     c.evictions += victims.length;
-    if (c.listening.has("evict")) { for (const victim of victims) this.#emit("evict", { key: victim }); }
+    if (c.listening.has("evict")) { for (const victim of victims) this.#emit("evict", userKeyOf(victim)); }
     this.#track(bk, expiresAt);
     return victims;
   }
@@ -1649,6 +1667,20 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   }
 }
 
+// The key and namespace path a backend key was made from (see #bk and namespace()).
+function userKeyOf(bk: string): { key: string; namespace: string } {
+  if (!bk.startsWith(NAMESPACE)) return { key: bk.charCodeAt(0) === 0 ? bk.slice(1) : bk, namespace: "" };
+  const path: string[] = [];
+  let at = NAMESPACE.length;
+  while (bk[at] !== "|") {
+    const colon = bk.indexOf(":", at);
+    const length = Number(bk.slice(at, colon));
+    path.push(bk.slice(colon + 1, colon + 1 + length));
+    at = colon + 1 + length;
+  }
+  return { key: bk.slice(at + 1), namespace: path.join("/") };
+}
+
 function stampsOf(records: readonly string[], tokens: Map<string, Uint8Array | undefined>): readonly TagStamp[] {
   return records.length === 0 ? NO_STAMPS : records.map((record) => ({ record, token: tokens.get(record)! }));
 }
@@ -1658,12 +1690,17 @@ class BackendContractError extends TypeError {
   override name = "TypeError";
 }
 
-function thenable<R>(value: Promise<R>, method: string): Promise<R> {
+const PROMISED: Record<string, string> = {
+  get: "Cannot get from TTLCache: backend.get must return a Promise (of a Uint8Array or undefined)",
+  getMany: "Cannot get from TTLCache: backend.getMany must return a Promise (of an array)",
+  set: "Cannot set in TTLCache: backend.set must return a Promise",
+};
+
+function thenable<R>(value: Promise<R>, method: "get" | "getMany" | "set"): Promise<R> {
   if (value === null || typeof (value as { then?: unknown })?.then !== "function") {
     throw new BackendContractError(
-      `backend.${method} must return a Promise: received ${
-        describe(value)
-      }; pass a CacheBackend such as MemoryCacheBackend from "@cachet/cachet/memory"`,
+      `${PROMISED[method]}: received ${describe(value)}; pass a CacheBackend such as new MemoryCacheBackend() ` +
+        'of "@cachet/cachet/memory", whose methods return Promises',
     );
   }
   return Promise.resolve(value);

@@ -1,3 +1,4 @@
+import { encode } from "../_envelope.ts";
 import { TTLCache } from "../ttl_cache.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
@@ -33,4 +34,9 @@ export function jsonCache(options: { maxSize?: number; ttl?: number; backend?: C
   const backend = options.backend ?? new MemoryCacheBackend({ clock });
   const cache = new TTLCache<unknown>({ ...options, backend, clock, serializer: new JsonSerializer<unknown>() });
   return { cache, clock, backend };
+}
+
+/** The bytes TTLCache itself stores for a payload (an entry header, then the payload), fresh for a minute. */
+export function entryOf(payload: Uint8Array): Uint8Array {
+  return encode({ expiresAt: Date.now() + 60_000, freshUntil: Date.now() + 60_000, delta: 0, tags: [] }, payload);
 }

@@ -677,7 +677,7 @@ describe("cached() hardening: option names", () => {
     assert.throws(() => cached(cache, { keymaker: () => "k" } as never), {
       name: "TypeError",
       message: 'Cannot create cached function: unknown option "keymaker" (did you mean keyMaker?); ' +
-        "valid options: keyMaker, skip, typed, lock, name",
+        "valid options: keyMaker, skip, typed, lock, name, ttl, tags, grace, failOpen, timeout, hardTimeout, staleWhileRevalidate, earlyRefresh",
     });
     assert.throws(() => cached(cache, { nmae: "f" } as never), {
       message: /unknown option "nmae" \(did you mean name\?\)/,

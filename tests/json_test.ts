@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { CacheError } from "../errors.ts";
 import { JsonSerializer } from "../serializers/json.ts";
 import { TTLCache } from "../ttl_cache.ts";
+import { entryOf } from "./_helpers.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 
 const json = new JsonSerializer<unknown>();
@@ -166,8 +167,8 @@ describe("JsonSerializer errors name what and where", () => {
     const errors: unknown[] = [];
     const cache = new TTLCache<unknown>({ backend, serializer: json, onError: (error) => errors.push(error) });
     const depth = 1_000_000;
-    await backend.set("deep", new TextEncoder().encode("[".repeat(depth) + "]".repeat(depth)), 60);
-    await backend.set("broken", new TextEncoder().encode("[".repeat(depth)), 60);
+    await backend.set("deep", entryOf(new TextEncoder().encode("[".repeat(depth) + "]".repeat(depth))), 60);
+    await backend.set("broken", entryOf(new TextEncoder().encode("[".repeat(depth))), 60);
     const deep = await cache.get("deep");
     assert.ok(Array.isArray(deep), "JSON.parse reads deep arrays without recursion");
     assert.equal(await cache.get("broken"), undefined, "an unterminated one is a miss");

@@ -602,7 +602,7 @@ describe("getOrSet bad input changes nothing", () => {
     const { cache, factory, intact } = await withCached();
     await assert.rejects(cache.getOrSet("cold", factory, { ttl: 60_000 }), {
       name: "RangeError",
-      message: /ttl must be at most maxTtl \(43200 seconds\).*did you pass milliseconds\?/,
+      message: /ttl must be at most maxTtl \(43200 seconds = 12 h\).*did you pass milliseconds\?/,
     });
     await assert.rejects(cache.getOrSet("cold", factory, { grace: 60_000 }), {
       name: "RangeError",

@@ -1,11 +1,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { encode } from "../_envelope.ts";
 import { CacheError, TTLCache } from "../mod.ts";
 import type { CacheBackend, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { bytes, manualClock } from "./_helpers.ts";
+import { bytes, entryOf, manualClock } from "./_helpers.ts";
 
 function jsonCache(options: { maxSize?: number; ttl?: number } = {}) {
   const clock = manualClock();
@@ -390,11 +389,6 @@ describe("TTLCache LRU", () => {
   });
 });
 
-// The bytes TTLCache itself stores for a payload (an entry header, then the payload).
-function entryOf(payload: Uint8Array): Uint8Array {
-  return encode({ expiresAt: Date.now() + 60_000, freshUntil: Date.now() + 60_000, delta: 0, tags: [] }, payload);
-}
-
 describe("TTLCache untrusted bytes", () => {
   test("TTLCache.get() treats undecodable bytes as a counted miss, deletes them and reports onError", async () => {
     const backend = new MemoryCacheBackend();
@@ -543,7 +537,8 @@ describe("TTLCache on the memory backend", () => {
 
 describe("TTLCache hardening: option names, maxTtl, backends", () => {
   test("new TTLCache() rejects an unknown option, naming the nearest valid one", () => {
-    const valid = "valid options: maxSize, ttl, maxTtl, backend, serializer, clock, onError";
+    const valid =
+      "valid options: maxSize, ttl, maxTtl, backend, serializer, clock, random, onError, grace, failOpen, timeout, hardTimeout, staleWhileRevalidate, earlyRefresh";
     for (const [options, name, near] of [[{ maxsize: 1 }, "maxsize", "maxSize"], [{ TTL: 5 }, "TTL", "ttl"]] as const) {
       assert.throws(() => new TTLCache(options as never), {
         name: "TypeError",
