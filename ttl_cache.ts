@@ -247,8 +247,6 @@ export interface FactoryContext<T> {
 /** A `getOrSet()` factory. */
 export type Factory<T> = (context: FactoryContext<T>) => T | PromiseLike<T>;
 
-type Listener = EventListenerOrEventListenerObject | null;
-
 const CREATE = "Cannot create TTLCache";
 const GET = "Cannot get from TTLCache";
 const SET = "Cannot set in TTLCache";
@@ -257,7 +255,6 @@ const GET_OR_SET = "Cannot getOrSet in TTLCache";
 const NO_VICTIMS: readonly string[] = [];
 const NO_RECORDS: readonly string[] = [];
 const NO_STAMPS: readonly TagStamp[] = [];
-const MISS: unique symbol = Symbol("cachet.miss");
 const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
   maxSize: true,
   ttl: true,
@@ -1223,7 +1220,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    */
   override addEventListener(
     type: CacheEventType | string,
-    listener: Listener,
+    listener: EventListenerOrEventListenerObject | null,
     options?: AddEventListenerOptions | boolean,
   ): void {
     const c = this.#c;
@@ -1241,7 +1238,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    */
   override removeEventListener(
     type: CacheEventType | string,
-    listener: Listener,
+    listener: EventListenerOrEventListenerObject | null,
     options?: EventListenerOptions | boolean,
   ): void {
     const c = this.#c;

@@ -226,7 +226,7 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
    * The synchronous view TTLCache reads through (see _sync_view.ts); none when
    * get, set or delete was replaced, so a replacement is always honoured.
    *
-   * @returns The view, or `undefined`.
+   * @ignore
    */
   [SYNC_VIEW](): SyncView | undefined {
     const { get, set, delete: remove } = MemoryCacheBackend.prototype;
