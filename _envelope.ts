@@ -116,8 +116,24 @@ export function encode(header: Header, payload: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Reads the stored bytes of an entry; undefined when they are not an entry this format wrote. */
-export function decode(bytes: Uint8Array): Decoded | undefined {
+/** A record key with its UTF-8 bytes, so decode() can name it without decoding text. */
+export interface KnownRecord {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Pairs each record key with its UTF-8 bytes. */
+export function knownRecords(names: readonly string[]): readonly KnownRecord[] {
+  return names.map((name) => ({ name, bytes: utf8.encode(name) }));
+}
+
+const NO_KNOWN: readonly KnownRecord[] = [];
+
+/**
+ * Reads the stored bytes of an entry; undefined when they are not an entry
+ * this format wrote. Tag names equal to one of `known` reuse its string.
+ */
+export function decode(bytes: Uint8Array, known: readonly KnownRecord[] = NO_KNOWN): Decoded | undefined {
   const end = bytes.length;
   if (end < 10 || bytes[0] !== MAGIC) return undefined;
   const flags = bytes[1];
@@ -148,12 +164,8 @@ export function decode(bytes: Uint8Array): Decoded | undefined {
       const length = bytes[at] | (bytes[at + 1] << 8);
       at += 2;
       if (at + length + 1 > end) return undefined;
-      let record: string;
-      try {
-        record = fromUtf8.decode(bytes.subarray(at, at + length));
-      } catch {
-        return undefined;
-      }
+      const record = nameOf(bytes, at, at + length, known);
+      if (record === undefined) return undefined;
       at += length;
       const tokenLength = bytes[at++];
       if (at + tokenLength > end) return undefined;
@@ -163,6 +175,20 @@ export function decode(bytes: Uint8Array): Decoded | undefined {
     tags = list;
   }
   return { expiresAt, freshUntil, delta, tags, payload: bytes.subarray(at) };
+}
+
+function nameOf(bytes: Uint8Array, from: number, to: number, known: readonly KnownRecord[]): string | undefined {
+  search: for (const candidate of known) {
+    const expected = candidate.bytes;
+    if (expected.length !== to - from) continue;
+    for (let i = 0; i < expected.length; i++) if (bytes[from + i] !== expected[i]) continue search;
+    return candidate.name;
+  }
+  try {
+    return fromUtf8.decode(bytes.subarray(from, to));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether two tokens are the same bytes. */

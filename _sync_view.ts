@@ -1,8 +1,9 @@
 // A capability, not a class check: a backend whose entries can be read and
 // written synchronously in this process (MemoryCacheBackend) offers a view of
 // them under SYNC_VIEW, so a TTLCache hit on it costs no promise round trip.
-// The view must behave exactly like the backend's async methods of the same
-// name (same checks, same expiry), returning or throwing instead of settling.
+// The view must behave like the backend's async methods of the same name
+// (same expiry), returning or throwing instead of settling; TTLCache checks
+// keys before it calls the view, so the view need not check them again.
 import type { CacheBackend } from "./types.ts";
 
 /** The property under which a backend offers its {@linkcode SyncView}. */
@@ -14,6 +15,8 @@ export interface SyncView {
   get(key: string, copy: boolean): Uint8Array | undefined;
   set(key: string, value: Uint8Array, ttl: number): void;
   delete(key: string): void;
+  /** Whether `key` holds exactly `bytes` (without copying the stored value out). */
+  matches(key: string, bytes: Uint8Array): boolean;
 }
 
 /** The backend's synchronous view, read once; undefined when it offers none (or it was overridden). */

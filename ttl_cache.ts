@@ -4,7 +4,17 @@ import { defaultBackendFor } from "./default_backend.ts";
 import { type SyncView, syncViewOf } from "./_sync_view.ts";
 import { LruList } from "./_lru_list.ts";
 import { wallClock } from "./_clock.ts";
-import { decode, type Decoded, encode, type Header, newToken, sameToken, type TagStamp } from "./_envelope.ts";
+import {
+  decode,
+  type Decoded,
+  encode,
+  type Header,
+  type KnownRecord,
+  knownRecords,
+  newToken,
+  sameToken,
+  type TagStamp,
+} from "./_envelope.ts";
 import { checkReadThrough, type ReadThroughSettings } from "./_read_through.ts";
 import {
   checkBackend,
@@ -339,6 +349,8 @@ interface Scope {
   readonly path: string;
   readonly prefix: string;
   readonly records: readonly string[];
+  // The records with their bytes, so reading an entry's header names them without decoding text.
+  readonly known: readonly KnownRecord[];
 }
 
 /** An entry found by a read. */
@@ -359,7 +371,7 @@ interface Flight<T> {
   duration: number | undefined;
 }
 
-const ROOT: Scope = { path: "", prefix: "", records: NO_RECORDS };
+const ROOT: Scope = { path: "", prefix: "", records: NO_RECORDS, known: [] };
 
 /**
  * A cache with a time to live per entry, an optional LRU bound, statistics,
@@ -762,7 +774,10 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     } catch (error) {
       return Promise.reject(error);
     }
-    const tokens = records.length === 0 ? undefined : new Map<string, Uint8Array | undefined>();
+    // A remote read fetches the records with the entry; keep their tokens for the store.
+    const tokens = records.length === 0 || this.#c.sync !== undefined
+      ? undefined
+      : new Map<string, Uint8Array | undefined>();
     try {
       found = this.#lookup(key, bk, records, tokens);
     } catch (error) {
@@ -1183,10 +1198,12 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const parent = this.#scope;
     const segment = `${name.length}:${name}`;
     const encoded = parent.prefix === "" ? segment : `${parent.prefix.slice(NAMESPACE.length, -1)}${segment}`;
+    const records = [...parent.records, NAMESPACE_RECORD + encoded];
     const scope: Scope = {
       path: parent.path === "" ? name : `${parent.path}/${name}`,
       prefix: `${NAMESPACE}${encoded}|`,
-      records: [...parent.records, NAMESPACE_RECORD + encoded],
+      records,
+      known: knownRecords(records),
     };
     TTLCache.#viewOf = { core: this.#c as Core<unknown>, scope };
     return new TTLCache<T>();
@@ -1345,25 +1362,15 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       let bytes: Uint8Array | undefined;
       try {
         bytes = sync.get(bk, false);
+        if (bytes === undefined) return this.#gone(bk);
+        const entry = this.#decodeOrDrop(key, bk, bytes);
+        if (entry === undefined) return undefined;
+        // Tokens are compared in place: a hit reads no record out.
+        for (const stamp of entry.tags) if (!sync.matches(stamp.record, stamp.token)) return this.#gone(bk);
+        return this.#load(key, bk, entry, undefined, NaN);
       } catch (cause) {
         throw backendError("get", key, cause);
       }
-      if (bytes === undefined) return this.#gone(bk);
-      const entry = this.#decodeOrDrop(key, bk, bytes);
-      if (entry === undefined) return undefined;
-      let current = tokens;
-      if (entry.tags.length > 0) {
-        current ??= new Map();
-        try {
-          for (const stamp of entry.tags) {
-            if (!current.has(stamp.record)) current.set(stamp.record, sync.get(stamp.record, false));
-          }
-          for (const record of records) if (!current.has(record)) current.set(record, sync.get(record, false));
-        } catch (cause) {
-          throw backendError("get", key, cause);
-        }
-      }
-      return this.#load(key, bk, entry, current, NaN);
     }
     const keys = records.length === 0 ? undefined : [bk, ...records];
     return this.#readMany(keys ?? [bk], "get").then((raw) => {
@@ -1394,7 +1401,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       this.#undecodable(key, bk, new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`));
       return undefined;
     }
-    const entry = decode(bytes);
+    const entry = decode(bytes, this.#scope.known);
     if (entry === undefined) {
       this.#undecodable(
         key,
@@ -1405,7 +1412,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     return entry;
   }
 
-  // Checks an entry's tag tokens and freshness, then decodes its value.
+  // Checks an entry's tag tokens (unless `tokens` is undefined: checked
+  // already) and freshness, then decodes its value.
   #load(
     key: string,
     bk: string,
@@ -1414,8 +1422,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     now: number,
   ): Found<T> | undefined | Promise<Found<T> | undefined> {
     const c = this.#c;
-    for (const stamp of entry.tags) {
-      if (!sameToken(tokens!.get(stamp.record), stamp.token)) return this.#gone(bk);
+    if (tokens !== undefined) {
+      for (const stamp of entry.tags) if (!sameToken(tokens.get(stamp.record), stamp.token)) return this.#gone(bk);
     }
     let fresh = true;
     if (entry.freshUntil !== entry.expiresAt) {

@@ -232,15 +232,45 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     const { get, set, delete: remove } = MemoryCacheBackend.prototype;
     if (this.get !== get || this.set !== set || this.delete !== remove) return undefined;
     return {
-      get: (key, copy) => this.#get(key, copy),
+      get: (key, copy) => this.#read(key, copy),
       set: (key, value, ttl) => this.#set(key, value, ttl),
-      delete: (key) => this.#delete(key),
+      delete: (key) => this.#entries.delete(key),
+      matches: (key, bytes) => this.#matches(key, bytes),
     };
   }
 
-  // `copy`: return a copy of a large value too, so the result is always the caller's own.
   #get(key: string, copy: boolean): Uint8Array | undefined {
     checkKey("Cannot get from MemoryCacheBackend", key);
+    return this.#read(key, copy);
+  }
+
+  // The live entry of `key`, dropping it when it has expired.
+  #live(key: string): string | Entry | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (expiresAtOf(entry) <= this.#clock.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  #matches(key: string, bytes: Uint8Array): boolean {
+    const entry = this.#live(key);
+    if (entry === undefined) return false;
+    if (typeof entry !== "string") {
+      const value = entry.value;
+      if (value.length !== bytes.length) return false;
+      for (let i = 0; i < bytes.length; i++) if (value[i] !== bytes[i]) return false;
+      return true;
+    }
+    if (entry.length - 8 !== bytes.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (entry.charCodeAt(i + 8) !== bytes[i]) return false;
+    return true;
+  }
+
+  // `copy`: return a copy of a large value too, so the result is always the caller's own.
+  #read(key: string, copy: boolean): Uint8Array | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     if (expiresAtOf(entry) <= this.#clock.now()) {
