@@ -435,7 +435,6 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
         keepAlive: 1000,
         tls: undefined,
         username: undefined,
-        socketTimeout: undefined,
         enableAutoPipelining: false,
         retryStrategy: () => null,
       });
