@@ -105,12 +105,14 @@ const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
 // rather than sent changed.
 const MAX_TTL_SECONDS = `${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}.${Number.MAX_SAFE_INTEGER % 1000}`;
 const OWN_OPTIONS = ["url", "prefix", "client", "timeout", "allowClearAll"];
-// ioredis' option names: those it has defaults for, and those it reads without one. keyPrefix is left out: ioredis
-// would prefix every key but not clear()'s SCAN pattern, so clear() would miss them (prefix does this properly).
+// ioredis' option names: those it has a default for (in every version the peer range allows), and those it reads
+// without one. keyPrefix is left out: ioredis would prefix every key but not clear()'s SCAN pattern, so clear()
+// would miss them (the prefix option does this properly).
 const IOREDIS_OPTIONS = [
   ...Object.keys((Redis as unknown as { defaultOptions?: object }).defaultOptions ?? {}),
-  ..."host port path family tls sentinels name role natMap preferredSlaves sentinelUsername sentinelPassword sentinelTLS sentinelCommandTimeout sentinelMaxConnections sentinelRetryStrategy sentinelReconnectStrategy enableTLSForSentinelMode updateSentinels failoverDetector username password db connectionName connectTimeout disconnectTimeout commandTimeout socketTimeout blockingTimeout blockingTimeoutGrace keepAlive noDelay retryStrategy reconnectOnError enableOfflineQueue enableReadyCheck autoResubscribe autoResendUnfulfilledCommands lazyConnect readOnly stringNumbers maxRetriesPerRequest maxLoadingRetryTime enableAutoPipelining autoPipeliningIgnoredCommands disableClientInfo clientInfoTag scripts showFriendlyErrorStack Connector"
+  ..."path tls preferredSlaves sentinelUsername sentinelPassword sentinelTLS sentinelCommandTimeout commandTimeout"
     .split(" "),
+  ..."socketTimeout blockingTimeout scripts showFriendlyErrorStack Connector".split(" "),
 ].filter((name) => name !== "keyPrefix");
 const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
 

@@ -185,6 +185,10 @@ export class RedisLock implements CacheLock {
         // The SET may still reach the server (a timeout while it stalls, not a refusal): the release queued
         // behind it frees the lock as soon as the server answers, instead of the lease running out.
         void this.#release(redisKey, token);
+        if (this.#backend?.closed === true) {
+          // Closed while this caller waited: the same words as before it started.
+          throw new CacheError(`${ACQUIRE} ${describe(key)}: the backend is closed`, { cause: error });
+        }
         throw wrapError(`${ACQUIRE} ${describe(key)}`, error);
       }
       if (reply === "OK") return;

@@ -200,6 +200,21 @@ describe("RedisLock", { skip }, () => {
       assert.match(String(backendError), /: the backend is closed$/);
       return true;
     });
+    // Closed while a caller waits for its turn: the same words.
+    const open = new RedisCacheBackend({ url: REDIS_URL, prefix: prefixed("closing") });
+    const held = new RedisLock(open);
+    let letGo!: () => void;
+    const first = held.withLock("k", () => new Promise<void>((resolve) => (letGo = resolve)));
+    const second = held.withLock("k", () => Promise.resolve());
+    await sleep(20);
+    letGo();
+    const closing = open.close();
+    await first;
+    await assert.rejects(second, {
+      name: "CacheError",
+      message: 'Cannot acquire RedisLock "k": the backend is closed',
+    });
+    await closing;
   });
 
   test("RedisLock: a held lock survives the backend's clear(), so a second acquirer still waits", async () => {

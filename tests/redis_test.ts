@@ -472,8 +472,14 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
       await assert.rejects(backend.delete(key), { name: "TypeError", message });
     }
     assert.deepEqual([...(await backend.get("y\uFFFD"))!], [1], "the well-formed key's entry is untouched");
-    const [, keys] = await raw.scanBuffer("0", "MATCH", `${prefix}*`, "COUNT", 1000);
-    assert.deepEqual(keys.map((key) => key.toString()), [`${prefix}y\uFFFD`]);
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, found] = await raw.scanBuffer(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next.toString();
+      keys.push(...found.map((key) => key.toString()));
+    } while (cursor !== "0");
+    assert.deepEqual(keys, [`${prefix}y\uFFFD`]);
     assert.deepEqual([...(await raw.getBuffer(Buffer.from(`${prefix}y\uFFFD`)))!], [1]);
   });
 
