@@ -152,8 +152,9 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   #closed = false;
   #timeoutMs = DEFAULT_TIMEOUT_MS;
   #lastConnectionError: Error | undefined;
-  // The calls in flight; bounded by the backend's own deadlines when it created the client without commandTimeout.
-  #calls = new Calls(undefined);
+  // The calls in flight on a client the backend created, for close(); bounded by the backend's own deadlines unless
+  // ioredis' commandTimeout was asked for. None for a borrowed client: its options time it, close() leaves it be.
+  #calls: Calls | undefined;
   #getFailed = (error: unknown): Promise<never> =>
     Promise.reject(this.#wrap("Cannot get from RedisCacheBackend", error));
   #setFailed = (error: unknown): Promise<never> => Promise.reject(this.#wrap("Cannot set in RedisCacheBackend", error));
@@ -219,11 +220,12 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       this.#lastConnectionError = undefined;
     });
     // A command timeout without ioredis' timer per command (unless the caller asked for ioredis' own).
+    let deadlines: Deadlines | undefined;
     if (ioredisOptions.commandTimeout === undefined) {
-      const deadlines = new Deadlines(timeoutMs);
+      deadlines = new Deadlines(timeoutMs);
       boundCommands(redis, deadlines);
-      this.#calls = new Calls(deadlines);
     }
+    this.#calls = new Calls(deadlines);
     this.#client = redis;
     this.#owned = true;
   }
@@ -252,7 +254,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     const context = "Cannot connect RedisCacheBackend";
     this.#checkOpen(context);
     try {
-      await this.#calls.track(this.#client.ping());
+      await this.#track(this.#client.ping());
     } catch (error) {
       throw this.#wrap(context, error);
     }
@@ -277,7 +279,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     // Chained rather than async, with handlers made once.
     let reply: Promise<Buffer | null>;
     try {
-      reply = this.#calls.track(this.#client.getBuffer(this.#prefix + key));
+      reply = this.#track(this.#client.getBuffer(this.#prefix + key));
     } catch (error) {
       return Promise.reject(this.#wrap(context, error));
     }
@@ -321,7 +323,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     }
     let reply: Promise<unknown>;
     try {
-      reply = this.#calls.track(this.#client.set(
+      reply = this.#track(this.#client.set(
         this.#prefix + key,
         Buffer.from(value.buffer, value.byteOffset, value.byteLength),
         "PX",
@@ -345,7 +347,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     checkKey(context, key);
     this.#checkOpen(context);
     try {
-      await this.#calls.track(this.#client.unlink(this.#prefix + key));
+      await this.#track(this.#client.unlink(this.#prefix + key));
     } catch (error) {
       throw this.#wrap(context, error);
     }
@@ -378,7 +380,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
           Promise.all(nodes.map((node) => clearNode(node, pattern, true)))
         )
         : clearNode(this.#client as Redis, pattern, false);
-      await this.#calls.track(cleared, false);
+      await this.#track(cleared, false);
     } catch (error) {
       throw this.#wrap(context, error);
     }
@@ -399,7 +401,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     const client = this.#client as Redis;
     const deadline = performance.now() + this.#timeoutMs;
     // With auto-pipelining a call made just before may still wait in the client, and QUIT would overtake it.
-    await settlesWithin(this.#calls.idle(), this.#timeoutMs);
+    await settlesWithin(this.#calls!.idle(), this.#timeoutMs);
     // A client between reconnect attempts has no socket left to end: it never emits "end".
     const ended = client.status === "reconnecting" || client.status === "end"
       ? undefined
@@ -415,6 +417,10 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   /** Closes the backend at the end of an `await using` scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  #track<T>(reply: Promise<T>, bounded = true): Promise<T> {
+    return this.#calls === undefined ? reply : this.#calls.track(reply, bounded);
   }
 
   #checkOpen(context: string): void {
