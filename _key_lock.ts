@@ -1,10 +1,18 @@
 import type { CacheLock } from "./cache_lock.ts";
 
+/** How long a caller of {@linkcode KeyLock.withLock} waits for its turn. */
+export interface KeyLockWait {
+  /** When the wait ends (performance.now() ms). */
+  readonly deadline: number;
+  /** The error the call rejects with when its turn has not come by then. */
+  timedOut(): Error;
+}
+
 /**
- * The lock of `cached({ lock: true })`: one FIFO mutex per key, in this
- * process. Calls on different keys never wait for each other, and a key's
- * entry is removed as soon as its last holder releases it, so the table is
- * empty whenever no call is in flight.
+ * The lock of `cached({ lock: true })`, and RedisLock's queue within one
+ * process: one FIFO mutex per key. Calls on different keys never wait for each
+ * other, and a key's entry is removed as soon as its last holder releases it,
+ * so the table is empty whenever no call is in flight.
  */
 export class KeyLock implements CacheLock {
   // Key -> the promise that settles when the last queued holder releases.
@@ -15,16 +23,33 @@ export class KeyLock implements CacheLock {
     return this.#tails.size;
   }
 
-  withLock<R>(key: string, fn: () => Promise<R>): Promise<R> {
+  /**
+   * Runs `fn` once every earlier caller of `key` has released it; with
+   * `wait`, rejects with `wait.timedOut()` instead when that has not happened
+   * by `wait.deadline` (the callers behind it still wait for the earlier ones).
+   */
+  withLock<R>(key: string, fn: () => Promise<R>, wait?: KeyLockWait): Promise<R> {
     const previous = this.#tails.get(key);
     let release!: () => void;
     const tail = new Promise<void>((resolve) => release = resolve);
     this.#tails.set(key, tail);
-    const run = previous === undefined ? call(fn) : previous.then(fn);
-    const done = () => {
+    let gaveUp = false;
+    let run: Promise<R>;
+    if (previous === undefined) run = call(fn);
+    else if (wait === undefined) run = previous.then(fn);
+    else {
+      run = settlesWithin(previous, wait.deadline - performance.now()).then((inTime) => {
+        if (inTime) return fn();
+        gaveUp = true;
+        throw wait.timedOut();
+      });
+    }
+    const finish = () => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
       release();
     };
+    // A caller that gave up releases its place only once the holders before it have.
+    const done = () => gaveUp ? previous!.then(finish) : finish();
     run.then(done, done);
     return run;
   }
@@ -36,4 +61,16 @@ function call<R>(fn: () => Promise<R>): Promise<R> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** Waits for `promise` to settle, but no longer than `ms`; tells whether it settled in time. */
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
 }

@@ -29,6 +29,13 @@ export interface RedisClient {
 /** What the implementation calls: the ioredis classes themselves. */
 export type IORedisClient = Redis | Cluster;
 
+/**
+ * The first byte of every RedisLock key. No cache key can start with it: keys
+ * and prefixes are well-formed strings, and UTF-8 never holds the byte 0xFF.
+ * So a backend's `clear()` (SCAN of its prefix) never matches a lock.
+ */
+export const LOCK_KEY_SPACE = 0xff;
+
 const CLIENT_METHODS = ["getBuffer", "set", "unlink", "scanBuffer", "eval", "quit", "disconnect"] as const;
 
 /**
@@ -54,18 +61,6 @@ export function wrapError(context: string, error: unknown, lastConnectionError?:
     ? ` (last connection error: ${lastConnectionError.message})`
     : "";
   return new CacheError(`${context}: ${message}${connection}`, { cause: error });
-}
-
-/** Waits for `promise` to settle, but no longer than `ms`; tells whether it settled in time. */
-export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    const settled = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    promise.then(settled, settled);
-  });
 }
 
 /** Lets a background timer not keep the process alive, on Node, Bun and Deno. */

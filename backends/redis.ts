@@ -22,12 +22,13 @@
 import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
 import type { Cluster, RedisOptions as IORedisOptions } from "ioredis";
-import { CacheError, CacheSettingsValidationError } from "../errors.ts";
-import { checkFinite, checkKey, checkOptions, checkTtl, describe } from "../_validate.ts";
+import { CacheError } from "../errors.ts";
+import { checkBoolean, checkFinite, checkKey, checkOptions, checkString, checkTtl, describe } from "../_validate.ts";
+import { settlesWithin } from "../_key_lock.ts";
 import type { CacheBackend } from "../types.ts";
-import { readEnv } from "./_env.ts";
-import { boundCommands } from "./_command_deadline.ts";
-import { checkClient, type IORedisClient, type RedisClient, settlesWithin, wrapError } from "./_redis_client.ts";
+import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
+import { checkClient, type IORedisClient, LOCK_KEY_SPACE, type RedisClient, wrapError } from "./_redis_client.ts";
+import { resolveTarget } from "./_redis_settings.ts";
 
 export { RedisLock } from "./redis_lock.ts";
 export type { RedisLockOptions } from "./redis_lock.ts";
@@ -37,9 +38,11 @@ export type { RedisClient } from "./_redis_client.ts";
 export type RedisOptions = IORedisOptions;
 
 /**
- * Options of {@linkcode RedisCacheBackend}. Any other property is an ioredis
- * option (`tls`, `username`, `connectionName`, `retryStrategy`, …) passed to
- * the client the backend creates; it overrides the defaults listed here and
+ * Options of {@linkcode RedisCacheBackend}. Any other property must be an
+ * ioredis option (`tls`, `username`, `connectionName`, `retryStrategy`, …;
+ * an unknown name is a `TypeError`, and so is `keyPrefix`: use `prefix`); it
+ * is passed to the client the backend creates, and overrides the defaults
+ * listed here and
  * the backend's own: `lazyConnect: true`, `enableAutoPipelining: true`,
  * `maxRetriesPerRequest: 0`, a reconnect delay of at most 1 s, and the command
  * timeout of `timeout` (an ioredis `commandTimeout` given here replaces it).
@@ -71,13 +74,15 @@ export interface RedisCacheBackendOptions extends RedisOptions {
    */
   client?: RedisClient;
   /**
-   * Milliseconds after which connecting or a command fails with a
-   * `CacheError` (ioredis `connectTimeout`; a command without a reply fails
-   * between `timeout` minus a tenth of it (at most 100 ms) and `timeout` after
-   * it was issued, checked by one timer rather than ioredis' `commandTimeout`
-   * timer per command). Commands
-   * issued while the server is unreachable fail at the next failed reconnect
+   * Milliseconds after which connecting or a call fails with a `CacheError`
+   * (ioredis `connectTimeout`). A call without a reply fails between `timeout`
+   * minus a tenth of it (at most 100 ms) and `timeout` after the caller made
+   * it, plus however late the event loop runs the check, whatever ioredis
+   * still queues (an auto-pipeline waiting behind another); one timer checks
+   * them all rather than ioredis' `commandTimeout` timer per command. Calls
+   * made while the server is unreachable fail at the next failed reconnect
    * attempt (at most 1 s apart), or after this timeout, whichever is first.
+   * `close()` takes at most this long.
    *
    * @default {5000}
    */
@@ -96,8 +101,20 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 const MAX_RECONNECT_DELAY_MS = 1_000;
 const SCAN_COUNT = 1_000;
 const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
-// Redis accepts PX up to about 2^63 ms; beyond 2^53 a number loses integer precision.
-const MAX_PX = Number.MAX_SAFE_INTEGER;
+// Redis accepts PX up to about 2^63 ms; beyond 2^53 a JS number skips integers, so a longer TTL is refused
+// rather than sent changed.
+const MAX_TTL_SECONDS = `${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}.${Number.MAX_SAFE_INTEGER % 1000}`;
+const OWN_OPTIONS = ["url", "prefix", "client", "timeout", "allowClearAll"];
+// ioredis' option names: those it has a default for (in every version the peer range allows), and those it reads
+// without one. keyPrefix is left out: ioredis would prefix every key but not clear()'s SCAN pattern, so clear()
+// would miss them (the prefix option does this properly).
+const IOREDIS_OPTIONS = [
+  ...Object.keys((Redis as unknown as { defaultOptions?: object }).defaultOptions ?? {}),
+  ..."path tls preferredSlaves sentinelUsername sentinelPassword sentinelTLS sentinelCommandTimeout commandTimeout"
+    .split(" "),
+  ..."socketTimeout blockingTimeout scripts showFriendlyErrorStack Connector".split(" "),
+].filter((name) => name !== "keyPrefix");
+const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
 
 /**
  * Stores bytes in Redis with a native per-key expiry (`SET key value PX ms`).
@@ -105,10 +122,12 @@ const MAX_PX = Number.MAX_SAFE_INTEGER;
  * `SCAN` and batched `UNLINK`, on every master of a cluster) and refuses to
  * run with an empty prefix unless `allowClearAll` is set.
  *
- * The client the backend creates connects on first use, never hangs: commands
+ * The client the backend creates connects on first use, never hangs: calls
  * fail with a `CacheError` within `timeout` while the server is unreachable,
- * and work again once it is back. Close the backend (`close()` or
- * `await using`) to end its connection.
+ * and work again once it is back. An open backend keeps the process alive (its
+ * socket stays open) until it is closed: call `close()` (or use
+ * `await using`); it answers the calls made before it, then ends the
+ * connection, within `timeout`.
  *
  * @example Borrowing an existing client
  * ```ts
@@ -133,6 +152,9 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   #closed = false;
   #timeoutMs = DEFAULT_TIMEOUT_MS;
   #lastConnectionError: Error | undefined;
+  // The calls in flight on a client the backend created, for close(); bounded by the backend's own deadlines unless
+  // ioredis' commandTimeout was asked for. None for a borrowed client: its options time it, close() leaves it be.
+  #calls: Calls | undefined;
   #getFailed = (error: unknown): Promise<never> =>
     Promise.reject(this.#wrap("Cannot get from RedisCacheBackend", error));
   #setFailed = (error: unknown): Promise<never> => Promise.reject(this.#wrap("Cannot set in RedisCacheBackend", error));
@@ -141,19 +163,16 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    * Creates a backend; it connects on first use.
    *
    * @param options Options, see {@linkcode RedisCacheBackendOptions}.
-   * @throws {TypeError} When an option has the wrong type, or `client` is combined with connection options.
+   * @throws {TypeError} When an option has the wrong type or an unknown name, a string is ill-formed (a lone
+   * surrogate), or `client` is combined with connection options.
    * @throws {RangeError} When `timeout` is not a finite number > 0.
    * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
    */
   constructor(options: RedisCacheBackendOptions = {}) {
-    checkOptions(CREATE, options);
+    checkOptions(CREATE, options, KNOWN_OPTIONS);
     const { url, prefix = "", client, timeout, allowClearAll = false, ...ioredisOptions } = options;
-    if (typeof prefix !== "string") {
-      throw new TypeError(`${CREATE}: prefix must be a string: received ${describe(prefix)}`);
-    }
-    if (typeof allowClearAll !== "boolean") {
-      throw new TypeError(`${CREATE}: allowClearAll must be a boolean: received ${describe(allowClearAll)}`);
-    }
+    checkString(CREATE, "prefix", prefix);
+    checkBoolean(CREATE, "allowClearAll", allowClearAll);
     this.#prefix = prefix;
     this.#allowClearAll = allowClearAll;
     if (client !== undefined) {
@@ -188,7 +207,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     };
     // Connection options given the ioredis way (host, port, path, sentinels) stand in for the url.
     const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
-    const target = direct ? {} : resolveTarget(url);
+    const target = direct ? {} : resolveTarget(CREATE, url);
     const redis = typeof target === "string"
       ? new Redis(target, { ...defaults, ...ioredisOptions })
       : new Redis({ ...defaults, ...target, ...ioredisOptions });
@@ -201,7 +220,12 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       this.#lastConnectionError = undefined;
     });
     // A command timeout without ioredis' timer per command (unless the caller asked for ioredis' own).
-    if (ioredisOptions.commandTimeout === undefined) boundCommands(redis, timeoutMs);
+    let deadlines: Deadlines | undefined;
+    if (ioredisOptions.commandTimeout === undefined) {
+      deadlines = new Deadlines(timeoutMs);
+      boundCommands(redis, deadlines);
+    }
+    this.#calls = new Calls(deadlines);
     this.#client = redis;
     this.#owned = true;
   }
@@ -230,7 +254,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     const context = "Cannot connect RedisCacheBackend";
     this.#checkOpen(context);
     try {
-      await this.#client.ping();
+      await this.#track(this.#client.ping());
     } catch (error) {
       throw this.#wrap(context, error);
     }
@@ -241,7 +265,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    *
    * @param key The key, without the prefix.
    * @returns The bytes, or `undefined` when missing or expired.
-   * @throws {TypeError} When `key` is not a string.
+   * @throws {TypeError} When `key` is not a string, or is ill-formed (a lone surrogate).
    * @throws {CacheError} When Redis fails or the backend is closed.
    */
   get(key: string): Promise<Uint8Array | undefined> {
@@ -252,10 +276,10 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    // Chained rather than async, with handlers made once: one promise and no closure per command.
+    // Chained rather than async, with handlers made once.
     let reply: Promise<Buffer | null>;
     try {
-      reply = this.#client.getBuffer(this.#prefix + key);
+      reply = this.#track(this.#client.getBuffer(this.#prefix + key));
     } catch (error) {
       return Promise.reject(this.#wrap(context, error));
     }
@@ -264,13 +288,16 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
 
   /**
    * Stores `value` under `key` with `SET key value PX ms`, where
-   * ms = ceil(ttl × 1000) (at least 1).
+   * ms = ceil(ttl × 1000) (at least 1), after rounding ttl to whole
+   * microseconds so that float noise (2.007 × 1000 = 2007.0000000000002)
+   * never adds a millisecond.
    *
    * @param key The key, without the prefix.
    * @param value The bytes.
-   * @param ttl Seconds to live, a finite number > 0.
-   * @throws {TypeError} When an argument has the wrong type.
-   * @throws {RangeError} When `ttl` is not a finite number > 0.
+   * @param ttl Seconds to live, a finite number > 0, at most 9007199254740.991
+   * (2^53 − 1 ms, the longest expiry a JS number holds exactly).
+   * @throws {TypeError} When an argument has the wrong type, or `key` is ill-formed (a lone surrogate).
+   * @throws {RangeError} When `ttl` is not a finite number > 0, or longer than the maximum.
    * @throws {CacheError} When Redis fails or the backend is closed.
    */
   set(key: string, value: Uint8Array, ttl: number): Promise<void> {
@@ -285,15 +312,23 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    const ms = Math.min(Math.max(1, Math.ceil(ttl * 1000)), MAX_PX);
+    const ms = Math.max(1, Math.ceil(Math.round(ttl * 1e6) / 1e3));
+    if (ms > Number.MAX_SAFE_INTEGER) {
+      return Promise.reject(
+        new RangeError(
+          `${context}: ttl must be at most ${MAX_TTL_SECONDS} seconds (2^53 - 1 ms, the longest expiry sent ` +
+            `exactly): received ${describe(ttl)}`,
+        ),
+      );
+    }
     let reply: Promise<unknown>;
     try {
-      reply = this.#client.set(
+      reply = this.#track(this.#client.set(
         this.#prefix + key,
         Buffer.from(value.buffer, value.byteOffset, value.byteLength),
         "PX",
         ms,
-      );
+      ));
     } catch (error) {
       return Promise.reject(this.#wrap(context, error));
     }
@@ -304,7 +339,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    * Deletes `key` with `UNLINK`; a no-op when absent.
    *
    * @param key The key, without the prefix.
-   * @throws {TypeError} When `key` is not a string.
+   * @throws {TypeError} When `key` is not a string, or is ill-formed (a lone surrogate).
    * @throws {CacheError} When Redis fails or the backend is closed.
    */
   async delete(key: string): Promise<void> {
@@ -312,7 +347,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     checkKey(context, key);
     this.#checkOpen(context);
     try {
-      await this.#client.unlink(this.#prefix + key);
+      await this.#track(this.#client.unlink(this.#prefix + key));
     } catch (error) {
       throw this.#wrap(context, error);
     }
@@ -321,7 +356,10 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   /**
    * Deletes every key under the prefix: `SCAN MATCH <prefix>*` (glob
    * characters in the prefix escaped) and `UNLINK` in batches, on every
-   * master of a cluster. Keys outside the prefix are never touched.
+   * master of a cluster. Keys outside the prefix are never touched, and
+   * neither are the locks of a {@linkcode RedisLock}, which live in a key
+   * space of their own. Each command is bounded by `timeout`, not the whole
+   * `clear()`.
    *
    * @throws {CacheError} When the prefix is empty and `allowClearAll` is not set, when Redis fails, or the
    * backend is closed.
@@ -337,20 +375,23 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     }
     const pattern = `${escapeGlob(this.#prefix)}*`;
     try {
-      if (this.#client.isCluster) {
-        await Promise.all((await masters(this.#client as Cluster)).map((node) => clearNode(node, pattern, true)));
-      } else {
-        await clearNode(this.#client as Redis, pattern, false);
-      }
+      const cleared: Promise<unknown> = this.#client.isCluster
+        ? masters(this.#client as Cluster).then((nodes) =>
+          Promise.all(nodes.map((node) => clearNode(node, pattern, true)))
+        )
+        : clearNode(this.#client as Redis, pattern, false);
+      await this.#track(cleared, false);
     } catch (error) {
       throw this.#wrap(context, error);
     }
   }
 
   /**
-   * Closes the connection this backend created (waiting for pending replies)
-   * and resolves once it has ended;
-   * a borrowed `client` stays open. Later calls are no-ops; using the backend
+   * Closes the connection this backend created and resolves once it has
+   * ended: the calls made before `close()` (even in the same tick) get their
+   * replies first, then `QUIT` ends the connection. It takes at most
+   * `timeout`: past it, calls still pending fail and the socket is dropped.
+   * A borrowed `client` stays open. Later calls are no-ops; using the backend
    * afterwards throws a `CacheError`.
    */
   async close(): Promise<void> {
@@ -358,23 +399,28 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     this.#closed = true;
     if (!this.#owned) return;
     const client = this.#client as Redis;
+    const deadline = performance.now() + this.#timeoutMs;
+    // With auto-pipelining a call made just before may still wait in the client, and QUIT would overtake it.
+    await settlesWithin(this.#calls!.idle(), this.#timeoutMs);
     // A client between reconnect attempts has no socket left to end: it never emits "end".
     const ended = client.status === "reconnecting" || client.status === "end"
       ? undefined
       : new Promise((resolve) => client.once("end", resolve));
     try {
-      if (client.status === "ready") await client.quit();
-    } catch {
-      // The server is gone; disconnecting below is all that is left to do.
+      if (client.status === "ready") await settlesWithin(client.quit(), deadline - performance.now());
     } finally {
       client.disconnect();
     }
-    if (ended !== undefined) await settlesWithin(ended, this.#timeoutMs);
+    if (ended !== undefined) await settlesWithin(ended, deadline - performance.now());
   }
 
   /** Closes the backend at the end of an `await using` scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  #track<T>(reply: Promise<T>, bounded = true): Promise<T> {
+    return this.#calls === undefined ? reply : this.#calls.track(reply, bounded);
   }
 
   #checkOpen(context: string): void {
@@ -408,8 +454,10 @@ async function masters(cluster: Cluster): Promise<Redis[]> {
 async function clearNode(node: Redis, pattern: string, cluster: boolean): Promise<void> {
   let cursor = "0";
   do {
-    const [next, keys] = await node.scanBuffer(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
+    const [next, found] = await node.scanBuffer(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
     cursor = next.toString();
+    // Only an empty prefix's pattern ("*") can match a lock key.
+    const keys = pattern === "*" ? found.filter((key) => key[0] !== LOCK_KEY_SPACE) : found;
     if (keys.length === 0) continue;
     if (cluster) {
       // Multi-key commands need every key in one hash slot; a pipeline of
@@ -423,78 +471,4 @@ async function clearNode(node: Redis, pattern: string, cluster: boolean): Promis
       await node.unlink(...keys);
     }
   } while (cursor !== "0");
-}
-
-type Target = string | { host?: string; port?: number; db?: number; password?: string };
-
-/** Hides the password of a URL before it goes into an error message. */
-function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1***@");
-}
-
-function checkUrl(name: string, value: string, fix: string): string {
-  const schemeOk = /^rediss?:\/\//i.test(value);
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(value);
-  } catch {
-    // Reported below.
-  }
-  if (!schemeOk || parsed === undefined || parsed.hostname === "") {
-    throw new CacheSettingsValidationError(
-      `${CREATE}: ${name} must be a redis:// or rediss:// URL such as redis://localhost:6379/0: received ${
-        describe(redact(value))
-      }; ${fix}`,
-    );
-  }
-  const db = decodeURIComponent(parsed.pathname.slice(1));
-  if (db !== "" && !/^\d+$/.test(db)) {
-    throw new CacheSettingsValidationError(
-      `${CREATE}: the database in ${name} must be a non-negative integer (the path, as in redis://localhost:6379/0): ` +
-        `received ${describe(db)}; ${fix}`,
-    );
-  }
-  return value;
-}
-
-function resolveTarget(url: unknown): Target {
-  if (url !== undefined) {
-    if (typeof url !== "string") {
-      throw new TypeError(`${CREATE}: url must be a string: received ${describe(url)}`);
-    }
-    return checkUrl("url", url, "fix the url option");
-  }
-  // An empty variable counts as unset. (On Deno, ioredis itself needs --allow-env to load.)
-  const env = (name: string): string | undefined => readEnv(name) || undefined;
-  const envUrl = env("REDIS_URL");
-  const host = env("REDIS_HOST");
-  if (envUrl !== undefined && host !== undefined) {
-    throw new CacheSettingsValidationError(
-      `${CREATE}: both REDIS_URL and REDIS_HOST are set; unset one of them: REDIS_URL alone, or REDIS_HOST ` +
-        "with REDIS_PORT, REDIS_DB and REDIS_PASSWORD",
-    );
-  }
-  if (envUrl !== undefined) return checkUrl("REDIS_URL", envUrl, "fix the REDIS_URL environment variable");
-  if (host === undefined) {
-    throw new CacheSettingsValidationError(
-      `${CREATE}: no Redis server configured; pass the url option, or set REDIS_URL (for example ` +
-        "redis://localhost:6379/0), or REDIS_HOST with optional REDIS_PORT (6379), REDIS_DB (0) and REDIS_PASSWORD",
-    );
-  }
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env(name);
-    if (raw === undefined) return fallback;
-    const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-    if (!(value >= min && value <= max)) {
-      throw new CacheSettingsValidationError(
-        `${CREATE}: ${name} must be an integer from ${min} to ${max}: received ${describe(raw)}; fix or unset it ` +
-          `(default ${fallback})`,
-      );
-    }
-    return value;
-  };
-  const port = integer("REDIS_PORT", 6379, 1, 65_535);
-  const db = integer("REDIS_DB", 0, 0, Number.MAX_SAFE_INTEGER);
-  const password = env("REDIS_PASSWORD");
-  return password === undefined ? { host, port, db } : { host, port, db, password };
 }

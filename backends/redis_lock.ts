@@ -1,11 +1,13 @@
+import { Buffer } from "node:buffer";
 import type { CacheLock } from "../cache_lock.ts";
 import { CacheError } from "../errors.ts";
-import { checkFinite, checkKey, checkOptions, describe } from "../_validate.ts";
+import { KeyLock } from "../_key_lock.ts";
+import { checkFinite, checkKey, checkOptions, checkString, describe } from "../_validate.ts";
 import {
   checkClient,
   type IORedisClient,
+  LOCK_KEY_SPACE,
   type RedisClient,
-  settlesWithin,
   unrefTimer,
   wrapError,
 } from "./_redis_client.ts";
@@ -14,7 +16,9 @@ import {
 export interface RedisLockOptions {
   /**
    * Prepended to the lock name (after the backend's prefix, when the lock is
-   * made from a `RedisCacheBackend`).
+   * made from a `RedisCacheBackend`). The Redis key is the byte 0xFF followed
+   * by that text in UTF-8: a key space no cache key can enter, so a backend's
+   * `clear()` never deletes a lock.
    *
    * @default {"lock:"}
    */
@@ -46,9 +50,13 @@ export interface RedisLockOptions {
 interface HasClient {
   readonly client: RedisClient;
   readonly prefix: string;
+  readonly closed?: boolean;
 }
 
 const CREATE = "Cannot create RedisLock";
+const ACQUIRE = "Cannot acquire RedisLock";
+const OPTIONS = ["prefix", "lease", "waitTimeout", "retryInterval"];
+const LOCK_KEY_START = Buffer.of(LOCK_KEY_SPACE);
 // Deletes or extends the lock only while it still holds this holder's token,
 // so a holder whose lease ran out never touches the next holder's lock.
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
@@ -62,7 +70,10 @@ const EXTEND =
  * It acquires with `SET key token NX PX lease`, renews the lease while `fn`
  * runs, and releases with a compare-and-delete script, so a process never
  * releases a lock another process holds. Callers in one process queue
- * locally first, so only one of them at a time polls Redis.
+ * locally first, so only one of them at a time polls Redis. An acquire that
+ * fails (a timeout while Redis stalls) sends a release right behind its
+ * `SET`, so a lock the server grants late is freed as soon as it answers
+ * rather than held by nobody for the whole lease.
  *
  * Rule for the lease: it bounds how long a crashed holder blocks others, not
  * how long `fn` may run. If the process stalls longer than `lease` (or loses
@@ -86,7 +97,8 @@ export class RedisLock implements CacheLock {
   #lease: number;
   #waitTimeout: number;
   #retryInterval: number;
-  #local = new Map<string, Promise<void>>();
+  #backend: HasClient | undefined;
+  #local = new KeyLock();
 
   /**
    * Creates a lock over a backend's client or an ioredis client (borrowed,
@@ -94,22 +106,23 @@ export class RedisLock implements CacheLock {
    *
    * @param redis A `RedisCacheBackend`, or an ioredis `Redis` or `Cluster`.
    * @param options Options, see {@linkcode RedisLockOptions}.
-   * @throws {TypeError} When an argument has the wrong type.
+   * @throws {TypeError} When an argument has the wrong type, an option an unknown name, or `prefix` is
+   * ill-formed (a lone surrogate).
    * @throws {RangeError} When a duration is out of range.
    */
   constructor(redis: HasClient | RedisClient, options: RedisLockOptions = {}) {
-    checkOptions(CREATE, options);
+    checkOptions(CREATE, options, OPTIONS);
     const { prefix = "lock:", lease = 10_000, waitTimeout = 10_000, retryInterval = 50 } = options;
-    if (typeof prefix !== "string") {
-      throw new TypeError(`${CREATE}: prefix must be a string: received ${describe(prefix)}`);
-    }
+    checkString(CREATE, "prefix", prefix);
     this.#lease = checkMs("lease", lease, 10);
     this.#waitTimeout = checkMs("waitTimeout", waitTimeout, 0);
     this.#retryInterval = checkMs("retryInterval", retryInterval, 1);
     const fromBackend = redis !== null && typeof redis === "object" && "client" in redis && "prefix" in redis;
     if (fromBackend) {
       this.#client = checkClient(CREATE, "redis.client (an ioredis Redis or Cluster)", redis.client);
+      checkString(CREATE, "redis.prefix", redis.prefix);
       this.#prefix = `${redis.prefix}${prefix}`;
+      this.#backend = redis;
     } else {
       this.#client = checkClient(CREATE, "redis (a RedisCacheBackend, or an ioredis Redis or Cluster)", redis);
       this.#prefix = prefix;
@@ -123,61 +136,75 @@ export class RedisLock implements CacheLock {
    * @param key The lock's name.
    * @param fn The critical section.
    * @returns What `fn` resolves to.
-   * @throws {TypeError} When `key` is not a string or `fn` not a function.
-   * @throws {CacheError} When the lock is not acquired within `waitTimeout`, or Redis fails while acquiring;
-   * whatever `fn` throws.
+   * @throws {TypeError} When `key` is not a string (or is ill-formed: a lone surrogate) or `fn` not a function.
+   * @throws {CacheError} When the lock is not acquired within `waitTimeout`, Redis fails while acquiring, or
+   * the backend the lock was made from is closed; whatever `fn` throws.
    */
-  async withLock<R>(key: string, fn: () => Promise<R>): Promise<R> {
-    const context = "Cannot acquire RedisLock";
-    checkKey(context, key);
-    if (typeof fn !== "function") {
-      throw new TypeError(`${context}: fn must be a function: received ${describe(fn)}`);
+  withLock<R>(key: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      checkKey(ACQUIRE, key);
+      if (typeof fn !== "function") {
+        throw new TypeError(`${ACQUIRE}: fn must be a function: received ${describe(fn)}`);
+      }
+      if (this.#backend?.closed === true) throw new CacheError(`${ACQUIRE} ${describe(key)}: the backend is closed`);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const name = this.#prefix + key;
     const deadline = performance.now() + this.#waitTimeout;
+    // This process's callers of one name queue here, so only the first of them polls Redis.
+    return this.#local.withLock(name, () => this.#hold(key, name, deadline, fn), {
+      deadline,
+      timedOut: () => this.#timeout(key),
+    });
+  }
 
-    // Local FIFO: wait for this process's previous caller of the same key.
-    const previous = this.#local.get(name);
-    let leaveQueue!: () => void;
-    const turn = new Promise<void>((resolve) => (leaveQueue = resolve));
-    const tail = previous === undefined ? turn : previous.then(() => turn);
-    this.#local.set(name, tail);
+  async #hold<R>(key: string, name: string, deadline: number, fn: () => Promise<R>): Promise<R> {
+    const redisKey = Buffer.concat([LOCK_KEY_START, Buffer.from(name)]);
+    const token = crypto.randomUUID();
+    await this.#acquire(key, redisKey, token, deadline);
+    const renew = setInterval(() => {
+      this.#client.eval(EXTEND, 1, redisKey, token, this.#lease).catch(() => {});
+    }, Math.max(1, Math.floor(this.#lease / 3)));
+    unrefTimer(renew);
     try {
-      if (previous !== undefined && !(await settlesWithin(previous, deadline - performance.now()))) {
-        throw this.#timeout(key);
-      }
-      const token = crypto.randomUUID();
-      await this.#acquire(key, name, token, deadline);
-      const renew = setInterval(() => {
-        this.#client.eval(EXTEND, 1, name, token, this.#lease).catch(() => {});
-      }, Math.max(1, Math.floor(this.#lease / 3)));
-      unrefTimer(renew);
-      try {
-        return await fn();
-      } finally {
-        clearInterval(renew);
-        // When this fails the lease still frees the lock; fn's outcome matters more.
-        await this.#client.eval(RELEASE, 1, name, token).catch(() => {});
-      }
+      return await fn();
     } finally {
-      leaveQueue();
-      if (this.#local.get(name) === tail) this.#local.delete(name);
+      clearInterval(renew);
+      // When this fails the lease still frees the lock; fn's outcome matters more.
+      await this.#release(redisKey, token);
     }
   }
 
-  async #acquire(key: string, name: string, token: string, deadline: number): Promise<void> {
+  async #acquire(key: string, redisKey: Buffer, token: string, deadline: number): Promise<void> {
     for (;;) {
       let reply: string | null;
       try {
-        reply = await this.#client.set(name, token, "PX", this.#lease, "NX");
+        reply = await this.#client.set(redisKey, token, "PX", this.#lease, "NX");
       } catch (error) {
-        throw wrapError(`Cannot acquire RedisLock ${describe(key)}`, error);
+        // The SET may still reach the server (a timeout while it stalls, not a refusal): the release queued
+        // behind it frees the lock as soon as the server answers, instead of the lease running out.
+        void this.#release(redisKey, token);
+        if (this.#backend?.closed === true) {
+          // Closed while this caller waited: the same words as before it started.
+          throw new CacheError(`${ACQUIRE} ${describe(key)}: the backend is closed`, { cause: error });
+        }
+        throw wrapError(`${ACQUIRE} ${describe(key)}`, error);
       }
       if (reply === "OK") return;
       const left = deadline - performance.now();
       if (left <= 0) throw this.#timeout(key);
       const pause = this.#retryInterval * (0.5 + Math.random());
       await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+    }
+  }
+
+  /** Deletes the lock if it still holds `token`; never rejects. */
+  #release(redisKey: Buffer, token: string): Promise<unknown> {
+    try {
+      return this.#client.eval(RELEASE, 1, redisKey, token).catch(() => {});
+    } catch {
+      return Promise.resolve();
     }
   }
 

@@ -21,8 +21,10 @@ export const packDir: string = join(root, ".tmp", "npm");
  */
 export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; browser: boolean; range?: string }> = {
   // A wide peer range, so that `npm i cachet ioredis` takes the latest ioredis without a conflict. The suite runs
-  // 5.11.1; the install smoke's Redis round trip was run by hand on 5.3.0 and 6.0.0.
-  "ioredis": { as: "optional peer", browser: false, range: "^5.3.0 || ^6.0.0" },
+  // 5.11.1; the Redis suites (redis, faults, lock, cluster) also passed on Node, Deno and Bun against 5.3.1 and
+  // 6.0.0 in a scratch install. Not 5.3.0: with auto-pipelining it ignores the db option (ioredis PR #1721, fixed
+  // in 5.3.1), so a backend given db 3 wrote to db 0.
+  "ioredis": { as: "optional peer", browser: false, range: "^5.3.1 || ^6.0.0" },
   "msgpackr": { as: "optional peer", browser: true },
   // Types only: ./schema spells the Standard Schema types out today; a module importing them would need it.
   "@standard-schema/spec": { as: "optional peer", browser: true },

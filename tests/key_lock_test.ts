@@ -41,4 +41,38 @@ describe("KeyLock", () => {
     await Promise.resolve();
     assert.equal(lock.size, 0);
   });
+
+  test("KeyLock with a wait limit rejects a caller whose turn has not come by the deadline; later callers keep order", async () => {
+    const lock = new KeyLock();
+    const log: string[] = [];
+    let letGo!: () => void;
+    const first = lock.withLock(
+      "k",
+      () => new Promise<void>((resolve) => (letGo = resolve)).then(() => log.push("first")),
+    );
+    const started = performance.now();
+    const wait = { deadline: performance.now() + 50, timedOut: () => new RangeError("gave up") };
+    let ran = false;
+    const impatient = lock.withLock("k", () => Promise.resolve(ran = true), wait);
+    const patient = lock.withLock("k", () => Promise.resolve(log.push("patient")));
+    await assert.rejects(impatient, { name: "RangeError", message: "gave up" });
+    const waited = performance.now() - started;
+    assert.ok(waited >= 45 && waited < 1_000, `gave up after ${Math.round(waited)} ms`);
+    assert.equal(ran, false);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(log, [], "the caller behind the one that gave up still waits for the holder");
+    letGo();
+    await Promise.all([first, patient]);
+    assert.deepEqual(log, ["first", "patient"]);
+    assert.equal(lock.size, 0);
+  });
+
+  test("KeyLock with a wait limit runs at once when the key is free, and when the holder releases in time", async () => {
+    const lock = new KeyLock();
+    const wait = { deadline: performance.now() + 1_000, timedOut: () => new Error("late") };
+    assert.equal(await lock.withLock("k", () => Promise.resolve(1), { deadline: 0, timedOut: () => new Error() }), 1);
+    const held = lock.withLock("k", () => new Promise((resolve) => setTimeout(resolve, 20, "held")));
+    assert.deepEqual(await Promise.all([held, lock.withLock("k", () => Promise.resolve(2), wait)]), ["held", 2]);
+    assert.equal(lock.size, 0);
+  });
 });

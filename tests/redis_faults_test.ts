@@ -10,6 +10,9 @@ import { freePort, type RedisServer, redisServerSkip, sleep, startRedisServer } 
 const TIMEOUT = 500;
 // Each failure must arrive within the timeout plus scheduling slack on a loaded 2-core machine.
 const BOUND = TIMEOUT + 1_000;
+// How late a call may settle after its timeout: the check runs every tenth of the timeout, plus timer lateness on a
+// loaded machine. A call timed from when ioredis sends it (behind an auto-pipeline) would be up to TIMEOUT late.
+const TIMEOUT_SLACK = 200;
 const bytes = (...values: number[]) => new Uint8Array(values);
 
 /** Awaits `promise`, which must reject with a CacheError (cause attached) within BOUND ms. */
@@ -103,6 +106,45 @@ describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
       server.pause(false);
     }
     assert.equal(await eventually(() => client.ping(), 3000), "PONG");
+  });
+
+  test("RedisCacheBackend times each call from when it was made, even queued behind an auto-pipeline in flight", async () => {
+    // Under load, ioredis sends an auto-pipeline only once the one in flight has its replies: timed from sending,
+    // a call made while a frozen server holds the first pipeline would wait up to twice the timeout.
+    await using backend = new RedisCacheBackend({ url: server.url, prefix: "waves:", timeout: TIMEOUT });
+    await backend.connect();
+    server.pause(true);
+    const outcomes: Promise<{ error: unknown; elapsed: number }>[] = [];
+    try {
+      for (let wave = 0; wave < 4; wave++) {
+        for (let i = 0; i < 50; i++) {
+          const started = performance.now();
+          const call = i === 0
+            ? backend.set(`w${wave}`, bytes(wave), 60)
+            : i === 1
+            ? backend.delete("x")
+            : backend.get(`k${i}`);
+          outcomes.push(call.then(
+            () => ({ error: undefined, elapsed: performance.now() - started }),
+            (error: unknown) => ({ error, elapsed: performance.now() - started }),
+          ));
+        }
+        await sleep(TIMEOUT / 5);
+      }
+      const settled = await Promise.all(outcomes);
+      const tick = TIMEOUT / 10;
+      for (const [i, { error, elapsed }] of settled.entries()) {
+        assert.ok(error instanceof CacheError && /timed out/.test(error.message), `call ${i}: ${String(error)}`);
+        assert.ok(elapsed >= TIMEOUT - tick - 2, `call ${i} failed after ${Math.round(elapsed)} ms, before its time`);
+        assert.ok(
+          elapsed <= TIMEOUT + TIMEOUT_SLACK,
+          `call ${i} took ${Math.round(elapsed)} ms, bound ${TIMEOUT + TIMEOUT_SLACK}`,
+        );
+      }
+    } finally {
+      server.pause(false);
+    }
+    assert.deepEqual([...(await eventually(() => backend.get("missing").then(() => bytes(1)), 3000))], [1]);
   });
 
   test("RedisCacheBackend rejects with CacheError when the server dies mid-run, then recovers after a restart", async () => {

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
@@ -9,13 +10,18 @@ import {
   deletePrefix,
   rawClient,
   REDIS_URL,
+  type RedisServer,
+  redisServerSkip,
   runtimeCommand,
   sharedRedisSkip,
   sleep,
+  startRedisServer,
   uniquePrefix,
 } from "./_redis_server.ts";
 
 const skip = await sharedRedisSkip();
+/** The Redis key of a lock named `name` (its prefixes included): the byte 0xFF, then the name in UTF-8. */
+const lockKey = (name: string) => Buffer.concat([Buffer.of(0xff), Buffer.from(name)]);
 
 function runChild(args: string[]): Promise<{ results: string[]; count: number }> {
   const { command, args: base } = runtimeCommand(fileURLToPath(new URL("./_redis_lock_child.ts", import.meta.url)));
@@ -77,7 +83,7 @@ describe("RedisLock", { skip }, () => {
 
   test("RedisLock.withLock() rejects with a CacheError after waitTimeout while another process holds the lock", async () => {
     const prefix = prefixed("timeout");
-    await raw.set(`${prefix}lock:busy`, "someone-else", "PX", 10_000);
+    await raw.set(lockKey(`${prefix}lock:busy`), "someone-else", "PX", 10_000);
     const lock = new RedisLock(raw, { prefix: `${prefix}lock:`, waitTimeout: 200, retryInterval: 20 });
     const started = performance.now();
     let ran = false;
@@ -95,7 +101,7 @@ describe("RedisLock", { skip }, () => {
     const elapsed = performance.now() - started;
     assert.ok(elapsed >= 190 && elapsed < 1_000, `gave up after ${Math.round(elapsed)} ms`);
     assert.equal(ran, false);
-    assert.equal(await raw.get(`${prefix}lock:busy`), "someone-else", "the holder's lock is untouched");
+    assert.equal(await raw.get(lockKey(`${prefix}lock:busy`)), "someone-else", "the holder's lock is untouched");
   });
 
   test("RedisLock never releases a lock another holder took after its lease ran out", async () => {
@@ -103,9 +109,9 @@ describe("RedisLock", { skip }, () => {
     const lock = new RedisLock(raw, { prefix });
     await lock.withLock("k", async () => {
       // As if this holder's lease expired and another process acquired the lock.
-      await raw.set(`${prefix}k`, "next-holder", "PX", 10_000);
+      await raw.set(lockKey(`${prefix}k`), "next-holder", "PX", 10_000);
     });
-    assert.equal(await raw.get(`${prefix}k`), "next-holder");
+    assert.equal(await raw.get(lockKey(`${prefix}k`)), "next-holder");
   });
 
   test("RedisLock renews the lease while fn runs longer than it", async () => {
@@ -114,10 +120,10 @@ describe("RedisLock", { skip }, () => {
     const other = new RedisLock(raw, { prefix, waitTimeout: 0 });
     await lock.withLock("k", async () => {
       await sleep(450);
-      assert.ok(await raw.pttl(`${prefix}k`) > 0, "still held after three leases");
+      assert.ok(await raw.pttl(lockKey(`${prefix}k`)) > 0, "still held after three leases");
       await assert.rejects(other.withLock("k", () => Promise.resolve()), CacheError);
     });
-    assert.equal(await raw.exists(`${prefix}k`), 0, "released at the end");
+    assert.equal(await raw.exists(lockKey(`${prefix}k`)), 0, "released at the end");
     assert.equal(await other.withLock("k", () => Promise.resolve("free")), "free");
   });
 
@@ -125,7 +131,7 @@ describe("RedisLock", { skip }, () => {
     const prefix = prefixed("reject");
     const lock = new RedisLock(raw, { prefix });
     await assert.rejects(lock.withLock("k", () => Promise.reject(new Error("boom"))), /boom/);
-    assert.equal(await raw.exists(`${prefix}k`), 0);
+    assert.equal(await raw.exists(lockKey(`${prefix}k`)), 0);
   });
 
   test("RedisLock.withLock() rejects with a CacheError when Redis is unreachable", async () => {
@@ -153,9 +159,13 @@ describe("RedisLock", { skip }, () => {
       [raw, { waitTimeout: NaN }, "RangeError", /waitTimeout .*: received NaN/],
       [raw, { retryInterval: 0 }, "RangeError", /retryInterval must be a finite number >= 1 .*: received 0/],
       [raw, { retryInterval: Infinity }, "RangeError", /retryInterval .*: received Infinity/],
+      [raw, { leese: 100 }, "TypeError", /unknown option "leese" \(did you mean lease\?\)/],
+      [raw, { waitTimeOut: 100 }, "TypeError", /unknown option "waitTimeOut" \(did you mean waitTimeout\?\)/],
+      [raw, { prefix: "l\uD800:" }, "TypeError", /prefix must be a well-formed string .*lone surrogate/],
+      [{ client: raw, prefix: "p\uDFFF:" }, undefined, "TypeError", /redis.prefix must be a well-formed string/],
     ];
     for (const [redis, options, name, message] of cases) {
-      assert.throws(() => new RedisLock(redis as never, options as never), { name, message });
+      assert.throws(() => new RedisLock(redis as never, options as never), { name, message }, String(message));
     }
     const lock = new RedisLock(raw, { prefix: prefixed("args") });
     await assert.rejects(lock.withLock(1 as never, () => Promise.resolve()), {
@@ -166,5 +176,114 @@ describe("RedisLock", { skip }, () => {
       name: "TypeError",
       message: /fn must be a function: received "fn"/,
     });
+    for (const key of ["y\uD800", "y\uDFFF", "\uDC00y"]) {
+      let ran = false;
+      await assert.rejects(
+        lock.withLock(key, () => {
+          ran = true;
+          return Promise.resolve();
+        }),
+        { name: "TypeError", message: /key must be a well-formed string .*lone surrogate/ },
+      );
+      assert.equal(ran, false);
+    }
+  });
+
+  test("RedisLock.withLock() on a closed backend says the backend is closed, as the backend does", async () => {
+    const backend = new RedisCacheBackend({ url: REDIS_URL, prefix: prefixed("closed") });
+    const lock = new RedisLock(backend);
+    await backend.close();
+    const backendError = await backend.get("k").catch((error: Error) => error);
+    await assert.rejects(lock.withLock("k", () => Promise.resolve()), (error: Error) => {
+      assert.ok(error instanceof CacheError);
+      assert.equal(error.message, 'Cannot acquire RedisLock "k": the backend is closed');
+      assert.match(String(backendError), /: the backend is closed$/);
+      return true;
+    });
+    // Closed while a caller waits for its turn: the same words.
+    const open = new RedisCacheBackend({ url: REDIS_URL, prefix: prefixed("closing") });
+    const held = new RedisLock(open);
+    let letGo!: () => void;
+    const first = held.withLock("k", () => new Promise<void>((resolve) => (letGo = resolve)));
+    const second = held.withLock("k", () => Promise.resolve());
+    await sleep(20);
+    letGo();
+    const closing = open.close();
+    await first;
+    await assert.rejects(second, {
+      name: "CacheError",
+      message: 'Cannot acquire RedisLock "k": the backend is closed',
+    });
+    await closing;
+  });
+
+  test("RedisLock: a held lock survives the backend's clear(), so a second acquirer still waits", async () => {
+    const prefix = prefixed("clear");
+    await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    const first = new RedisLock(backend);
+    const second = new RedisLock(backend, { waitTimeout: 300, retryInterval: 20 });
+    await backend.set("data", new Uint8Array([1]), 60);
+    let secondRan = false;
+    await first.withLock("k", async () => {
+      await backend.clear();
+      assert.equal(await backend.get("data"), undefined, "clear() deleted the cache's keys");
+      assert.equal(await raw.exists(lockKey(`${prefix}lock:k`)), 1, "but not the lock");
+      await assert.rejects(
+        second.withLock("k", () => {
+          secondRan = true;
+          return Promise.resolve();
+        }),
+        /within 300 ms: another caller holds it/,
+      );
+    });
+    assert.equal(secondRan, false);
+    assert.equal(await second.withLock("k", () => Promise.resolve("free")), "free");
+  });
+
+  test("RedisLock waiters of one process give up after waitTimeout in their queue, and the queue goes on", async () => {
+    const lock = new RedisLock(raw, { prefix: prefixed("queue"), waitTimeout: 150 });
+    const order: string[] = [];
+    let letGo!: () => void;
+    const held = lock.withLock(
+      "k",
+      () => new Promise<void>((resolve) => (letGo = resolve)).then(() => order.push("1")),
+    );
+    const started = performance.now();
+    const late = lock.withLock("k", () => Promise.resolve(order.push("late")));
+    await assert.rejects(late, /Cannot acquire RedisLock "k" within 150 ms/);
+    const waited = performance.now() - started;
+    assert.ok(waited >= 140 && waited < 1_000, `gave up after ${Math.round(waited)} ms`);
+    letGo();
+    await held;
+    assert.equal(await lock.withLock("k", () => Promise.resolve("next")), "next");
+    assert.deepEqual(order, ["1"]);
+  });
+});
+
+describe("RedisLock on a private server", { skip: redisServerSkip() }, () => {
+  let server: RedisServer;
+  before(async () => {
+    server = await startRedisServer();
+  });
+  after(() => server.stop());
+
+  test("RedisLock: an acquire that timed out while Redis stalled leaves no lock once Redis answers again", async () => {
+    await using backend = new RedisCacheBackend({ url: server.url, prefix: "ghost:", timeout: 300 });
+    await backend.connect();
+    const lock = new RedisLock(backend, { lease: 10_000 });
+    server.pause(true);
+    try {
+      await assert.rejects(lock.withLock("k", () => Promise.resolve()), /Cannot acquire RedisLock "k": .*timed out/);
+      await sleep(50);
+    } finally {
+      server.pause(false);
+    }
+    // The SET NX ran when the server resumed; without the release queued behind it the lock would be held by
+    // nobody for the whole 10 s lease.
+    const other = new RedisLock(backend, { waitTimeout: 3_000, retryInterval: 20 });
+    const started = performance.now();
+    assert.equal(await other.withLock("k", () => Promise.resolve("mine")), "mine");
+    const waited = performance.now() - started;
+    assert.ok(waited < 1_500, `the next caller waited ${Math.round(waited)} ms for a lock nobody held`);
   });
 });

@@ -1,8 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import process from "node:process";
 import type { Redis } from "ioredis";
-import { RedisCacheBackend } from "../backends/redis.ts";
+import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
 import { CacheError, CacheSettingsValidationError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
 import { JsonSerializer } from "../serializers/json.ts";
@@ -132,12 +133,52 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
     const half = await raw.pttl(`${prefix}half`);
     assert.ok(long > 29_000 && long <= 30_000, `PTTL ${long}`);
     assert.ok(half > 0 && half <= 500, `PTTL ${half}`);
+  });
+
+  test("RedisCacheBackend.set() refuses a ttl longer than 2^53 - 1 ms instead of shortening it", async () => {
+    const prefix = prefixed("huge");
+    await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    await backend.set("k", bytes(1), 60);
+    for (const ttl of [1e300, Number.MAX_VALUE, 9007199254741, 1e13]) {
+      await assert.rejects(backend.set("k", bytes(2), ttl), {
+        name: "RangeError",
+        message: new RegExp(
+          `ttl must be at most 9007199254740\\.991 seconds .*: received ${String(ttl).replace("+", "\\+")}`,
+        ),
+      });
+    }
+    assert.deepEqual([...(await backend.get("k"))!], [1], "a refused set() changes nothing");
+    const pttl = await raw.pttl(`${prefix}k`);
+    assert.ok(pttl > 0 && pttl <= 60_000, `PTTL ${pttl}`);
     try {
-      await backend.set("huge", bytes(1), 1e300);
-      assert.ok(await raw.pttl(`${prefix}huge`) > 1e15, "a huge ttl is capped, not rejected by Redis");
+      // The longest ttl accepted is sent exactly.
+      await backend.set("max", bytes(3), 9007199254740.991);
+      assert.ok(await raw.pttl(`${prefix}max`) > 9e15, "the maximum ttl is kept");
     } finally {
       // Deleted at once: a run killed before the after() hook must not leave an immortal key.
-      await backend.delete("huge");
+      await backend.delete("max");
+    }
+  });
+
+  test("RedisCacheBackend.set() sends PX = the whole milliseconds of the ttl, without float noise", async () => {
+    const prefix = prefixed("px-sweep");
+    const client = rawClient(monitored.url);
+    await using backend = new RedisCacheBackend({ client, prefix });
+    // Whole milliseconds as seconds: 1 ms to 100 s in odd steps, and the values float noise pushed up a ms.
+    const wholeMs = [2007, 1, 7, 9, 13, 29, 57, 1001, 1003, 4011, 8191, 16_777, 65_537, 99_999, 100_003];
+    for (let ms = 1; ms <= 100_000; ms += 97) wholeMs.push(ms);
+    try {
+      const commands = await recordCommands(client, monitored.url, async () => {
+        await Promise.all(wholeMs.map((ms, i) => backend.set(`k${i}`, bytes(1), ms / 1000)));
+        await backend.set("sub", bytes(1), 2.0071);
+      });
+      const px = new Map(commands.filter((c) => c[0].toLowerCase() === "set").map((c) => [c[1], c[4]]));
+      const wrong = wholeMs.filter((ms, i) => px.get(`${prefix}k${i}`) !== String(ms));
+      assert.deepEqual(wrong.map((ms) => [ms / 1000, px.get(`${prefix}k${wholeMs.indexOf(ms)}`)]), []);
+      assert.equal(px.get(`${prefix}sub`), "2008", "a fraction of a millisecond still rounds up");
+    } finally {
+      await backend.clear();
+      client.disconnect();
     }
   });
 
@@ -228,14 +269,18 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
     });
     after(() => server.stop());
 
-    test("RedisCacheBackend with an empty prefix and allowClearAll: true wipes the database", async () => {
+    test("RedisCacheBackend with an empty prefix and allowClearAll: true wipes the database but not held locks", async () => {
       await using backend = new RedisCacheBackend({
         url: `redis://:s3cret@127.0.0.1:${server.port}/2`,
         allowClearAll: true,
       });
       await backend.set("a", bytes(1), 60);
       await (backend.client as Redis).set("not-ours", "x");
-      await backend.clear();
+      await new RedisLock(backend).withLock("k", async () => {
+        await backend.clear();
+        assert.equal(await (backend.client as Redis).dbsize(), 1, "only the lock is left");
+        await assert.rejects(new RedisLock(backend, { waitTimeout: 100 }).withLock("k", () => Promise.resolve()));
+      });
       assert.equal(await (backend.client as Redis).dbsize(), 0);
     });
 
@@ -315,6 +360,11 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
       [{ REDIS_HOST: "h", REDIS_PORT: "abc", REDIS_PASSWORD: "hunter2" }, /REDIS_PORT must be an integer from 1/],
       [{ REDIS_HOST: "h", REDIS_PORT: "70000" }, /REDIS_PORT must be an integer from 1 to 65535: received "70000"/],
       [{ REDIS_HOST: "h", REDIS_DB: "one", REDIS_PASSWORD: "hunter2" }, /REDIS_DB must be an integer from 0/],
+      [
+        { REDIS_URL: "redis://:hunter2@127.0.0.1:notaport/0" },
+        /the port in REDIS_URL must be an integer from 1 to 65535 .*: received "notaport" in "redis:\/\/\*\*\*@127/,
+      ],
+      [{ REDIS_URL: "redis://u:hun:ter2@h:0" }, /the port in REDIS_URL .*: received "0"/],
     ];
     for (const [env, message] of cases) {
       await withEnv(env, () => {
@@ -338,6 +388,24 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
         [{ url: "http://localhost" }, "CacheSettingsValidationError", /url must be a redis:\/\/ or rediss:\/\//],
         [{ url: "redis://:pw@" }, "CacheSettingsValidationError", /received "redis:\/\/\*\*\*@"/],
         [{ url: "localhost:6379" }, "CacheSettingsValidationError", /received "localhost:6379"/],
+        [
+          { url: "redis://:hunter2@localhost:notaport" },
+          "CacheSettingsValidationError",
+          /^Cannot create RedisCacheBackend: the port in url must be an integer from 1 to 65535 \(as in redis:\/\/localhost:6379\/0\): received "notaport" in "redis:\/\/\*\*\*@localhost:notaport"; fix the url option$/,
+        ],
+        [{ url: "redis://h:70000/0" }, "CacheSettingsValidationError", /the port in url .*: received "70000"/],
+        [{ url: "redis://p@ss:w/rd@h:6x79" }, "CacheSettingsValidationError", /the port in url .*: received "6x79"/],
+        [{ url: "redis://[::1]:65536" }, "CacheSettingsValidationError", /the port in url .*: received "65536"/],
+        [{ url: REDIS_URL, prefix: "t\uD800:" }, "TypeError", /prefix must be a well-formed string .*lone surrogate/],
+        [{ url: REDIS_URL, prefx: "x:" }, "TypeError", /unknown option "prefx" \(did you mean prefix\?\)/],
+        [{ url: REDIS_URL, timeOut: 5 }, "TypeError", /unknown option "timeOut" \(did you mean timeout\?\)/],
+        [
+          { url: REDIS_URL, connectTimeOut: 5 },
+          "TypeError",
+          /unknown option "connectTimeOut" \(did you mean connectTimeout\?\)/,
+        ],
+        [{ url: REDIS_URL, keyPrefix: "x:" }, "TypeError", /unknown option "keyPrefix" \(did you mean prefix\?\)/],
+        [{ url: REDIS_URL, allowClearALL: true }, "TypeError", /did you mean allowClearAll\?/],
         [{ url: REDIS_URL, prefix: 1 }, "TypeError", /prefix must be a string: received 1/],
         [{ url: REDIS_URL, timeout: "1s" }, "TypeError", /timeout must be a finite number > 0 .*: received "1s"/],
         [{ url: REDIS_URL, timeout: 0 }, "RangeError", /timeout must be a finite number > 0 .*: received 0/],
@@ -353,8 +421,24 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
         ],
       ];
       for (const [options, name, message] of cases) {
-        assert.throws(() => new RedisCacheBackend(options as never), { name, message }, JSON.stringify(options));
+        assert.throws(() => new RedisCacheBackend(options as never), (error: Error) => {
+          assert.equal(error.name, name, error.message);
+          assert.match(error.message, message);
+          assert.ok(!error.message.includes("hunter2") && !error.message.includes("ss:w/rd"), error.message);
+          return true;
+        }, JSON.stringify(options));
       }
+      // ioredis' own option names pass, whether or not ioredis has a default for them.
+      const backend = new RedisCacheBackend({
+        url: REDIS_URL,
+        connectionName: "cachet-test",
+        keepAlive: 1000,
+        tls: undefined,
+        username: undefined,
+        enableAutoPipelining: false,
+        retryStrategy: () => null,
+      });
+      void backend.close();
     } finally {
       client.disconnect();
     }
@@ -374,6 +458,49 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
     }
     await assert.rejects(backend.delete(null as never), { name: "TypeError" });
     assert.deepEqual([...(await backend.get("k"))!], [1], "failed writes change nothing");
+  });
+
+  test("RedisCacheBackend refuses keys with a lone surrogate, which UTF-8 would merge, and stores nothing", async () => {
+    const prefix = prefixed("surrogate");
+    await using backend = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    // Both would reach Redis as "y\uFFFD": the key a well-formed "y\uFFFD" has.
+    await backend.set("y\uFFFD", bytes(1), 60);
+    const message = /key must be a well-formed string .*lone surrogate at code point 1/;
+    for (const key of ["y\uD800", "y\uDFFF"]) {
+      await assert.rejects(backend.set(key, bytes(2), 60), { name: "TypeError", message });
+      await assert.rejects(backend.get(key), { name: "TypeError", message });
+      await assert.rejects(backend.delete(key), { name: "TypeError", message });
+    }
+    assert.deepEqual([...(await backend.get("y\uFFFD"))!], [1], "the well-formed key's entry is untouched");
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, found] = await raw.scanBuffer(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next.toString();
+      keys.push(...found.map((key) => key.toString()));
+    } while (cursor !== "0");
+    assert.deepEqual(keys, [`${prefix}y\uFFFD`]);
+    assert.deepEqual([...(await raw.getBuffer(Buffer.from(`${prefix}y\uFFFD`)))!], [1]);
+  });
+
+  test("RedisCacheBackend.close() answers the calls made just before it, even in the same tick", async () => {
+    const prefix = prefixed("drain");
+    await raw.set(`${prefix}k`, "v", "PX", 60_000);
+    for (const connected of [false, true]) {
+      const backend = new RedisCacheBackend({ url: REDIS_URL, prefix });
+      if (connected) await backend.connect();
+      const got = backend.get("k");
+      const set = backend.set(`written-${connected}`, bytes(3), 60);
+      const deleted = backend.delete("absent");
+      const closed = backend.close();
+      assert.deepEqual([...(await got)!], [...Buffer.from("v")], `connected first: ${connected}`);
+      await set;
+      await deleted;
+      await closed;
+      assert.equal((backend.client as Redis).status, "end");
+      assert.equal(await raw.exists(`${prefix}written-${connected}`), 1);
+      await assert.rejects(backend.get("k"), /the backend is closed/);
+    }
   });
 
   test("RedisCacheBackend closes what it owns, keeps a borrowed client open, and fails once closed", async () => {
