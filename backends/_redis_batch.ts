@@ -33,6 +33,12 @@ export async function getMany(
 ): Promise<(Uint8Array | undefined)[]> {
   const values = new Array<Uint8Array | undefined>(fullKeys.length);
   if (fullKeys.length === 0) return values;
+  // The common case, one MGET, without the bookkeeping of groups and chunks.
+  if (!client.isCluster && fullKeys.length <= CHUNK) {
+    const replies = await client.mgetBuffer(fullKeys as string[]);
+    for (let i = 0; i < replies.length; i++) values[i] = toBytes(replies[i]);
+    return values;
+  }
   const groups = client.isCluster ? bySlot(client, fullKeys.length, (i) => fullKeys[i]) : [range(fullKeys.length)];
   await Promise.all(
     chunks(groups).map(async (indexes) => {
