@@ -1,13 +1,13 @@
 // Redis for tests: the shared server (REDIS_URL or 127.0.0.1:6379) for
 // ordinary tests, each under its own prefix, and private redis-server
 // processes on free loopback ports for tests that kill, pause or cluster them.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -198,4 +198,55 @@ export function runtimeCommand(script: string): { command: string; args: string[
   const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
   if (deno !== undefined) return { command: deno.execPath(), args: ["run", "-A", script] };
   return { command: process.execPath, args: [script] };
+}
+
+export interface RedisCluster {
+  /** A connected-on-first-use client of the cluster. */
+  readonly client: Cluster;
+  readonly servers: readonly RedisServer[];
+  /** Disconnects the client and stops every server. */
+  stop(): Promise<void>;
+}
+
+/** Starts a cluster of `masters` private servers on free loopback ports (no replicas), every slot served. */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const servers = await Promise.all(
+    Array.from({ length: masters }, () => startRedisServer(["--cluster-enabled", "yes"], { bus: true })),
+  );
+  const stopAll = () => Promise.all(servers.map((s) => s.stop()));
+  try {
+    const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        "redis-cli",
+        ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"],
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve()),
+      );
+    });
+    // Every node must agree that all slots are served before the cluster takes commands.
+    for (const server of servers) {
+      const node = new Redis({ port: server.port, host: "127.0.0.1", lazyConnect: true });
+      try {
+        for (let i = 0; !/cluster_state:ok/.test(await node.cluster("INFO")); i++) {
+          if (i > 100) throw new Error(`node ${server.port} did not reach cluster_state:ok`);
+          await sleep(50);
+        }
+      } finally {
+        node.disconnect();
+      }
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  const client = new Cluster([{ host: "127.0.0.1", port: servers[0].port }], { lazyConnect: true });
+  client.on("error", () => {});
+  return {
+    client,
+    servers,
+    async stop() {
+      client.disconnect();
+      await stopAll();
+    },
+  };
 }
