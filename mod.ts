@@ -32,6 +32,7 @@ export type {
   TTLCacheOptions,
 } from "./ttl_cache.ts";
 export { CacheEvent } from "./events.ts";
+export type { BusSubscriber, InvalidationBus } from "./bus.ts";
 export type { CacheEventInit, CacheEventType } from "./events.ts";
 export { getDefaultBackend, setDefaultBackend } from "./default_backend.ts";
 export type { CacheLock } from "./cache_lock.ts";

@@ -25,7 +25,8 @@ import type { Cluster, RedisOptions as IORedisOptions } from "ioredis";
 import { CacheError } from "../errors.ts";
 import { checkBoolean, checkFinite, checkKey, checkOptions, checkString, checkTtl, describe } from "../_validate.ts";
 import { settlesWithin } from "../_key_lock.ts";
-import type { CacheBackend } from "../types.ts";
+import type { BackendEntry, CacheBackend } from "../types.ts";
+import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_redis_batch.ts";
 import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
 import { checkClient, type IORedisClient, LOCK_KEY_SPACE, type RedisClient, wrapError } from "./_redis_client.ts";
 import { resolveTarget } from "./_redis_settings.ts";
@@ -307,19 +308,15 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       if (!(value instanceof Uint8Array)) {
         throw new TypeError(`${context}: value must be a Uint8Array: received ${describe(value)}`);
       }
-      checkTtl(context, "ttl", ttl);
       this.#checkOpen(context);
     } catch (error) {
       return Promise.reject(error);
     }
-    const ms = Math.max(1, Math.ceil(Math.round(ttl * 1e6) / 1e3));
-    if (ms > Number.MAX_SAFE_INTEGER) {
-      return Promise.reject(
-        new RangeError(
-          `${context}: ttl must be at most ${MAX_TTL_SECONDS} seconds (2^53 - 1 ms, the longest expiry sent ` +
-            `exactly): received ${describe(ttl)}`,
-        ),
-      );
+    let ms: number;
+    try {
+      ms = pxOf(context, ttl);
+    } catch (error) {
+      return Promise.reject(error);
     }
     let reply: Promise<unknown>;
     try {
@@ -333,6 +330,79 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       return Promise.reject(this.#wrap(context, error));
     }
     return reply.then(ignore, this.#setFailed);
+  }
+
+  /**
+   * Reads several keys in one round trip: `MGET` (per hash slot on a
+   * cluster, concurrently, so no `CROSSSLOT` error reaches the caller; in
+   * chunks of 1,000 keys).
+   *
+   * @param keys The keys, without the prefix.
+   * @returns The bytes of each key, aligned with `keys`.
+   * @throws {TypeError} When a key is not a well-formed string.
+   * @throws {CacheError} When Redis fails or the backend is closed.
+   */
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    const context = "Cannot get from RedisCacheBackend";
+    const full = this.#keys(context, keys);
+    try {
+      return await this.#track(batchGet(this.#client, full));
+    } catch (error) {
+      throw this.#wrap(context, error);
+    }
+  }
+
+  /**
+   * Stores several entries in one round trip: a pipeline of
+   * `SET key value PX ms` (per hash slot on a cluster).
+   *
+   * @param entries The entries (keys without the prefix), each with its own TTL in seconds.
+   * @throws {TypeError} When a field has the wrong type (nothing is sent then).
+   * @throws {RangeError} When a `ttl` is out of range (nothing is sent then).
+   * @throws {CacheError} When Redis fails or the backend is closed.
+   */
+  async setMany(entries: readonly BackendEntry[]): Promise<void> {
+    const context = "Cannot set in RedisCacheBackend";
+    if (!Array.isArray(entries)) {
+      throw new TypeError(`${context}: entries must be an array: received ${describe(entries)}`);
+    }
+    const rows = entries.map(({ key, value, ttl }) => {
+      checkKey(context, key);
+      if (!(value instanceof Uint8Array)) {
+        throw new TypeError(`${context}: value must be a Uint8Array: received ${describe(value)}`);
+      }
+      return { key: this.#prefix + key, value, ms: pxOf(context, ttl) };
+    });
+    this.#checkOpen(context);
+    try {
+      await this.#track(batchSet(this.#client, rows));
+    } catch (error) {
+      throw this.#wrap(context, error);
+    }
+  }
+
+  /**
+   * Deletes several keys with one `UNLINK` (per hash slot on a cluster).
+   *
+   * @param keys The keys, without the prefix; absent ones are ignored.
+   * @throws {TypeError} When a key is not a well-formed string.
+   * @throws {CacheError} When Redis fails or the backend is closed.
+   */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    const context = "Cannot delete from RedisCacheBackend";
+    const full = this.#keys(context, keys);
+    try {
+      await this.#track(batchDelete(this.#client, full));
+    } catch (error) {
+      throw this.#wrap(context, error);
+    }
+  }
+
+  #keys(context: string, keys: readonly string[]): string[] {
+    if (!Array.isArray(keys)) throw new TypeError(`${context}: keys must be an array: received ${describe(keys)}`);
+    const full = keys.map((key) => this.#prefix + checkKey(context, key));
+    this.#checkOpen(context);
+    return full;
   }
 
   /**
@@ -433,6 +503,20 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
 }
 
 function ignore(): void {}
+
+// PX of a TTL in seconds: ceil(ttl × 1000) after rounding to whole microseconds,
+// so float noise (2.007 × 1000 = 2007.0000000000002) never adds a millisecond.
+function pxOf(context: string, ttl: number): number {
+  checkTtl(context, "ttl", ttl);
+  const ms = Math.max(1, Math.ceil(Math.round(ttl * 1e6) / 1e3));
+  if (ms > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      `${context}: ttl must be at most ${MAX_TTL_SECONDS} seconds (2^53 - 1 ms, the longest expiry sent ` +
+        `exactly): received ${describe(ttl)}`,
+    );
+  }
+  return ms;
+}
 
 function toBytes(value: Buffer | null): Uint8Array | undefined {
   return value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
