@@ -655,8 +655,9 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const l1 = c.l1;
     // An in-process hit: one lookup, no validation (only checked keys get in), no decoding.
     if (l1 !== undefined && typeof key === "string") {
-      const entry = this.#l1Find(l1, this.#bk(key), c.clock.now());
-      if (entry !== undefined && c.clock.now() < entry.freshUntil) {
+      const now = c.clock.now();
+      const entry = this.#l1Find(l1, this.#bk(key), now);
+      if (entry !== undefined && now < entry.freshUntil) {
         c.hits++;
         c.l1Hits++;
         if (c.listening.size > 0) this.#emit("hit", { key, tier: "l1" });
@@ -884,48 +885,57 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    * ```
    */
   getOrSet(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+    const c = this.#c;
+    const l1 = c.l1;
     let settings: CallSettings;
     let bk: string;
     let records: readonly string[];
     let found: Found<T> | undefined | Promise<Found<T> | undefined>;
+    let l1Stale: Found<T> | undefined;
     try {
-      checkKey(GET_OR_SET, key);
       if (typeof factory !== "function") {
         throw new TypeError(`${GET_OR_SET}: factory must be a function: received ${describe(factory)}`);
       }
-      settings = options === undefined ? this.#c.defaultCall : this.#callSettings(options);
+      settings = options === undefined ? c.defaultCall : this.#callSettings(options);
       settings.signal?.throwIfAborted();
+      // An in-process hit first: only checked keys get in, so the key needs no check here.
+      if (l1 !== undefined && typeof key === "string") {
+        const now = c.clock.now();
+        const entry = this.#l1Find(l1, this.#bk(key), now);
+        if (entry !== undefined) {
+          const value = this.#l1Value(l1, entry.value);
+          if (now < entry.freshUntil) {
+            c.hits++;
+            c.l1Hits++;
+            if (c.listening.size > 0) this.#emit("hit", { key, tier: "l1" });
+            if (settings.earlyRefresh > 0 && this.#refreshEarly(entry.header, settings.earlyRefresh)) {
+              this.#background(
+                key,
+                this.#bk(key),
+                factory,
+                settings,
+                this.#callRecords(settings),
+                undefined,
+                value,
+                "early",
+              );
+            }
+            return Promise.resolve(value);
+          }
+          l1Stale = { value, fresh: false, header: entry.header };
+        }
+      }
+      checkKey(GET_OR_SET, key);
       bk = this.#bk(key);
-      records = settings.tags.length === 0
-        ? this.#scope.records
-        : [...this.#scope.records, ...settings.tags.map((tag) => TAG_RECORD + tag)];
+      records = this.#callRecords(settings);
     } catch (error) {
       return Promise.reject(error);
     }
-    const c = this.#c;
-    const l1 = c.l1;
-    let l1Stale: Found<T> | undefined;
-    if (l1 !== undefined) {
-      const entry = this.#l1Find(l1, bk, c.clock.now());
-      if (entry !== undefined) {
-        const value = this.#l1Value(l1, entry.value);
-        if (c.clock.now() < entry.freshUntil) {
-          c.hits++;
-          c.l1Hits++;
-          if (c.listening.size > 0) this.#emit("hit", { key, tier: "l1" });
-          if (settings.earlyRefresh > 0 && this.#refreshEarly(entry.header, settings.earlyRefresh)) {
-            this.#background(key, bk, factory, settings, records, undefined, value, "early");
-          }
-          return Promise.resolve(value);
-        }
-        l1Stale = { value, fresh: false, header: entry.header };
-        if (settings.staleWhileRevalidate) {
-          c.staleHits++;
-          this.#emitKey("stale", key, { reason: "revalidate" });
-          this.#background(key, bk, factory, settings, records, undefined, value, "revalidate");
-          return Promise.resolve(value);
-        }
-      }
+    if (l1Stale !== undefined && settings.staleWhileRevalidate) {
+      c.staleHits++;
+      this.#emitKey("stale", key, { reason: "revalidate" });
+      this.#background(key, bk, factory, settings, records, undefined, l1Stale.value, "revalidate");
+      return Promise.resolve(l1Stale.value);
     }
     // A remote read fetches the records with the entry; keep their tokens for the store.
     const tokens = records.length === 0 || this.#c.sync !== undefined
@@ -1004,6 +1014,12 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   }
 
   // XFetch: refresh when now - delta * beta * ln(random) >= freshUntil.
+  #callRecords(settings: CallSettings): readonly string[] {
+    return settings.tags.length === 0
+      ? this.#scope.records
+      : [...this.#scope.records, ...settings.tags.map((tag) => TAG_RECORD + tag)];
+  }
+
   #refreshEarly(header: Header, beta: number): boolean {
     const { clock, random } = this.#c;
     if (header.delta <= 0) return false;
