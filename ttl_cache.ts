@@ -24,6 +24,7 @@ import {
   checkGrace,
   checkKey,
   checkKeyList,
+  checkLock,
   checkMaxTtl,
   checkMethods,
   checkOptions,
@@ -1135,18 +1136,23 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const { lock } = settings;
     const timing = { duration: undefined as number | undefined };
     let ran = false;
-    const run = () => {
+    const run = (down: boolean) => {
       ran = true;
-      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
+      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, down, timing);
     };
-    // A lock that cannot be taken because its store is down (a CacheError
-    // before the critical section ran) is passed over under fail-open: the
-    // computation still runs once in this process.
-    const promise = typeof lock !== "object" ? run() : lock.withLock(key, run).catch((error) => {
-      if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
-      this.#swallowed("lock", key, error);
-      return run();
-    });
+    // After a failed read the backend is presumed down, and so is a lock kept
+    // there: it is not tried. A lock that cannot be taken because its store is
+    // down (a CacheError before the critical section ran) is passed over under
+    // fail-open, and the backend is presumed down too. Either way the
+    // computation still runs once in this process, and the caller waits for
+    // one backend timeout at most.
+    const promise = typeof lock !== "object" || degraded
+      ? run(degraded)
+      : lock.withLock(key, () => run(false)).catch((error) => {
+        if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
+        this.#swallowed("lock", key, error);
+        return run(true);
+      });
     const flight: Flight<T> = {
       promise,
       controller,
@@ -1666,16 +1672,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     checkOptions(GET_OR_SET, options, GET_OR_SET_KEYS);
     const { ttl, tags, lock = true, signal } = options;
-    if (
-      typeof lock !== "boolean" &&
-      (lock === null || typeof lock !== "object" || typeof (lock as CacheLock).withLock !== "function")
-    ) {
-      throw new TypeError(
-        `${GET_OR_SET}: lock must be a boolean or a CacheLock (an object with a withLock(key, fn) method): received ${
-          describe(lock)
-        }`,
-      );
-    }
+    checkLock(GET_OR_SET, lock);
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`${GET_OR_SET}: signal must be an AbortSignal: received ${describe(signal)}`);
     }
