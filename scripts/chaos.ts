@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { bin, option } from "./_common.ts";
 import { ChaosRedis } from "./chaos/_server.ts";
+import { redisServerSkip } from "../tests/_redis_server.ts";
 import { type CallRecord, type FromWorker, now, type ToWorker, type WorkerConfig } from "./chaos/_protocol.ts";
 
 type Done = Extract<FromWorker, { type: "done" }>;
@@ -26,6 +27,12 @@ const only = option("--scenario");
 if (only !== undefined && only !== "kill" && only !== "stop") {
   console.error(`--scenario must be kill or stop: received ${JSON.stringify(only)}`);
   process.exit(2);
+}
+
+const missing = redisServerSkip();
+if (missing !== false) {
+  console.log(`chaos: skipped, ${missing}`);
+  process.exit(0);
 }
 
 const run = quick
