@@ -660,7 +660,7 @@ describe("events", () => {
 });
 
 describe("cacheInfo", () => {
-  test("has exactly the spec's fields plus staleHits and errors, frozen", async () => {
+  test("has exactly the spec's fields plus staleHits, errors and l1Hits, frozen", async () => {
     const { cache } = await withStale({ maxSize: 10 });
     await cache.getOrSet("k", () => Promise.reject(new Error("e")));
     const info = cache.cacheInfo();
@@ -669,12 +669,22 @@ describe("cacheInfo", () => {
       "errors",
       "evictions",
       "hits",
+      "l1Hits",
       "maxSize",
       "misses",
       "staleHits",
     ]);
     assert.ok(Object.isFrozen(info));
-    assert.deepEqual(info, { hits: 0, misses: 0, maxSize: 10, currSize: 1, evictions: 0, staleHits: 1, errors: 0 });
+    assert.deepEqual(info, {
+      hits: 0,
+      misses: 0,
+      maxSize: 10,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 1,
+      errors: 0,
+      l1Hits: 0,
+    });
   });
 
   test("errors counts undecodable bytes too", async () => {
