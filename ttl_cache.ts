@@ -1132,8 +1132,19 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const controller = new AbortController();
     const { lock } = settings;
     const timing = { duration: undefined as number | undefined };
-    const run = () => this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
-    const promise = typeof lock === "object" ? lock.withLock(key, run) : run();
+    let ran = false;
+    const run = () => {
+      ran = true;
+      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
+    };
+    // A lock that cannot be taken because its store is down (a CacheError
+    // before the critical section ran) is passed over under fail-open: the
+    // computation still runs once in this process.
+    const promise = typeof lock !== "object" ? run() : lock.withLock(key, run).catch((error) => {
+      if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
+      this.#swallowed("lock", key, error);
+      return run();
+    });
     const flight: Flight<T> = {
       promise,
       controller,
@@ -2050,6 +2061,13 @@ function checkL1(options: L1Options, maxTtl: number): L1<never> {
     outbox: [],
     unsubscribe: undefined,
   };
+}
+
+// A lock that failed because its store cannot be reached, rather than because
+// another caller held it past the wait limit (a CacheTimeoutError): only the
+// former is passed over.
+function lockUnreachable(error: CacheError): boolean {
+  return !(error instanceof CacheTimeoutError);
 }
 
 // The key and namespace path a backend key was made from (see #bk and namespace()).
