@@ -1186,27 +1186,30 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   ): Promise<T> {
     const c = this.#c;
     const tokens = known ?? new Map<string, Uint8Array | undefined>();
-    // After a failed read (fail-open), the backend is presumed down: nothing
-    // more is read, and the value is written in the background, so the caller
-    // waits for at most one backend timeout.
-    if (typeof settings.lock === "object" && !degraded) {
+    // After a failed backend call (fail-open), the backend is presumed down:
+    // nothing more is read, and the value is written in the background, so the
+    // caller waits for at most one backend timeout.
+    let down = degraded;
+    const failed = (operation: string, error: unknown) => {
+      if (!settings.failOpen || !(error instanceof CacheError)) throw error;
+      this.#swallowed(operation, key, error);
+      down = true;
+    };
+    if (typeof settings.lock === "object" && !down) {
       // Another process may have computed the value while this one waited for the lock.
       try {
         const found = await this.#lookup(key, bk, records, tokens);
         if (found !== undefined && found.fresh) return found.value;
       } catch (error) {
-        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
-        this.#swallowed("get", key, error);
+        failed("get", error);
       }
     }
     let stamps: readonly TagStamp[] = NO_STAMPS;
-    if (records.length > 0 && !degraded) {
+    if (records.length > 0 && !down) {
       try {
         stamps = await this.#stamps(records, tokens);
       } catch (error) {
-        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
-        this.#swallowed("get", key, error);
-        stamps = NO_STAMPS;
+        failed("get", error);
       }
     }
     let ttl = settings.ttl;
@@ -1233,7 +1236,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // An entry whose records could not be read cannot be guarded by them: it is not stored.
     if (skipped || (records.length > 0 && stamps.length === 0)) return value;
     const written = this.#write(key, bk, value, ttl, grace, stamps, delta);
-    if (degraded) {
+    if (down) {
       written.catch((error) => this.#swallowed("set", key, error));
       return value;
     }
