@@ -24,6 +24,7 @@ import {
   checkGrace,
   checkKey,
   checkKeyList,
+  checkLock,
   checkMaxTtl,
   checkMethods,
   checkOptions,
@@ -348,6 +349,8 @@ const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
 });
 const DEFAULT_MAX_TTL = 43_200;
 const OUTBOX_MAX = 1_000;
+const RECORDS_MAX_FACTOR = 4;
+const RECORDS_MIN = 1_024;
 const MESSAGE_MAX = 1 << 20;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -1133,18 +1136,23 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const { lock } = settings;
     const timing = { duration: undefined as number | undefined };
     let ran = false;
-    const run = () => {
+    const run = (down: boolean) => {
       ran = true;
-      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
+      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, down, timing);
     };
-    // A lock that cannot be taken because its store is down (a CacheError
-    // before the critical section ran) is passed over under fail-open: the
-    // computation still runs once in this process.
-    const promise = typeof lock !== "object" ? run() : lock.withLock(key, run).catch((error) => {
-      if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
-      this.#swallowed("lock", key, error);
-      return run();
-    });
+    // After a failed read the backend is presumed down, and so is a lock kept
+    // there: it is not tried. A lock that cannot be taken because its store is
+    // down (a CacheError before the critical section ran) is passed over under
+    // fail-open, and the backend is presumed down too. Either way the
+    // computation still runs once in this process, and the caller waits for
+    // one backend timeout at most.
+    const promise = typeof lock !== "object" || degraded
+      ? run(degraded)
+      : lock.withLock(key, () => run(false)).catch((error) => {
+        if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
+        this.#swallowed("lock", key, error);
+        return run(true);
+      });
     const flight: Flight<T> = {
       promise,
       controller,
@@ -1178,27 +1186,30 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   ): Promise<T> {
     const c = this.#c;
     const tokens = known ?? new Map<string, Uint8Array | undefined>();
-    // After a failed read (fail-open), the backend is presumed down: nothing
-    // more is read, and the value is written in the background, so the caller
-    // waits for at most one backend timeout.
-    if (typeof settings.lock === "object" && !degraded) {
+    // After a failed backend call (fail-open), the backend is presumed down:
+    // nothing more is read, and the value is written in the background, so the
+    // caller waits for at most one backend timeout.
+    let down = degraded;
+    const failed = (operation: string, error: unknown) => {
+      if (!settings.failOpen || !(error instanceof CacheError)) throw error;
+      this.#swallowed(operation, key, error);
+      down = true;
+    };
+    if (typeof settings.lock === "object" && !down) {
       // Another process may have computed the value while this one waited for the lock.
       try {
         const found = await this.#lookup(key, bk, records, tokens);
         if (found !== undefined && found.fresh) return found.value;
       } catch (error) {
-        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
-        this.#swallowed("get", key, error);
+        failed("get", error);
       }
     }
     let stamps: readonly TagStamp[] = NO_STAMPS;
-    if (records.length > 0 && !degraded) {
+    if (records.length > 0 && !down) {
       try {
         stamps = await this.#stamps(records, tokens);
       } catch (error) {
-        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
-        this.#swallowed("get", key, error);
-        stamps = NO_STAMPS;
+        failed("get", error);
       }
     }
     let ttl = settings.ttl;
@@ -1225,7 +1236,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // An entry whose records could not be read cannot be guarded by them: it is not stored.
     if (skipped || (records.length > 0 && stamps.length === 0)) return value;
     const written = this.#write(key, bk, value, ttl, grace, stamps, delta);
-    if (degraded) {
+    if (down) {
       written.catch((error) => this.#swallowed("set", key, error));
       return value;
     }
@@ -1529,9 +1540,20 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const stamps: string[] = [];
     for (const stamp of header.tags) {
       const token = String.fromCharCode.apply(null, stamp.token as unknown as number[]);
-      // The entry was just checked against (or written with) these tokens: they are current.
-      l1.records.set(stamp.record, token);
+      // With a bus, a token learned here may be older than one a message
+      // brought in meanwhile (a read's reply can arrive after the message): it
+      // only fills a gap, and an entry whose token differs stays out.
+      // Without a bus, reads are the only news: the latest one wins.
+      const known = l1.records.get(stamp.record);
+      if (known === undefined || this.#c.bus === undefined) l1.records.set(stamp.record, token);
+      else if (known !== token) return;
       stamps.push(stamp.record, token);
+    }
+    // Tags come and go: past this many known records, start over rather than grow.
+    if (l1.records.size > RECORDS_MAX_FACTOR * l1.maxSize + RECORDS_MIN) {
+      l1.entries.clear();
+      l1.records.clear();
+      return;
     }
     const kept = !owned && l1.clone && this.#c.serializer !== undefined ? structuredClone(value) : value;
     l1.entries.set(bk, header.expiresAt, { value: kept, freshUntil, expiresAt: header.expiresAt, header, stamps });
@@ -1653,16 +1675,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     checkOptions(GET_OR_SET, options, GET_OR_SET_KEYS);
     const { ttl, tags, lock = true, signal } = options;
-    if (
-      typeof lock !== "boolean" &&
-      (lock === null || typeof lock !== "object" || typeof (lock as CacheLock).withLock !== "function")
-    ) {
-      throw new TypeError(
-        `${GET_OR_SET}: lock must be a boolean or a CacheLock (an object with a withLock(key, fn) method): received ${
-          describe(lock)
-        }`,
-      );
-    }
+    checkLock(GET_OR_SET, lock);
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`${GET_OR_SET}: signal must be an AbortSignal: received ${describe(signal)}`);
     }
