@@ -1,7 +1,7 @@
 // The read-through settings shared by TTLCache (its defaults), getOrSet() and
 // cached(), checked by one function so all three word their errors alike.
 import { checkBoolean, checkFinite, checkGrace } from "./_validate.ts";
-import type { ReadThroughOptions } from "./ttl_cache.ts";
+import type { ReadThroughOptions } from "./ttl_cache_options.ts";
 
 /** The read-through options, checked, with defaults filled in. */
 export interface ReadThroughSettings {

@@ -1,4 +1,5 @@
-import { type FactoryContext, type GetOrSetOptions, type ReadThroughOptions, TTLCache } from "./ttl_cache.ts";
+import { TTLCache } from "./ttl_cache.ts";
+import type { FactoryContext, GetOrSetOptions, ReadThroughOptions } from "./ttl_cache_options.ts";
 import { keyMaker as defaultKeyMaker } from "./make_key.ts";
 import {
   checkBoolean,

@@ -31,7 +31,7 @@ export type {
   SetManyEntry,
   SetOptions,
   TTLCacheOptions,
-} from "./ttl_cache.ts";
+} from "./ttl_cache_options.ts";
 export { CacheEvent } from "./events.ts";
 export type { BusSubscriber, InvalidationBus } from "./bus.ts";
 export type { CacheEventInit, CacheEventType } from "./events.ts";

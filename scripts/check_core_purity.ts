@@ -3,7 +3,7 @@
 // DEPENDENCIES. Two independent checks: tsc against the ES and DOM libraries alone (no @types/node, no Deno types),
 // and a scan of the module graph's code. Usage: node_modules/.bin/node scripts/check_core_purity.ts
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
 import { bin, root } from "./_common.ts";
@@ -35,6 +35,18 @@ for (const [subpath, source] of neutral) {
     }
   }
 }
+// Dependencies point one way: backends and serializers depend on the core, never the reverse. A core file is a
+// library file at the root; default_backend.ts alone may import a backend (the memory one), as the wiring point.
+const WIRING = new Set(["default_backend.ts"]);
+for (const file of readdirSync(root).filter((name) => name.endsWith(".ts") && !WIRING.has(name))) {
+  const code = readFileSync(join(root, file), "utf8");
+  for (const [, spec] of code.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gms)) {
+    if (/^\.\/(?:backends|serializers)\//.test(spec)) {
+      problems.push(`${file} imports "${spec}": the core must not depend on a backend or serializer`);
+    }
+  }
+}
+
 for (const file of files) {
   const lines = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " ")).split("\n");
   lines.forEach((line, i) => {

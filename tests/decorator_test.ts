@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cached, CacheError, TTLCache } from "../mod.ts";
+import { cached, CacheError, CacheTimeoutError, TTLCache } from "../mod.ts";
 import type { CacheBackend, CacheLock, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
@@ -585,15 +585,24 @@ describe("cached lock", () => {
     assert.deepEqual(events, [], "hits never take the lock");
   });
 
-  test("a custom CacheLock's failure reaches the caller", async () => {
+  test("a custom CacheLock's timeout reaches the caller; an unreachable lock is passed over under fail-open", async () => {
     const { cache } = jsonCache();
-    const timeout: CacheLock = { withLock: () => Promise.reject(new CacheError("lock timeout")) };
+    const timeout: CacheLock = { withLock: () => Promise.reject(new CacheTimeoutError("lock timeout")) };
     let calls = 0;
     const load = cached(cache, { lock: timeout })(function load() {
       return ++calls;
     });
-    await assert.rejects(load(), { name: "CacheError", message: "lock timeout" });
+    await assert.rejects(load(), { name: "CacheTimeoutError", message: "lock timeout" });
     assert.equal(calls, 0);
+    const down: CacheLock = { withLock: () => Promise.reject(new CacheError("lock store down")) };
+    const strict = cached(cache, { lock: down, failOpen: false })(function strict() {
+      return ++calls;
+    });
+    await assert.rejects(strict(), { name: "CacheError", message: "lock store down" });
+    const open = cached(cache, { lock: down })(function open() {
+      return ++calls;
+    });
+    assert.equal(await open(), 1);
   });
 });
 
