@@ -348,6 +348,8 @@ const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
 });
 const DEFAULT_MAX_TTL = 43_200;
 const OUTBOX_MAX = 1_000;
+const RECORDS_MAX_FACTOR = 4;
+const RECORDS_MIN = 1_024;
 const MESSAGE_MAX = 1 << 20;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -1132,8 +1134,19 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const controller = new AbortController();
     const { lock } = settings;
     const timing = { duration: undefined as number | undefined };
-    const run = () => this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
-    const promise = typeof lock === "object" ? lock.withLock(key, run) : run();
+    let ran = false;
+    const run = () => {
+      ran = true;
+      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
+    };
+    // A lock that cannot be taken because its store is down (a CacheError
+    // before the critical section ran) is passed over under fail-open: the
+    // computation still runs once in this process.
+    const promise = typeof lock !== "object" ? run() : lock.withLock(key, run).catch((error) => {
+      if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
+      this.#swallowed("lock", key, error);
+      return run();
+    });
     const flight: Flight<T> = {
       promise,
       controller,
@@ -1518,9 +1531,20 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const stamps: string[] = [];
     for (const stamp of header.tags) {
       const token = String.fromCharCode.apply(null, stamp.token as unknown as number[]);
-      // The entry was just checked against (or written with) these tokens: they are current.
-      l1.records.set(stamp.record, token);
+      // With a bus, a token learned here may be older than one a message
+      // brought in meanwhile (a read's reply can arrive after the message): it
+      // only fills a gap, and an entry whose token differs stays out.
+      // Without a bus, reads are the only news: the latest one wins.
+      const known = l1.records.get(stamp.record);
+      if (known === undefined || this.#c.bus === undefined) l1.records.set(stamp.record, token);
+      else if (known !== token) return;
       stamps.push(stamp.record, token);
+    }
+    // Tags come and go: past this many known records, start over rather than grow.
+    if (l1.records.size > RECORDS_MAX_FACTOR * l1.maxSize + RECORDS_MIN) {
+      l1.entries.clear();
+      l1.records.clear();
+      return;
     }
     const kept = !owned && l1.clone && this.#c.serializer !== undefined ? structuredClone(value) : value;
     l1.entries.set(bk, header.expiresAt, { value: kept, freshUntil, expiresAt: header.expiresAt, header, stamps });
@@ -2050,6 +2074,13 @@ function checkL1(options: L1Options, maxTtl: number): L1<never> {
     outbox: [],
     unsubscribe: undefined,
   };
+}
+
+// A lock that failed because its store cannot be reached, rather than because
+// another caller held it past the wait limit (a CacheTimeoutError): only the
+// former is passed over.
+function lockUnreachable(error: CacheError): boolean {
+  return !(error instanceof CacheTimeoutError);
 }
 
 // The key and namespace path a backend key was made from (see #bk and namespace()).

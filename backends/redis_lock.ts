@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import type { CacheLock } from "../cache_lock.ts";
-import { CacheError } from "../errors.ts";
+import { CacheError, CacheTimeoutError } from "../errors.ts";
 import { KeyLock } from "../_key_lock.ts";
 import { checkFinite, checkKey, checkOptions, checkString, describe } from "../_validate.ts";
 import {
@@ -208,8 +208,8 @@ export class RedisLock implements CacheLock {
     }
   }
 
-  #timeout(key: string): CacheError {
-    return new CacheError(
+  #timeout(key: string): CacheTimeoutError {
+    return new CacheTimeoutError(
       `Cannot acquire RedisLock ${describe(key)} within ${this.#waitTimeout} ms: another caller holds it; ` +
         "raise waitTimeout, or keep the work under the lock shorter",
     );

@@ -205,6 +205,19 @@ describe("l1 with a bus", () => {
     assert.equal(await b.get("z"), undefined);
   });
 
+  test("a read whose reply is older than a bus message never brings back the token the message replaced", async () => {
+    const { a, b, bus } = pair();
+    await a.set("t", 1, { tags: ["team"] });
+    assert.equal(await b.get("t"), 1);
+    const record = "\0tteam";
+    // Another process renewed the record (its message arrived) but this backend, read by b, has not seen it yet.
+    bus.inject(JSON.stringify({ v: 1, s: "elsewhere", r: [record, "X".repeat(16)] }));
+    const before = b.cacheInfo().l1Hits;
+    assert.equal(await b.get("t"), 1, "the backend still serves it");
+    assert.equal(await b.get("t"), 1);
+    assert.equal(b.cacheInfo().l1Hits, before, "never from the tier: its token is older than the known one");
+  });
+
   test("a cache ignores its own messages, and keeps its copy of what it wrote", async () => {
     const { a, bus } = pair();
     await a.set("k", 1);
