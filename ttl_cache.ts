@@ -24,6 +24,7 @@ import {
   checkGrace,
   checkKey,
   checkKeyList,
+  checkLock,
   checkMaxTtl,
   checkMethods,
   checkOptions,
@@ -1135,18 +1136,23 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const { lock } = settings;
     const timing = { duration: undefined as number | undefined };
     let ran = false;
-    const run = () => {
+    const run = (down: boolean) => {
       ran = true;
-      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
+      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, down, timing);
     };
-    // A lock that cannot be taken because its store is down (a CacheError
-    // before the critical section ran) is passed over under fail-open: the
-    // computation still runs once in this process.
-    const promise = typeof lock !== "object" ? run() : lock.withLock(key, run).catch((error) => {
-      if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
-      this.#swallowed("lock", key, error);
-      return run();
-    });
+    // After a failed read the backend is presumed down, and so is a lock kept
+    // there: it is not tried. A lock that cannot be taken because its store is
+    // down (a CacheError before the critical section ran) is passed over under
+    // fail-open, and the backend is presumed down too. Either way the
+    // computation still runs once in this process, and the caller waits for
+    // one backend timeout at most.
+    const promise = typeof lock !== "object" || degraded
+      ? run(degraded)
+      : lock.withLock(key, () => run(false)).catch((error) => {
+        if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
+        this.#swallowed("lock", key, error);
+        return run(true);
+      });
     const flight: Flight<T> = {
       promise,
       controller,
@@ -1180,27 +1186,30 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   ): Promise<T> {
     const c = this.#c;
     const tokens = known ?? new Map<string, Uint8Array | undefined>();
-    // After a failed read (fail-open), the backend is presumed down: nothing
-    // more is read, and the value is written in the background, so the caller
-    // waits for at most one backend timeout.
-    if (typeof settings.lock === "object" && !degraded) {
+    // After a failed backend call (fail-open), the backend is presumed down:
+    // nothing more is read, and the value is written in the background, so the
+    // caller waits for at most one backend timeout.
+    let down = degraded;
+    const failed = (operation: string, error: unknown) => {
+      if (!settings.failOpen || !(error instanceof CacheError)) throw error;
+      this.#swallowed(operation, key, error);
+      down = true;
+    };
+    if (typeof settings.lock === "object" && !down) {
       // Another process may have computed the value while this one waited for the lock.
       try {
         const found = await this.#lookup(key, bk, records, tokens);
         if (found !== undefined && found.fresh) return found.value;
       } catch (error) {
-        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
-        this.#swallowed("get", key, error);
+        failed("get", error);
       }
     }
     let stamps: readonly TagStamp[] = NO_STAMPS;
-    if (records.length > 0 && !degraded) {
+    if (records.length > 0 && !down) {
       try {
         stamps = await this.#stamps(records, tokens);
       } catch (error) {
-        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
-        this.#swallowed("get", key, error);
-        stamps = NO_STAMPS;
+        failed("get", error);
       }
     }
     let ttl = settings.ttl;
@@ -1227,7 +1236,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // An entry whose records could not be read cannot be guarded by them: it is not stored.
     if (skipped || (records.length > 0 && stamps.length === 0)) return value;
     const written = this.#write(key, bk, value, ttl, grace, stamps, delta);
-    if (degraded) {
+    if (down) {
       written.catch((error) => this.#swallowed("set", key, error));
       return value;
     }
@@ -1666,16 +1675,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     checkOptions(GET_OR_SET, options, GET_OR_SET_KEYS);
     const { ttl, tags, lock = true, signal } = options;
-    if (
-      typeof lock !== "boolean" &&
-      (lock === null || typeof lock !== "object" || typeof (lock as CacheLock).withLock !== "function")
-    ) {
-      throw new TypeError(
-        `${GET_OR_SET}: lock must be a boolean or a CacheLock (an object with a withLock(key, fn) method): received ${
-          describe(lock)
-        }`,
-      );
-    }
+    checkLock(GET_OR_SET, lock);
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`${GET_OR_SET}: signal must be an AbortSignal: received ${describe(signal)}`);
     }

@@ -159,7 +159,7 @@ describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
     await Promise.all(pending.map((p, i) => failsFast(p, `operation ${i} after the crash`)));
     await failsFast(cache.get("k"), "TTLCache.get() after the crash");
     await failsFast(cache.set("k", bytes(3), 60), "TTLCache.set() after the crash");
-    const load = cached(cache, { name: "load" })(() => bytes(9));
+    const load = cached(cache, { name: "load", failOpen: false })(() => bytes(9)); // fail-open: redis_read_through_test.ts
     await failsFast(load(), "a cached() function after the crash");
 
     await server.restart();
