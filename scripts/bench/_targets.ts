@@ -87,7 +87,7 @@ const TARGETS: Target[] = [
     text: "bytes per entry ≤ 1.5× lru-cache",
     suite: "footprint",
     groups: /./,
-    cachet: /^cachet/,
+    cachet: /^cachet TTLCache/,
     peer: /^lru-cache/,
     met: (x) => 1 / x <= 1.5,
     describe: (x) => `${(1 / x).toFixed(2)}× lru-cache`,
