@@ -1,4 +1,4 @@
-// The speed and memory targets of issue #7, checked against a run's results.
+// The speed and memory targets of issues #7, #12, #13 and #14, checked against a run's results.
 import type { Row, SuiteResult } from "./_harness.ts";
 
 interface Target {
@@ -18,6 +18,8 @@ interface Target {
 }
 
 const times = (x: number) => `${x.toFixed(2)}×`;
+// For a cachet variant measured against cachet's reference row: how many times the reference's cost it has.
+const cost = (x: number) => `${x.toFixed(2)}× the cost`;
 const TARGETS: Target[] = [
   {
     text: "memory `get` hit ≥ 2× cache-manager",
@@ -85,7 +87,115 @@ const TARGETS: Target[] = [
     text: "bytes per entry ≤ 1.5× lru-cache",
     suite: "footprint",
     groups: /./,
+    cachet: /^cachet TTLCache/,
+    peer: /^lru-cache/,
+    met: (x) => 1 / x <= 1.5,
+    describe: (x) => `${(1 / x).toFixed(2)}× lru-cache`,
+  },
+  {
+    text: "#12 `getOrSet` hit ≥ 2× bentocache `getOrSet` (memory, JSON)",
+    suite: "read_through",
+    groups: /^getOrSet hit$/,
     cachet: /^cachet/,
+    peer: /^bentocache/,
+    met: (x) => x >= 2,
+    describe: times,
+  },
+  {
+    text: "#12 a tagged entry's `get` hit ≤ 1.3× an untagged one's (memory)",
+    suite: "read_through",
+    groups: /^get hit: tagged/,
+    cachet: /^cachet/,
+    peer: /1 tag/,
+    met: (x) => x <= 1.3,
+    describe: cost,
+  },
+  {
+    text: "#12 `deleteTags` constant: 100,000 entries ≤ 2× the time of 1,000 (memory)",
+    suite: "read_through",
+    groups: /^deleteTags/,
+    cachet: /^cachet/,
+    peer: /^1,000 /,
+    met: (x) => 1 / x <= 2,
+    describe: (x) => `${(1 / x).toFixed(2)}× the 1,000-entry time`,
+  },
+  {
+    text: "#12 Redis `getMany` of 100 keys ≥ 0.9× raw ioredis `mgetBuffer`",
+    suite: "redis_batch",
+    groups: /^read 100 keys/,
+    cachet: /^cachet/,
+    peer: /mgetBuffer \(floor\)/,
+    met: (x) => x >= 0.9,
+    describe: times,
+  },
+  {
+    text: "#12 `deleteTags` constant: 100,000 entries ≤ 2× the time of 1,000 (Redis)",
+    suite: "redis_batch",
+    groups: /^deleteTags/,
+    cachet: /^cachet/,
+    peer: /^1,000 /,
+    met: (x) => 1 / x <= 2,
+    describe: (x) => `${(1 / x).toFixed(2)}× the 1,000-entry time`,
+  },
+  {
+    text: "#13 `getOrSet` hit with grace ≤ 1.1× without",
+    suite: "read_through",
+    groups: /^getOrSet hit: cost/,
+    cachet: /^cachet getOrSet$/,
+    peer: /grace/,
+    met: (x) => x <= 1.1,
+    describe: cost,
+  },
+  {
+    text: "#13 `cached()` hit with grace ≤ 1.1× without",
+    suite: "read_through",
+    groups: /^cached\(\) hit: cost/,
+    cachet: /^cachet cached\(\)$/,
+    peer: /grace/,
+    met: (x) => x <= 1.1,
+    describe: cost,
+  },
+  {
+    text: "#14 L1 hit ≥ 0.3× the `await Map.get` floor",
+    suite: "tiers",
+    groups: /^L1 hit/,
+    cachet: /^cachet/,
+    peer: /^await Map\.get/,
+    met: (x) => x >= 0.3,
+    describe: times,
+  },
+  {
+    text: "#14 L1 hit ≥ 1× cache-manager 7 `createCache()` default store `get`",
+    suite: "tiers",
+    groups: /^L1 hit/,
+    cachet: /^cachet/,
+    peer: /^cache-manager 7 createCache\(\)/,
+    met: (x) => x >= 1,
+    describe: times,
+  },
+  {
+    text: "#14 L1 hit ≥ 3× bentocache L1 + L2 `getOrSet` hit",
+    suite: "tiers",
+    groups: /^L1 hit/,
+    cachet: /^cachet/,
+    peer: /^bentocache .*getOrSet/,
+    met: (x) => x >= 3,
+    describe: times,
+  },
+  {
+    text: "#14 L2 hit through the tiers ≤ 1.1× a single-tier Redis `get`",
+    suite: "tiers",
+    groups: /^L2 hit/,
+    cachet: /^cachet/,
+    peer: /single-tier/,
+    met: (x) => 1 / x <= 1.1,
+    describe: (x) => `${(1 / x).toFixed(2)}× the cost`,
+  },
+  {
+    text: "#14 L1 bytes per entry ≤ 1.5× lru-cache",
+    suite: "footprint",
+    groups: /./,
+    cachet: /l1 tier/,
     peer: /^lru-cache/,
     met: (x) => 1 / x <= 1.5,
     describe: (x) => `${(1 / x).toFixed(2)}× lru-cache`,

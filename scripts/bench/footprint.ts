@@ -59,6 +59,24 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         return cache;
       },
     },
+    {
+      // The in-process tier alone: a backend that keeps nothing, so what remains is l1's decoded values and bookkeeping.
+      peer: "cachet l1 tier (JSON, decoded values)",
+      cachet: true,
+      fill: async (n) => {
+        const none = () => Promise.resolve(undefined);
+        const backend = { get: none, set: none, delete: none, clear: none };
+        const cache = new TTLCache({
+          ttl: TTL_SECONDS,
+          backend,
+          serializer: new JsonSerializer(),
+          l1: { maxSize: n },
+        });
+        for (let i = 0; i < n; i++) await cache.set(`key:${i}`, small(i));
+        check((await cache.get(`key:${n - 1}`)) !== undefined, "cachet l1 lost entries");
+        return cache;
+      },
+    },
   ];
   if (!options.cachetOnly) {
     subjects.push(
@@ -108,6 +126,8 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     notes: [
       "Heap = V8 heapUsed + external (ArrayBuffer backing stores), after a full GC, minus the same before filling.",
       "Values are { id, ok } objects; cachet stores them as bytes (its JSON encoding), the others by reference.",
+      "The l1 row is the in-process tier alone (over a backend that keeps nothing): the decoded value of each " +
+      "entry, its header and its LRU node.",
     ],
   };
 }

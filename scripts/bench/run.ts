@@ -30,7 +30,10 @@ if (args.includes("--readme")) {
 const SUITES: { name: string; gc?: boolean; external?: boolean }[] = [
   { name: "memory" },
   { name: "memo" },
+  { name: "read_through" },
   { name: "redis" },
+  { name: "redis_batch" },
+  { name: "tiers" },
   { name: "stampede" },
   { name: "footprint", gc: true },
   { name: "serializers", external: true },
