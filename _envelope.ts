@@ -177,18 +177,32 @@ export function decode(bytes: Uint8Array, known: readonly KnownRecord[] = NO_KNO
   return { expiresAt, freshUntil, delta, tags, payload: bytes.subarray(at) };
 }
 
+// Record keys seen lately, by a hash of their bytes: a tagged entry read again
+// names its records without decoding text. Bounded; emptied when full.
+const interned = new Map<number, KnownRecord>();
+const INTERNED_MAX = 4_096;
+
 function nameOf(bytes: Uint8Array, from: number, to: number, known: readonly KnownRecord[]): string | undefined {
-  search: for (const candidate of known) {
-    const expected = candidate.bytes;
-    if (expected.length !== to - from) continue;
-    for (let i = 0; i < expected.length; i++) if (bytes[from + i] !== expected[i]) continue search;
-    return candidate.name;
-  }
+  for (const candidate of known) if (equal(candidate.bytes, bytes, from, to)) return candidate.name;
+  let hash = 0x811c9dc5;
+  for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  const seen = interned.get(hash);
+  if (seen !== undefined && equal(seen.bytes, bytes, from, to)) return seen.name;
+  let name: string;
   try {
-    return fromUtf8.decode(bytes.subarray(from, to));
+    name = fromUtf8.decode(bytes.subarray(from, to));
   } catch {
     return undefined;
   }
+  if (interned.size >= INTERNED_MAX) interned.clear();
+  interned.set(hash, { name, bytes: bytes.slice(from, to) });
+  return name;
+}
+
+function equal(expected: Uint8Array, bytes: Uint8Array, from: number, to: number): boolean {
+  if (expected.length !== to - from) return false;
+  for (let i = 0; i < expected.length; i++) if (bytes[from + i] !== expected[i]) return false;
+  return true;
 }
 
 /** Whether two tokens are the same bytes. */

@@ -55,6 +55,7 @@ const GET_OR_SET = "Cannot getOrSet in TTLCache";
 const NO_VICTIMS: readonly string[] = [];
 const NO_RECORDS: readonly string[] = [];
 const NO_STAMPS: readonly TagStamp[] = [];
+const NO_PAIRS: readonly string[] = [];
 const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
   l1: true,
   bus: true,
@@ -158,9 +159,12 @@ interface L1<T> {
 
 interface L1Entry<T> {
   readonly value: T;
+  // When this copy stops being fresh here (capped by l1.ttl and busDownTtl).
   readonly freshUntil: number;
   readonly expiresAt: number;
-  readonly header: Header;
+  // The entry's own end of freshness and compute time, for early refresh.
+  readonly staleAt: number;
+  readonly delta: number;
   // Record and token pairs, flattened.
   readonly stamps: readonly string[];
 }
@@ -652,7 +656,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
             c.hits++;
             c.l1Hits++;
             if (c.listening.size > 0) this.#emit("hit", { key, tier: "l1" });
-            if (settings.earlyRefresh > 0 && this.#refreshEarly(entry.header, settings.earlyRefresh)) {
+            if (settings.earlyRefresh > 0 && this.#refreshEarly(entry.delta, entry.staleAt, settings.earlyRefresh)) {
               this.#background(
                 key,
                 this.#bk(key),
@@ -666,7 +670,11 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
             }
             return Promise.resolve(value);
           }
-          l1Stale = { value, fresh: false, header: entry.header };
+          l1Stale = {
+            value,
+            fresh: false,
+            header: { expiresAt: entry.expiresAt, freshUntil: entry.staleAt, delta: entry.delta, tags: NO_STAMPS },
+          };
         }
       }
       checkKey(GET_OR_SET, key);
@@ -739,7 +747,10 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     if (found !== undefined && found.fresh) {
       c.hits++;
       if (c.listening.size > 0) this.#emit("hit", { key, tier: "backend" });
-      if (settings.earlyRefresh > 0 && this.#refreshEarly(found.header, settings.earlyRefresh)) {
+      if (
+        settings.earlyRefresh > 0 &&
+        this.#refreshEarly(found.header.delta, found.header.freshUntil, settings.earlyRefresh)
+      ) {
         this.#background(key, bk, factory, settings, records, tokens, found.value, "early");
       }
       return found.value;
@@ -764,10 +775,10 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       : [...this.#scope.records, ...settings.tags.map((tag) => TAG_RECORD + tag)];
   }
 
-  #refreshEarly(header: Header, beta: number): boolean {
+  #refreshEarly(delta: number, freshUntil: number, beta: number): boolean {
     const { clock, random } = this.#c;
-    if (header.delta <= 0) return false;
-    return clock.now() - header.delta * beta * Math.log(random()) >= header.freshUntil;
+    if (delta <= 0) return false;
+    return clock.now() - delta * beta * Math.log(random()) >= freshUntil;
   }
 
   // A computation no caller waits for; its failure is an event, never an unhandled rejection.
@@ -1297,7 +1308,15 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       return;
     }
     const kept = !owned && l1.clone && this.#c.serializer !== undefined ? structuredClone(value) : value;
-    l1.entries.set(bk, header.expiresAt, { value: kept, freshUntil, expiresAt: header.expiresAt, header, stamps });
+    // Only the header's figures are kept: a decoded header holds a view of the stored bytes.
+    l1.entries.set(bk, header.expiresAt, {
+      value: kept,
+      freshUntil,
+      expiresAt: header.expiresAt,
+      staleAt: header.freshUntil,
+      delta: header.delta,
+      stamps: stamps.length === 0 ? NO_PAIRS : stamps,
+    });
     while (l1.entries.size > l1.maxSize) l1.entries.delete(l1.entries.oldest()!);
   }
 
