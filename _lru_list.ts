@@ -5,11 +5,12 @@
 // lookups of hot keys in a large Map slow down ~5-fold until V8 rehashes the
 // whole table.
 
-/** Key -> expiry in LRU order: oldest first. */
-export class LruList {
+/** Key -> expiry (and an optional value) in LRU order: oldest first. */
+export class LruList<V = undefined> {
   readonly #slots = new Map<string, number>();
   #keys: (string | undefined)[] = [];
   #expiries: number[] = [];
+  #values: (V | undefined)[] = [];
   #prev: number[] = [];
   #next: number[] = [];
   #free: number[] = [];
@@ -27,6 +28,17 @@ export class LruList {
     return slot === undefined ? undefined : this.#expiries[slot];
   }
 
+  /** The value of `key`, made the most recently used; `undefined` when it is not tracked. */
+  use(key: string): V | undefined {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return undefined;
+    if (slot !== this.#tail) {
+      this.#unlink(slot);
+      this.#append(slot);
+    }
+    return this.#values[slot];
+  }
+
   /** Makes `key` the most recently used, when it is tracked. */
   touch(key: string): void {
     const slot = this.#slots.get(key);
@@ -37,17 +49,19 @@ export class LruList {
   }
 
   /** Tracks `key` as the most recently used, expiring at `expiresAt`. */
-  set(key: string, expiresAt: number): void {
+  set(key: string, expiresAt: number, value?: V): void {
     let slot = this.#slots.get(key);
     if (slot === undefined) {
       slot = this.#free.pop() ?? this.#keys.length;
       this.#keys[slot] = key;
       this.#expiries[slot] = expiresAt;
+      this.#values[slot] = value;
       this.#slots.set(key, slot);
       this.#append(slot);
       return;
     }
     this.#expiries[slot] = expiresAt;
+    this.#values[slot] = value;
     if (slot !== this.#tail) {
       this.#unlink(slot);
       this.#append(slot);
@@ -61,6 +75,7 @@ export class LruList {
     this.#slots.delete(key);
     this.#unlink(slot);
     this.#keys[slot] = undefined;
+    this.#values[slot] = undefined;
     this.#free.push(slot);
     return true;
   }
@@ -75,6 +90,7 @@ export class LruList {
     this.#slots.clear();
     this.#keys = [];
     this.#expiries = [];
+    this.#values = [];
     this.#prev = [];
     this.#next = [];
     this.#free = [];

@@ -1,16 +1,7 @@
 // The read-through settings shared by TTLCache (its defaults), getOrSet() and
 // cached(), checked by one function so all three word their errors alike.
 import { checkBoolean, checkFinite, checkGrace } from "./_validate.ts";
-
-/** The read-through options as given (see ReadThroughOptions in ttl_cache.ts). */
-export interface ReadThroughInput {
-  grace?: number;
-  failOpen?: boolean;
-  timeout?: number;
-  hardTimeout?: number;
-  staleWhileRevalidate?: boolean;
-  earlyRefresh?: number;
-}
+import type { ReadThroughOptions } from "./ttl_cache.ts";
 
 /** The read-through options, checked, with defaults filled in. */
 export interface ReadThroughSettings {
@@ -25,7 +16,7 @@ export interface ReadThroughSettings {
 /** Checks the read-through options; those left undefined come from `defaults`. */
 export function checkReadThrough(
   context: string,
-  options: ReadThroughInput,
+  options: ReadThroughOptions,
   defaults: ReadThroughSettings | undefined,
   maxTtl: number,
 ): ReadThroughSettings {

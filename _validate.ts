@@ -220,6 +220,20 @@ export function optionNames<T>(names: { readonly [K in keyof Required<T>]: true 
   return Object.freeze(Object.keys(names));
 }
 
+/** Checks a `lock` option: a boolean or a CacheLock. */
+export function checkLock(context: string, lock: unknown): void {
+  if (
+    typeof lock !== "boolean" &&
+    (lock === null || typeof lock !== "object" || typeof (lock as { withLock?: unknown }).withLock !== "function")
+  ) {
+    throw new TypeError(
+      `${context}: lock must be a boolean or a CacheLock (an object with a withLock(key, fn) method): received ${
+        describe(lock)
+      }`,
+    );
+  }
+}
+
 /** Checks an optional function-valued option. */
 export function checkFunction(context: string, name: string, value: unknown): void {
   if (value !== undefined && typeof value !== "function") {

@@ -30,7 +30,9 @@ export interface CacheLock {
    * @param key The lock's name; `cached` passes the cache key.
    * @param fn The critical section.
    * @returns What `fn` resolves to.
-   * @throws {CacheError} When the lock cannot be acquired (for example a timeout); whatever `fn` throws.
+   * @throws {CacheTimeoutError} When another caller held the lock for longer than the wait limit.
+   * @throws {CacheError} When the lock cannot be acquired for another reason (its store is unreachable: under
+   * fail-open, `getOrSet()` then computes without it, still once per process); whatever `fn` throws.
    */
   withLock<R>(key: string, fn: () => Promise<R>): Promise<R>;
 }

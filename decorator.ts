@@ -3,6 +3,7 @@ import { keyMaker as defaultKeyMaker } from "./make_key.ts";
 import {
   checkBoolean,
   checkFunction,
+  checkLock,
   checkOptions,
   checkString,
   checkTags,
@@ -334,16 +335,7 @@ function checkSettings(cache: TTLCache<unknown>, options: CachedOptions): Settin
   checkFunction(CREATE, "keyMaker", keyMaker);
   checkFunction(CREATE, "skip", skip);
   checkBoolean(CREATE, "typed", typed);
-  if (
-    typeof lock !== "boolean" &&
-    (lock === null || typeof lock !== "object" || typeof (lock as CacheLock).withLock !== "function")
-  ) {
-    throw new TypeError(
-      `${CREATE}: lock must be a boolean or a CacheLock (an object with a withLock(key, fn) method): received ${
-        describe(lock)
-      }`,
-    );
-  }
+  checkLock(CREATE, lock);
   checkString(CREATE, "name", name);
   if (name === "") throw new RangeError(`${CREATE}: name must be a non-empty string: received ""`);
   checkReadThrough(CREATE, options, undefined, cache.maxTtl);

@@ -14,8 +14,9 @@
  *   `"revalidate"`: stale-while-revalidate, `"backend"`: the backend failed).
  * - `set`, `delete`: an entry was written or deleted through this cache.
  * - `evict`: an entry was removed to respect `maxSize`.
- * - `refresh`: a background computation (early refresh, stale-while-revalidate
- *   or one that outran a soft timeout) stored a new value; `duration` is its ms.
+ * - `refresh`: a background computation (early refresh or stale-while-revalidate)
+ *   stored a new value; `duration` is its ms. (A computation that outran a
+ *   soft `timeout` finishes with a `set` event.)
  * - `timeout`: a computation outran `hardTimeout`.
  * - `error`: a failure that was swallowed, so no caller saw it: a backend error
  *   under fail-open, undecodable bytes, a failed background refresh, a bad bus

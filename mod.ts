@@ -26,6 +26,7 @@ export type {
   Factory,
   FactoryContext,
   GetOrSetOptions,
+  L1Options,
   ReadThroughOptions,
   SetManyEntry,
   SetOptions,

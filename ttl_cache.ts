@@ -18,11 +18,13 @@ import {
 import { checkReadThrough, type ReadThroughSettings } from "./_read_through.ts";
 import {
   checkBackend,
+  checkBoolean,
   checkCount,
   checkFunction,
   checkGrace,
   checkKey,
   checkKeyList,
+  checkLock,
   checkMaxTtl,
   checkMethods,
   checkOptions,
@@ -33,6 +35,7 @@ import {
   typeName,
 } from "./_validate.ts";
 import type { CacheLock } from "./cache_lock.ts";
+import type { InvalidationBus } from "./bus.ts";
 import type { BackendEntry, CacheBackend, CacheInfo, CacheSerializer, Clock } from "./types.ts";
 
 /** What {@linkcode TTLCacheOptions.onError} is told about a failed read. */
@@ -168,6 +171,52 @@ export interface TTLCacheOptions<T> extends ReadThroughOptions {
    * @default {undefined}
    */
   onError?: (error: unknown, context: CacheErrorContext) => void;
+  /**
+   * An in-process tier of decoded values in front of the backend: a hit there
+   * costs no backend call and no decoding. Give it a `bus` when several
+   * processes share the backend, or their tiers only learn of each other's
+   * writes when their entries expire (`l1.ttl`).
+   *
+   * @default {undefined (no in-process tier)}
+   */
+  l1?: L1Options;
+  /**
+   * Carries invalidations between the in-process tiers of caches sharing the
+   * backend (other processes, workers, tabs, or other caches in this
+   * process): `RedisBus` from `@cachet/cachet/redis`, or
+   * {@linkcode BroadcastChannelBus}. Needs `l1`.
+   *
+   * @default {undefined}
+   */
+  bus?: InvalidationBus;
+}
+
+/** Options of the in-process tier, see {@linkcode TTLCacheOptions.l1}. */
+export interface L1Options {
+  /** The most decoded values kept (least recently used first out): a positive integer. */
+  maxSize: number;
+  /**
+   * Seconds an in-process copy stays fresh at most; it never outlives the
+   * backend entry's own TTL (and grace) either.
+   *
+   * @default {the entry's own ttl}
+   */
+  ttl?: number;
+  /**
+   * Hand out a `structuredClone` of the in-process value on each hit. Without
+   * it, a hit returns the stored value itself: never mutate it.
+   *
+   * @default {false}
+   */
+  clone?: boolean;
+  /**
+   * Seconds an in-process copy made while the bus is down stays fresh at
+   * most, since invalidations from other processes cannot arrive then. When
+   * the bus is back, the whole in-process tier is dropped.
+   *
+   * @default {1}
+   */
+  busDownTtl?: number;
 }
 
 /** Options of {@linkcode TTLCache.set} and the entries of {@linkcode TTLCache.setMany}. */
@@ -266,6 +315,8 @@ const NO_VICTIMS: readonly string[] = [];
 const NO_RECORDS: readonly string[] = [];
 const NO_STAMPS: readonly TagStamp[] = [];
 const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
+  l1: true,
+  bus: true,
   maxSize: true,
   ttl: true,
   maxTtl: true,
@@ -281,6 +332,7 @@ const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
   staleWhileRevalidate: true,
   earlyRefresh: true,
 });
+const L1_KEYS = optionNames<L1Options>({ maxSize: true, ttl: true, clone: true, busDownTtl: true });
 const SET_KEYS = optionNames<SetOptions>({ ttl: true, grace: true, tags: true });
 const ENTRY_KEYS = optionNames<SetManyEntry<unknown>>({ key: true, value: true, ttl: true, grace: true, tags: true });
 const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
@@ -296,6 +348,12 @@ const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
   earlyRefresh: true,
 });
 const DEFAULT_MAX_TTL = 43_200;
+const OUTBOX_MAX = 1_000;
+const RECORDS_MAX_FACTOR = 4;
+const RECORDS_MIN = 1_024;
+const MESSAGE_MAX = 1 << 20;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 // Backend key spaces. User keys of the root cache are stored as they are,
 // except that a leading NUL is doubled; everything cachet adds starts with a
 // NUL and another character, so no user key can name it.
@@ -321,6 +379,11 @@ interface Core<T> {
   // Frozen options objects (cached() makes one per function) are validated once.
   readonly validated: WeakMap<GetOrSetOptions, CallSettings>;
   readonly onError: TTLCacheOptions<T>["onError"];
+  // The in-process tier: backend key -> decoded value, in LRU order.
+  readonly l1: L1<T> | undefined;
+  readonly bus: InvalidationBus | undefined;
+  // Tells this cache's bus messages apart from other caches'.
+  readonly sender: string;
   // Backend key -> expiry (ms), in LRU order: oldest first.
   readonly tracked: LruList;
   // Computations in flight, by backend key.
@@ -335,6 +398,30 @@ interface Core<T> {
   staleHits: number;
   errors: number;
   evictions: number;
+  l1Hits: number;
+}
+
+interface L1<T> {
+  readonly entries: LruList<L1Entry<T>>;
+  readonly maxSize: number;
+  readonly ttl: number | undefined;
+  readonly clone: boolean;
+  readonly busDownTtl: number;
+  // Record -> its token as this process last knew it; an entry stamped with another token is stale.
+  readonly records: Map<string, string>;
+  busDown: boolean;
+  // Messages the bus refused, sent again when it is back.
+  outbox: Uint8Array[];
+  unsubscribe: (() => void) | undefined;
+}
+
+interface L1Entry<T> {
+  readonly value: T;
+  readonly freshUntil: number;
+  readonly expiresAt: number;
+  readonly header: Header;
+  // Record and token pairs, flattened.
+  readonly stamps: readonly string[];
 }
 
 interface CallSettings extends ReadThroughSettings {
@@ -464,6 +551,14 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     checkMethods(CREATE, "clock", clock, ["now"]);
     checkFunction(CREATE, "random", random);
     checkFunction(CREATE, "onError", onError);
+    const { l1: l1Options, bus } = options;
+    if (bus !== undefined) {
+      checkMethods(CREATE, "bus", bus, ["publish", "subscribe"]);
+      if (l1Options === undefined) {
+        throw new TypeError(`${CREATE}: bus needs l1: a bus only invalidates an in-process tier; pass l1: { maxSize }`);
+      }
+    }
+    const l1 = l1Options === undefined ? undefined : checkL1(l1Options, maxSeconds);
     const defaults = checkReadThrough(CREATE, options, undefined, maxSeconds);
     const chosen = backend ?? defaultBackendFor(clock);
     this.#c = {
@@ -490,8 +585,31 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       staleHits: 0,
       errors: 0,
       evictions: 0,
+      l1Hits: 0,
+      l1,
+      bus,
+      sender: crypto.randomUUID(),
     };
     this.#scope = ROOT;
+    if (l1 !== undefined && bus !== undefined) {
+      const core = this.#c;
+      l1.unsubscribe = bus.subscribe({
+        message: (bytes) => this.#received(bytes),
+        down: () => {
+          l1.busDown = true;
+        },
+        up: () => {
+          // Invalidations may have been lost meanwhile.
+          l1.busDown = false;
+          l1.entries.clear();
+          l1.records.clear();
+          const waiting = l1.outbox;
+          l1.outbox = [];
+          for (const message of waiting) this.#publish(message);
+          void core;
+        },
+      });
+    }
   }
 
   /** The backend this cache stores into. */
@@ -536,6 +654,19 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    */
   get<F>(key: string, fallback: F): Promise<T | F>;
   get<F>(key: string, fallback?: F): Promise<T | F | undefined> {
+    const c = this.#c;
+    const l1 = c.l1;
+    // An in-process hit: one lookup, no validation (only checked keys get in), no decoding.
+    if (l1 !== undefined && typeof key === "string") {
+      const now = c.clock.now();
+      const entry = this.#l1Find(l1, this.#bk(key), now);
+      if (entry !== undefined && now < entry.freshUntil) {
+        c.hits++;
+        c.l1Hits++;
+        if (c.listening.size > 0) this.#emit("hit", { key, tier: "l1" });
+        return Promise.resolve(this.#l1Value(l1, entry.value));
+      }
+    }
     let found: Found<T> | undefined | Promise<Found<T> | undefined>;
     try {
       checkKey(GET, key);
@@ -690,7 +821,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       ttl: plan.ttl + plan.grace,
     }));
     await this.#writeMany(rows);
-    for (const plan of plans) {
+    for (const [i, plan] of plans.entries()) {
+      this.#written(plan.bk, rows[i].value);
       await this.#admitted(plan.bk, plan.ttl + plan.grace);
       this.#emitKey("set", plan.key);
     }
@@ -756,23 +888,57 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    * ```
    */
   getOrSet(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+    const c = this.#c;
+    const l1 = c.l1;
     let settings: CallSettings;
     let bk: string;
     let records: readonly string[];
     let found: Found<T> | undefined | Promise<Found<T> | undefined>;
+    let l1Stale: Found<T> | undefined;
     try {
-      checkKey(GET_OR_SET, key);
       if (typeof factory !== "function") {
         throw new TypeError(`${GET_OR_SET}: factory must be a function: received ${describe(factory)}`);
       }
-      settings = options === undefined ? this.#c.defaultCall : this.#callSettings(options);
+      settings = options === undefined ? c.defaultCall : this.#callSettings(options);
       settings.signal?.throwIfAborted();
+      // An in-process hit first: only checked keys get in, so the key needs no check here.
+      if (l1 !== undefined && typeof key === "string") {
+        const now = c.clock.now();
+        const entry = this.#l1Find(l1, this.#bk(key), now);
+        if (entry !== undefined) {
+          const value = this.#l1Value(l1, entry.value);
+          if (now < entry.freshUntil) {
+            c.hits++;
+            c.l1Hits++;
+            if (c.listening.size > 0) this.#emit("hit", { key, tier: "l1" });
+            if (settings.earlyRefresh > 0 && this.#refreshEarly(entry.header, settings.earlyRefresh)) {
+              this.#background(
+                key,
+                this.#bk(key),
+                factory,
+                settings,
+                this.#callRecords(settings),
+                undefined,
+                value,
+                "early",
+              );
+            }
+            return Promise.resolve(value);
+          }
+          l1Stale = { value, fresh: false, header: entry.header };
+        }
+      }
+      checkKey(GET_OR_SET, key);
       bk = this.#bk(key);
-      records = settings.tags.length === 0
-        ? this.#scope.records
-        : [...this.#scope.records, ...settings.tags.map((tag) => TAG_RECORD + tag)];
+      records = this.#callRecords(settings);
     } catch (error) {
       return Promise.reject(error);
+    }
+    if (l1Stale !== undefined && settings.staleWhileRevalidate) {
+      c.staleHits++;
+      this.#emitKey("stale", key, { reason: "revalidate" });
+      this.#background(key, bk, factory, settings, records, undefined, l1Stale.value, "revalidate");
+      return Promise.resolve(l1Stale.value);
     }
     // A remote read fetches the records with the entry; keep their tokens for the store.
     const tokens = records.length === 0 || this.#c.sync !== undefined
@@ -781,15 +947,15 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     try {
       found = this.#lookup(key, bk, records, tokens);
     } catch (error) {
-      return this.#readFailed(key, bk, factory, settings, records, error);
+      return this.#readFailed(key, bk, factory, settings, records, error, l1Stale);
     }
     if (found instanceof Promise) {
       return found.then(
-        (entry) => this.#resolve(key, bk, factory, settings, records, tokens, entry),
-        (error) => this.#readFailed(key, bk, factory, settings, records, error),
+        (entry) => this.#resolve(key, bk, factory, settings, records, tokens, entry ?? l1Stale),
+        (error) => this.#readFailed(key, bk, factory, settings, records, error, l1Stale),
       );
     }
-    const value = this.#resolve(key, bk, factory, settings, records, tokens, found);
+    const value = this.#resolve(key, bk, factory, settings, records, tokens, found ?? l1Stale);
     return value instanceof Promise ? value : Promise.resolve(value);
   }
 
@@ -800,12 +966,21 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     settings: CallSettings,
     records: readonly string[],
     error: unknown,
+    stale: Found<T> | undefined,
   ): Promise<T> {
     if (!settings.failOpen || !(error instanceof CacheError)) return Promise.reject(error);
     this.#swallowed("get", key, error);
-    this.#c.misses++;
-    this.#emitKey("miss", key);
-    return this.#compute(key, bk, factory, settings, records, undefined, undefined, true);
+    // An in-process stale copy is served at once while the backend is down, and refreshed in the background.
+    if (stale !== undefined && settings.grace > 0 && settings.staleWhileRevalidate) {
+      this.#c.staleHits++;
+      this.#emitKey("stale", key, { reason: "backend", error });
+      return Promise.resolve(stale.value);
+    }
+    if (stale === undefined) {
+      this.#c.misses++;
+      this.#emitKey("miss", key);
+    }
+    return this.#compute(key, bk, factory, settings, records, undefined, stale, true);
   }
 
   // What a read found decides: a fresh hit is returned (maybe refreshed early
@@ -842,6 +1017,12 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   }
 
   // XFetch: refresh when now - delta * beta * ln(random) >= freshUntil.
+  #callRecords(settings: CallSettings): readonly string[] {
+    return settings.tags.length === 0
+      ? this.#scope.records
+      : [...this.#scope.records, ...settings.tags.map((tag) => TAG_RECORD + tag)];
+  }
+
   #refreshEarly(header: Header, beta: number): boolean {
     const { clock, random } = this.#c;
     if (header.delta <= 0) return false;
@@ -954,8 +1135,24 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const controller = new AbortController();
     const { lock } = settings;
     const timing = { duration: undefined as number | undefined };
-    const run = () => this.#run(key, bk, factory, settings, records, tokens, stale, controller, degraded, timing);
-    const promise = typeof lock === "object" ? lock.withLock(key, run) : run();
+    let ran = false;
+    const run = (down: boolean) => {
+      ran = true;
+      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, down, timing);
+    };
+    // After a failed read the backend is presumed down, and so is a lock kept
+    // there: it is not tried. A lock that cannot be taken because its store is
+    // down (a CacheError before the critical section ran) is passed over under
+    // fail-open, and the backend is presumed down too. Either way the
+    // computation still runs once in this process, and the caller waits for
+    // one backend timeout at most.
+    const promise = typeof lock !== "object" || degraded
+      ? run(degraded)
+      : lock.withLock(key, () => run(false)).catch((error) => {
+        if (ran || !settings.failOpen || !(error instanceof CacheError) || !lockUnreachable(error)) throw error;
+        this.#swallowed("lock", key, error);
+        return run(true);
+      });
     const flight: Flight<T> = {
       promise,
       controller,
@@ -989,27 +1186,30 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   ): Promise<T> {
     const c = this.#c;
     const tokens = known ?? new Map<string, Uint8Array | undefined>();
-    // After a failed read (fail-open), the backend is presumed down: nothing
-    // more is read, and the value is written in the background, so the caller
-    // waits for at most one backend timeout.
-    if (typeof settings.lock === "object" && !degraded) {
+    // After a failed backend call (fail-open), the backend is presumed down:
+    // nothing more is read, and the value is written in the background, so the
+    // caller waits for at most one backend timeout.
+    let down = degraded;
+    const failed = (operation: string, error: unknown) => {
+      if (!settings.failOpen || !(error instanceof CacheError)) throw error;
+      this.#swallowed(operation, key, error);
+      down = true;
+    };
+    if (typeof settings.lock === "object" && !down) {
       // Another process may have computed the value while this one waited for the lock.
       try {
         const found = await this.#lookup(key, bk, records, tokens);
         if (found !== undefined && found.fresh) return found.value;
       } catch (error) {
-        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
-        this.#swallowed("get", key, error);
+        failed("get", error);
       }
     }
     let stamps: readonly TagStamp[] = NO_STAMPS;
-    if (records.length > 0 && !degraded) {
+    if (records.length > 0 && !down) {
       try {
         stamps = await this.#stamps(records, tokens);
       } catch (error) {
-        if (!settings.failOpen || !(error instanceof CacheError)) throw error;
-        this.#swallowed("get", key, error);
-        stamps = NO_STAMPS;
+        failed("get", error);
       }
     }
     let ttl = settings.ttl;
@@ -1036,7 +1236,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // An entry whose records could not be read cannot be guarded by them: it is not stored.
     if (skipped || (records.length > 0 && stamps.length === 0)) return value;
     const written = this.#write(key, bk, value, ttl, grace, stamps, delta);
-    if (degraded) {
+    if (down) {
       written.catch((error) => this.#swallowed("set", key, error));
       return value;
     }
@@ -1095,6 +1295,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       throw backendError("delete", key, cause);
     }
     this.#c.tracked.delete(bk);
+    this.#c.l1?.entries.delete(bk);
+    this.#announce({ k: [bk] });
     this.#emitKey("delete", key);
   }
 
@@ -1119,8 +1321,10 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     }
     for (let i = 0; i < keys.length; i++) {
       this.#c.tracked.delete(bks[i]);
+      this.#c.l1?.entries.delete(bks[i]);
       this.#emitKey("delete", keys[i]);
     }
+    this.#announce({ k: bks });
   }
 
   /**
@@ -1162,6 +1366,11 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     }
     c.tracked.clear();
     c.nextExpiry = Infinity;
+    if (c.l1 !== undefined) {
+      c.l1.entries.clear();
+      c.l1.records.clear();
+      this.#announce({ c: true });
+    }
   }
 
   /**
@@ -1225,6 +1434,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       evictions: c.evictions,
       staleHits: c.staleHits,
       errors: c.errors,
+      l1Hits: c.l1Hits,
     });
   }
 
@@ -1293,6 +1503,147 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     this.#emit("error", { key, operation, error });
   }
 
+  // ---- the in-process tier and the bus ----
+
+  // The in-process copy of `bk` when it is still usable (fresh or stale within
+  // grace, with every record token current); drops it otherwise.
+  #l1Find(l1: L1<T>, bk: string, now: number): L1Entry<T> | undefined {
+    const entry = l1.entries.use(bk);
+    if (entry === undefined) return undefined;
+    if (now < entry.expiresAt) {
+      const stamps = entry.stamps;
+      let current = true;
+      for (let i = 0; i < stamps.length; i += 2) {
+        if (l1.records.get(stamps[i]) !== stamps[i + 1]) {
+          current = false;
+          break;
+        }
+      }
+      if (current) return entry;
+    }
+    l1.entries.delete(bk);
+    return undefined;
+  }
+
+  #l1Value(l1: L1<T>, value: T): T {
+    if (this.#c.serializer === undefined) return (value as Uint8Array).slice() as T;
+    return l1.clone ? structuredClone(value) : value;
+  }
+
+  // Keeps a decoded value in the in-process tier; `owned`: the caller keeps no reference to it.
+  #l1Fill(l1: L1<T>, bk: string, value: T, header: Header, owned: boolean): void {
+    const now = this.#c.clock.now();
+    if (header.expiresAt <= now) return;
+    let freshUntil = header.freshUntil;
+    if (l1.ttl !== undefined) freshUntil = Math.min(freshUntil, now + l1.ttl * 1000);
+    if (l1.busDown) freshUntil = Math.min(freshUntil, now + l1.busDownTtl * 1000);
+    const stamps: string[] = [];
+    for (const stamp of header.tags) {
+      const token = String.fromCharCode.apply(null, stamp.token as unknown as number[]);
+      // With a bus, a token learned here may be older than one a message
+      // brought in meanwhile (a read's reply can arrive after the message): it
+      // only fills a gap, and an entry whose token differs stays out.
+      // Without a bus, reads are the only news: the latest one wins.
+      const known = l1.records.get(stamp.record);
+      if (known === undefined || this.#c.bus === undefined) l1.records.set(stamp.record, token);
+      else if (known !== token) return;
+      stamps.push(stamp.record, token);
+    }
+    // Tags come and go: past this many known records, start over rather than grow.
+    if (l1.records.size > RECORDS_MAX_FACTOR * l1.maxSize + RECORDS_MIN) {
+      l1.entries.clear();
+      l1.records.clear();
+      return;
+    }
+    const kept = !owned && l1.clone && this.#c.serializer !== undefined ? structuredClone(value) : value;
+    l1.entries.set(bk, header.expiresAt, { value: kept, freshUntil, expiresAt: header.expiresAt, header, stamps });
+    while (l1.entries.size > l1.maxSize) l1.entries.delete(l1.entries.oldest()!);
+  }
+
+  // Tells the other caches' in-process tiers what changed. Writes reach the
+  // backend before this runs; a message the bus refuses is sent again once
+  // the bus is back (the oldest are superseded by a full clear past 1,000).
+  #announce(message: { k?: string[]; r?: string[]; c?: true }): void {
+    const l1 = this.#c.l1;
+    if (l1 === undefined || this.#c.bus === undefined) return;
+    this.#publish(utf8.encode(JSON.stringify({ v: 1, s: this.#c.sender, ...message })));
+  }
+
+  #publish(message: Uint8Array): void {
+    const { l1, bus } = this.#c;
+    const keep = (error?: unknown) => {
+      if (error !== undefined) this.#swallowed("publish", undefined, error);
+      if (l1!.outbox.length >= OUTBOX_MAX) {
+        l1!.outbox = [utf8.encode(JSON.stringify({ v: 1, s: this.#c.sender, c: true }))];
+      } else {
+        l1!.outbox.push(message);
+      }
+    };
+    try {
+      Promise.resolve(bus!.publish(message)).catch(keep);
+    } catch (error) {
+      keep(error);
+    }
+  }
+
+  // A bus message: untrusted bytes. A bad one is dropped and reported.
+  #received(bytes: Uint8Array): void {
+    const c = this.#c;
+    const l1 = c.l1!;
+    let message: { v?: unknown; s?: unknown; k?: unknown; r?: unknown; c?: unknown };
+    try {
+      if (!(bytes instanceof Uint8Array) || bytes.length > MESSAGE_MAX) throw new TypeError("not a message");
+      message = JSON.parse(fromUtf8.decode(bytes));
+      if (message === null || typeof message !== "object" || message.v !== 1 || typeof message.s !== "string") {
+        throw new TypeError("not a cachet bus message (format 1)");
+      }
+      const { k: keys, r: records } = message;
+      if (keys !== undefined && !(Array.isArray(keys) && keys.every((key) => typeof key === "string"))) {
+        throw new TypeError("k must be an array of keys");
+      }
+      if (
+        records !== undefined &&
+        !(Array.isArray(records) && records.length % 2 === 0 && records.every((item) => typeof item === "string"))
+      ) {
+        throw new TypeError("r must be an array of record and token pairs");
+      }
+      if (message.c !== undefined && message.c !== true) throw new TypeError("c must be true");
+    } catch (cause) {
+      this.#swallowed("bus", undefined, new CacheError("Cannot apply a bus message: it is malformed", { cause }));
+      return;
+    }
+    if (message.s === c.sender) return;
+    if (message.c === true) {
+      l1.entries.clear();
+      l1.records.clear();
+      return;
+    }
+    for (const key of (message.k ?? []) as string[]) l1.entries.delete(key);
+    const records = (message.r ?? []) as string[];
+    for (let i = 0; i < records.length; i += 2) l1.records.set(records[i], records[i + 1]);
+  }
+
+  /**
+   * Stops listening to the bus (when there is one). The cache stays usable,
+   * without invalidations from other processes. A cache owns no timer: only
+   * its bus subscription can keep a process alive.
+   *
+   * @returns A Promise that settles at once.
+   */
+  close(): Promise<void> {
+    const l1 = this.#c.l1;
+    if (this.#c.root === this && l1?.unsubscribe !== undefined) {
+      l1.unsubscribe();
+      l1.unsubscribe = undefined;
+    }
+    return Promise.resolve();
+  }
+
+  /** Closes the cache at the end of an `await using` scope, see {@linkcode TTLCache.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   // ---- keys, records, reads and writes ----
 
   #bk(key: string): string {
@@ -1324,16 +1675,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     checkOptions(GET_OR_SET, options, GET_OR_SET_KEYS);
     const { ttl, tags, lock = true, signal } = options;
-    if (
-      typeof lock !== "boolean" &&
-      (lock === null || typeof lock !== "object" || typeof (lock as CacheLock).withLock !== "function")
-    ) {
-      throw new TypeError(
-        `${GET_OR_SET}: lock must be a boolean or a CacheLock (an object with a withLock(key, fn) method): received ${
-          describe(lock)
-        }`,
-      );
-    }
+    checkLock(GET_OR_SET, lock);
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`${GET_OR_SET}: signal must be an AbortSignal: received ${describe(signal)}`);
     }
@@ -1446,6 +1788,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
         return loaded.then(
           (value): Found<T> => {
             if (fresh) c.tracked.touch(bk);
+            if (c.l1 !== undefined) this.#l1Fill(c.l1, bk, value, entry, false);
             return { value, fresh, header: entry };
           },
           (error) => {
@@ -1457,7 +1800,26 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       value = loaded;
     }
     if (fresh) c.tracked.touch(bk);
+    if (c.l1 !== undefined) this.#l1Fill(c.l1, bk, value, entry, false);
     return { value, fresh, header: entry };
+  }
+
+  // After a write reached the backend: the in-process tier gets the value as
+  // every reader will decode it (not the caller's object), and the others are told.
+  #written(bk: string, bytes: Uint8Array): void {
+    const c = this.#c;
+    const l1 = c.l1;
+    if (l1 === undefined) return;
+    const entry = decode(bytes, this.#scope.known)!;
+    let value: T | Promise<T>;
+    try {
+      value = c.serializer === undefined ? entry.payload.slice() as T : c.serializer.loads(entry.payload);
+    } catch {
+      value = Promise.resolve(undefined as T);
+    }
+    if (value instanceof Promise) l1.entries.delete(bk);
+    else this.#l1Fill(l1, bk, value, entry, true);
+    this.#announce({ k: [bk] });
   }
 
   #undecodable(key: string, bk: string, error: unknown): void {
@@ -1542,7 +1904,17 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   }
 
   async #renew(records: readonly string[]): Promise<void> {
-    await this.#writeMany(records.map((record) => ({ key: record, value: newToken(), ttl: this.#recordTtl() })));
+    const rows = records.map((record) => ({ key: record, value: newToken(), ttl: this.#recordTtl() }));
+    await this.#writeMany(rows);
+    const l1 = this.#c.l1;
+    if (l1 === undefined) return;
+    const pairs: string[] = [];
+    for (const row of rows) {
+      const token = String.fromCharCode.apply(null, row.value as unknown as number[]);
+      l1.records.set(row.key, token);
+      pairs.push(row.key, token);
+    }
+    this.#announce({ r: pairs });
   }
 
   // A record outlives every entry that can carry its token (ttl + grace <= 2 maxTtl).
@@ -1584,6 +1956,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       return pending.then(
         () => {
           this.#emitKey("set", key);
+          this.#written(bk, bytes);
           return this.#admitted(bk, lifetime);
         },
         (cause) => Promise.reject(backendError("set", key, cause)),
@@ -1595,6 +1968,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       return Promise.reject(backendError("set", key, cause));
     }
     this.#emitKey("set", key);
+    this.#written(bk, bytes);
     const victims = this.#admit(bk, lifetime);
     try {
       for (const victim of victims) sync.delete(victim);
@@ -1644,6 +2018,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       victims.push(oldest);
     }
     c.evictions += victims.length;
+    if (c.l1 !== undefined) { for (const victim of victims) c.l1.entries.delete(victim); }
     if (c.listening.has("evict")) { for (const victim of victims) this.#emit("evict", userKeyOf(victim)); }
     this.#track(bk, expiresAt);
     return victims;
@@ -1670,6 +2045,42 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     if (now < c.nextExpiry) return;
     c.nextExpiry = c.tracked.deleteExpired(now);
   }
+}
+
+function checkL1(options: L1Options, maxTtl: number): L1<never> {
+  const context = `${CREATE}: l1`;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(
+      `${CREATE}: l1 must be an object { maxSize, ttl?, clone?, busDownTtl? }: received ${describe(options)}`,
+    );
+  }
+  checkOptions(context, options, L1_KEYS);
+  const { maxSize, ttl, clone = false, busDownTtl = 1 } = options;
+  if (maxSize === undefined) {
+    throw new TypeError(`${context}.maxSize is required: an unbounded in-process tier would grow without limit`);
+  }
+  if (checkCount(CREATE, "l1.maxSize", maxSize) === 0) {
+    throw new RangeError(`${CREATE}: l1.maxSize must be a positive integer: received 0`);
+  }
+  checkBoolean(CREATE, "l1.clone", clone);
+  return {
+    entries: new LruList(),
+    maxSize,
+    ttl: ttl === undefined ? undefined : checkTtl(CREATE, "l1.ttl", ttl, maxTtl),
+    clone,
+    busDownTtl: checkTtl(CREATE, "l1.busDownTtl", busDownTtl, maxTtl),
+    records: new Map(),
+    busDown: false,
+    outbox: [],
+    unsubscribe: undefined,
+  };
+}
+
+// A lock that failed because its store cannot be reached, rather than because
+// another caller held it past the wait limit (a CacheTimeoutError): only the
+// former is passed over.
+function lockUnreachable(error: CacheError): boolean {
+  return !(error instanceof CacheTimeoutError);
 }
 
 // The key and namespace path a backend key was made from (see #bk and namespace()).

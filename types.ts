@@ -151,6 +151,8 @@ export interface CacheInfo {
   readonly staleHits: number;
   /** Number of failures swallowed (fail-open backend errors, undecodable bytes, failed background refreshes). */
   readonly errors: number;
+  /** Number of the hits served by the in-process tier (`l1`), without a backend call. */
+  readonly l1Hits: number;
 }
 
 /**

@@ -495,6 +495,12 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
 
   #checkOpen(context: string): void {
     if (this.#closed) throw new CacheError(`${context}: the backend is closed`);
+    // While the client it owns waits to reconnect, the server is known to be
+    // unreachable: fail at once instead of queueing until the next attempt,
+    // so a fail-open caller computes without waiting.
+    if (this.#owned && this.#client.status === "reconnecting") {
+      throw this.#wrap(context, new Error("the Redis server is unreachable (reconnecting)"));
+    }
   }
 
   #wrap(context: string, error: unknown): CacheError {

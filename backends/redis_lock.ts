@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import type { CacheLock } from "../cache_lock.ts";
-import { CacheError } from "../errors.ts";
+import { CacheError, CacheTimeoutError } from "../errors.ts";
 import { KeyLock } from "../_key_lock.ts";
 import { checkFinite, checkKey, checkOptions, checkString, describe } from "../_validate.ts";
 import {
@@ -180,7 +180,8 @@ export class RedisLock implements CacheLock {
     for (;;) {
       let reply: string | null;
       try {
-        reply = await this.#client.set(redisKey, token, "PX", this.#lease, "NX");
+        // No reply by the deadline counts as a failure (the server stalls), so acquiring never outlasts waitTimeout.
+        reply = await beforeDeadline(this.#client.set(redisKey, token, "PX", this.#lease, "NX"), deadline);
       } catch (error) {
         // The SET may still reach the server (a timeout while it stalls, not a refusal): the release queued
         // behind it frees the lock as soon as the server answers, instead of the lease running out.
@@ -208,8 +209,8 @@ export class RedisLock implements CacheLock {
     }
   }
 
-  #timeout(key: string): CacheError {
-    return new CacheError(
+  #timeout(key: string): CacheTimeoutError {
+    return new CacheTimeoutError(
       `Cannot acquire RedisLock ${describe(key)} within ${this.#waitTimeout} ms: another caller holds it; ` +
         "raise waitTimeout, or keep the work under the lock shorter",
     );
@@ -218,4 +219,23 @@ export class RedisLock implements CacheLock {
 
 function checkMs(name: string, value: unknown, min: number): number {
   return Math.ceil(checkFinite(CREATE, name, value, "milliseconds", min, true));
+}
+
+function beforeDeadline<R>(reply: Promise<R>, deadline: number): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no reply from Redis within the wait limit`)),
+      Math.max(0, deadline - performance.now()),
+    );
+    reply.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

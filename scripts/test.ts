@@ -1,5 +1,5 @@
 // Runs every check and the whole suite on Node 24, Deno and Bun; exits non-zero
-// when any step fails. Usage: npm test [-- --only node|deno|bun|checks|dist]
+// when any step fails. Usage: npm test [-- --only node|deno|bun|checks|chaos|dist]
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -63,6 +63,12 @@ const num = (out: string, re: RegExp) => {
   return m ? Number(m[1]) : undefined;
 };
 
+// For scripts that end with a line `<name>: N passed, M failed`.
+const counted = (out: string) => ({
+  passed: num(out, /: (\d+) passed, \d+ failed$/gm),
+  failed: num(out, /: \d+ passed, (\d+) failed$/gm),
+});
+
 const results: Result[] = [];
 async function step(
   name: string,
@@ -120,13 +126,13 @@ if (!only || only === "bench") {
   // Benchmarks are not tests, but their smoke mode runs every suite briefly so they never rot.
   await step("bench smoke (npm run bench -- --quick)", bin("node"), ["scripts/bench/run.ts", "--quick"]);
 }
+if (!only || only === "chaos") {
+  // A few seconds of the chaos suite (npm run chaos): Redis killed and frozen under cached() + RedisLock.
+  await step("chaos (quick)", bin("node"), ["scripts/chaos.ts", "--quick"], counted);
+}
 
 // Distribution: the npm package built from the same sources, checked, installed and run as users will.
 if (!only || only === "dist") {
-  const counted = (out: string) => ({
-    passed: num(out, /: (\d+) passed, \d+ failed$/gm),
-    failed: num(out, /: \d+ passed, (\d+) failed$/gm),
-  });
   await step("npm build (tsc) + pack", bin("node"), ["scripts/build_npm.ts"]);
   await step("exports: deno.json = npm = README", bin("node"), ["scripts/check_exports.ts"]);
   await step("core purity (DOM lib only)", bin("node"), ["scripts/check_core_purity.ts"]);

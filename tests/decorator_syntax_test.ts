@@ -42,6 +42,7 @@ describe("@cached", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
     await helpers.cacheClear();
     assert.equal(cache.cacheInfo().currSize, 0);

@@ -56,6 +56,7 @@ describe("cached", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
     assert.equal(square.keyFor(3), "square:[3]", "the key is <name>:<arguments>");
     assert.deepEqual(await cache.namespace("square").get("square:[3]"), 9, "in the namespace <name>");
@@ -115,6 +116,7 @@ describe("cached", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -139,6 +141,7 @@ describe("cached", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -165,6 +168,7 @@ describe("cached", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -195,6 +199,7 @@ describe("cached", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -243,6 +248,7 @@ describe("cached", () => {
       evictions: 1,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
     await id(1);
     assert.equal(calls, 4);
@@ -268,6 +274,7 @@ describe("cached", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -443,6 +450,7 @@ describe("cached lock", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
     await load(1);
     assert.equal(cache.cacheInfo().hits, 1);
@@ -502,6 +510,7 @@ describe("cached lock", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -569,6 +578,7 @@ describe("cached lock", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
     events.length = 0;
     await load(1);

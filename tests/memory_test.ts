@@ -100,14 +100,83 @@ test("backendConformanceCases() (./testing) reports a broken backend with an Err
       return super.set(key, value, 3600);
     }
   }
-  const cases = backendConformanceCases({ create: () => new Forever(), sleep: () => Promise.resolve() });
+  const cases = backendConformanceCases({ create: () => new Forever() });
   const failed: string[] = [];
   for (const { name, fn } of cases) await fn().catch((error: Error) => failed.push(`${name}: ${error.message}`));
+  // setMany() of the memory backend does not go through set(), so its ttl case passes.
   assert.deepEqual(failed, [
-    'expires an entry after its ttl: get("short") after its ttl of 0.05 s: expected undefined (a miss), got 1',
+    'expires an entry after its ttl: get("short") after its ttl of 0.05 s: expected undefined (a miss), ' +
+    "got Uint8Array [1]",
+    'getMany() returns values aligned with the keys, undefined where missing or expired: getMany(["a", "b", "c", ' +
+    '"short"]) after "short" expired[3]: expected undefined (a miss), got Uint8Array [4]',
   ]);
   assert.throws(() => backendConformanceCases({ create: () => new Forever(), dipose: () => {} } as never), {
     name: "TypeError",
     message: /unknown option "dipose" \(did you mean dispose\?\)/,
   });
+});
+
+test("backendConformanceCases() passes a backend without batch methods (TTLCache falls back to single-key calls)", async () => {
+  const memory = new MemoryCacheBackend();
+  const calls = new Set<string>();
+  const plain = {
+    get: (key: string) => (calls.add("get"), memory.get(key)),
+    set: (key: string, value: Uint8Array, ttl: number) => (calls.add("set"), memory.set(key, value, ttl)),
+    delete: (key: string) => (calls.add("delete"), memory.delete(key)),
+    clear: () => memory.clear(),
+  };
+  const cases = backendConformanceCases({ create: () => plain, dispose: () => memory.clear() });
+  for (const { fn } of cases) await fn();
+  assert.deepEqual([...calls].sort(), ["delete", "get", "set"]);
+});
+
+test("backendConformanceCases() catches batch methods that break the contract", async () => {
+  const run = async (backend: MemoryCacheBackend) => {
+    const failed: string[] = [];
+    for (const { name, fn } of backendConformanceCases({ create: () => backend, dispose: () => backend.clear() })) {
+      await fn().catch((error: Error) => failed.push(`${name}: ${error.message}`));
+    }
+    return failed;
+  };
+  // Leaves misses out instead of keeping their place.
+  class Compacting extends MemoryCacheBackend {
+    override async getMany(keys: readonly string[]) {
+      return (await super.getMany(keys)).filter((value) => value !== undefined);
+    }
+  }
+  // Stores the first of two entries with one key, and every entry for 60 s.
+  class FirstWins extends MemoryCacheBackend {
+    override setMany(entries: readonly { key: string; value: Uint8Array; ttl: number }[]) {
+      const seen = new Set<string>();
+      const kept = entries.filter(({ key }) => !seen.has(key) && seen.add(key)).map((e) => ({ ...e, ttl: 60 }));
+      return super.setMany(kept);
+    }
+  }
+  // Deletes nothing when a key is absent.
+  class AllOrNothing extends MemoryCacheBackend {
+    override async deleteMany(keys: readonly string[]) {
+      if ((await super.getMany(keys)).every((value) => value !== undefined)) await super.deleteMany(keys);
+    }
+  }
+  const names = (failed: string[]) => failed.map((line) => line.slice(0, line.indexOf(":")));
+  assert.deepEqual(names(await run(new Compacting())), [
+    "getMany() returns values aligned with the keys, undefined where missing or expired",
+    "getMany() answers duplicate keys in place and [] for no keys",
+    "getMany() returns binary values byte for byte under exact keys (unicode, glob characters)",
+    "batch calls handle 2,500 keys at once",
+    "TTLCache getMany/setMany/deleteMany work over the backend (its batch methods or single-key calls)",
+    // TTLCache reads tag and namespace records together with the entry.
+    "TTLCache deleteTags() through one cache makes tagged entries misses through another",
+    "TTLCache namespaces keep the same key apart (root, siblings, nested, a name containing /)",
+    "TTLCache namespace clear() drops its own and nested entries only, for every cache over the backend",
+    "TTLCache clear() on the root drops every entry, namespaced and tagged ones too",
+  ]);
+  assert.deepEqual(names(await run(new FirstWins())), [
+    "setMany() honours each entry's own ttl",
+    "setMany() lets the later entry win when a key appears twice",
+  ]);
+  assert.deepEqual(names(await run(new AllOrNothing())), [
+    "deleteMany() removes exactly the listed keys, ignoring absent and repeated ones; [] is a no-op",
+    "TTLCache getMany/setMany/deleteMany work over the backend (its batch methods or single-key calls)",
+  ]);
 });

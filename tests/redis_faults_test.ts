@@ -159,7 +159,7 @@ describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
     await Promise.all(pending.map((p, i) => failsFast(p, `operation ${i} after the crash`)));
     await failsFast(cache.get("k"), "TTLCache.get() after the crash");
     await failsFast(cache.set("k", bytes(3), 60), "TTLCache.set() after the crash");
-    const load = cached(cache, { name: "load" })(() => bytes(9));
+    const load = cached(cache, { name: "load", failOpen: false })(() => bytes(9)); // fail-open: redis_read_through_test.ts
     await failsFast(load(), "a cached() function after the crash");
 
     await server.restart();
@@ -168,6 +168,30 @@ describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
     await cache.set("k2", bytes(5), 60);
     assert.deepEqual([...(await cache.get("k2"))!], [5]);
     assert.deepEqual([...await load()], [9]);
+  });
+
+  test("while its client waits to reconnect, the backend fails at once, and a fail-open getOrSet computes at once", async () => {
+    // The default timeout: without the fast path each call waited for the next reconnect attempt (up to ~1.9 s).
+    await using backend = new RedisCacheBackend({ url: server.url, prefix: "fast:" });
+    const cache = new TTLCache({ backend });
+    await cache.set("k", bytes(1), 60);
+    await server.kill();
+    try {
+      await assert.rejects(backend.get("k"), CacheError);
+      await eventually(() => backend.client.status === "reconnecting" ? Promise.resolve() : Promise.reject(), 3000);
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        await assert.rejects(backend.get(`k${i}`), /the Redis server is unreachable/);
+        assert.deepEqual([...await cache.getOrSet(`c${i}`, () => bytes(i))], [i]);
+        const took = performance.now() - started;
+        assert.ok(took < 50, `call ${i} took ${Math.round(took)} ms`);
+        await sleep(150);
+      }
+    } finally {
+      await server.restart();
+    }
+    await eventually(() => backend.set("k", bytes(2), 60), 5000);
+    assert.deepEqual([...(await backend.get("k"))!], [2], "it recovers");
   });
 
   test("RedisCacheBackend.close() does not hang while the server is down", async () => {

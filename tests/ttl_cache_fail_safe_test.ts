@@ -5,10 +5,12 @@ import {
   CacheError,
   CacheEvent,
   type CacheEventType,
+  type CacheLock,
   CacheTimeoutError,
   type FactoryContext,
   TTLCache,
 } from "../mod.ts";
+import { JsonSerializer } from "../serializers/json.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { StructuredSerializer } from "../serializers/structured.ts";
 import { manualClock } from "./_helpers.ts";
@@ -660,7 +662,7 @@ describe("events", () => {
 });
 
 describe("cacheInfo", () => {
-  test("has exactly the spec's fields plus staleHits and errors, frozen", async () => {
+  test("has exactly the spec's fields plus staleHits, errors and l1Hits, frozen", async () => {
     const { cache } = await withStale({ maxSize: 10 });
     await cache.getOrSet("k", () => Promise.reject(new Error("e")));
     const info = cache.cacheInfo();
@@ -669,12 +671,22 @@ describe("cacheInfo", () => {
       "errors",
       "evictions",
       "hits",
+      "l1Hits",
       "maxSize",
       "misses",
       "staleHits",
     ]);
     assert.ok(Object.isFrozen(info));
-    assert.deepEqual(info, { hits: 0, misses: 0, maxSize: 10, currSize: 1, evictions: 0, staleHits: 1, errors: 0 });
+    assert.deepEqual(info, {
+      hits: 0,
+      misses: 0,
+      maxSize: 10,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 1,
+      errors: 0,
+      l1Hits: 0,
+    });
   });
 
   test("errors counts undecodable bytes too", async () => {
@@ -684,5 +696,45 @@ describe("cacheInfo", () => {
     assert.equal(await cache.get("k"), undefined);
     assert.equal(cache.cacheInfo().errors, 1);
     assert.deepEqual(events.map((e) => [e.key, e.operation]), [["k", "loads"]]);
+  });
+});
+
+describe("a lock whose store is down", () => {
+  const unreachable = (error: Error): CacheLock => ({ withLock: () => Promise.reject(error) });
+
+  test("under fail-open, a lock that cannot be reached is passed over: one computation per process", async () => {
+    const cache = new TTLCache<unknown>({ serializer: new JsonSerializer() });
+    const errors: CacheEvent[] = [];
+    cache.addEventListener("error", (event) => errors.push(event as CacheEvent));
+    const lock = unreachable(new CacheError('Cannot acquire RedisLock "k": the Redis server is unreachable'));
+    let runs = 0;
+    const factory = async () => {
+      runs++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return "v";
+    };
+    const results = await Promise.all([1, 2, 3].map(() => cache.getOrSet("k", factory, { lock })));
+    assert.deepEqual(results, ["v", "v", "v"]);
+    assert.equal(runs, 1);
+    assert.deepEqual(errors.map((event) => event.operation), ["lock"]);
+    assert.equal(await cache.get("k"), "v", "the value is stored");
+  });
+
+  test("a lock held past its wait limit (CacheTimeoutError) still rejects, and failOpen: false rejects any lock error", async () => {
+    const cache = new TTLCache<unknown>({ serializer: new JsonSerializer() });
+    let runs = 0;
+    await assert.rejects(
+      cache.getOrSet("k", () => ++runs, { lock: unreachable(new CacheTimeoutError("another caller holds it")) }),
+      CacheTimeoutError,
+    );
+    await assert.rejects(
+      cache.getOrSet("k", () => ++runs, { lock: unreachable(new CacheError("down")), failOpen: false }),
+      { message: "down" },
+    );
+    await assert.rejects(
+      cache.getOrSet("k", () => ++runs, { lock: unreachable(new TypeError("a bug")) }),
+      TypeError,
+    );
+    assert.equal(runs, 0);
   });
 });

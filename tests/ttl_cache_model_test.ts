@@ -119,6 +119,7 @@ test("TTLCache behaves like a reference LRU+TTL model on random command sequence
                 evictions: model.evictions,
                 staleHits: 0,
                 errors: 0,
+                l1Hits: 0,
               });
               break;
           }

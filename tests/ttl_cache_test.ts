@@ -27,6 +27,7 @@ describe("TTLCache construction", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
     assert.ok(a.backend instanceof MemoryCacheBackend);
     assert.notEqual(a.backend, b.backend, "unregistered defaults are never shared");
@@ -115,6 +116,7 @@ describe("TTLCache get and set", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -168,6 +170,7 @@ describe("TTLCache get and set", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -193,6 +196,7 @@ describe("TTLCache get and set", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -210,6 +214,7 @@ describe("TTLCache get and set", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -238,6 +243,7 @@ describe("TTLCache get and set", () => {
       evictions: 1,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -267,6 +273,7 @@ describe("TTLCache expiry", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -360,6 +367,7 @@ describe("TTLCache LRU", () => {
       evictions: 4,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -487,6 +495,7 @@ describe("TTLCache backend failures", () => {
       evictions: 0,
       staleHits: 0,
       errors: 0,
+      l1Hits: 0,
     });
   });
 
@@ -538,7 +547,7 @@ describe("TTLCache on the memory backend", () => {
 describe("TTLCache hardening: option names, maxTtl, backends", () => {
   test("new TTLCache() rejects an unknown option, naming the nearest valid one", () => {
     const valid =
-      "valid options: maxSize, ttl, maxTtl, backend, serializer, clock, random, onError, grace, failOpen, timeout, hardTimeout, staleWhileRevalidate, earlyRefresh";
+      "valid options: l1, bus, maxSize, ttl, maxTtl, backend, serializer, clock, random, onError, grace, failOpen, timeout, hardTimeout, staleWhileRevalidate, earlyRefresh";
     for (const [options, name, near] of [[{ maxsize: 1 }, "maxsize", "maxSize"], [{ TTL: 5 }, "TTL", "ttl"]] as const) {
       assert.throws(() => new TTLCache(options as never), {
         name: "TypeError",
