@@ -34,6 +34,8 @@ export type {
 } from "./ttl_cache_options.ts";
 export { CacheEvent } from "./events.ts";
 export type { BusSubscriber, InvalidationBus } from "./bus.ts";
+export { BroadcastChannelBus } from "./broadcast_channel_bus.ts";
+export type { BroadcastChannelBusOptions } from "./broadcast_channel_bus.ts";
 export type { CacheEventInit, CacheEventType } from "./events.ts";
 export { getDefaultBackend, setDefaultBackend } from "./default_backend.ts";
 export type { CacheLock } from "./cache_lock.ts";

@@ -1,5 +1,6 @@
 // Helpers shared by the Redis backend and the Redis lock.
-import type { Cluster, Redis } from "ioredis";
+import { Redis } from "ioredis";
+import type { Cluster } from "ioredis";
 import { CacheError } from "../errors.ts";
 import { checkMethods, describe } from "../_validate.ts";
 
@@ -72,3 +73,13 @@ export function unrefTimer(id: ReturnType<typeof setTimeout>): void {
   const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
   if (typeof id === "number") deno?.unrefTimer?.(id);
 }
+
+// ioredis' option names: those it has a default for (in every version the peer range allows), and those it reads
+// without one. keyPrefix is left out: ioredis would prefix every key but not clear()'s SCAN pattern, so clear()
+// would miss them (the prefix option does this properly).
+export const IOREDIS_OPTIONS: readonly string[] = [
+  ...Object.keys((Redis as unknown as { defaultOptions?: object }).defaultOptions ?? {}),
+  ..."path tls preferredSlaves sentinelUsername sentinelPassword sentinelTLS sentinelCommandTimeout commandTimeout"
+    .split(" "),
+  ..."socketTimeout blockingTimeout scripts showFriendlyErrorStack Connector".split(" "),
+].filter((name) => name !== "keyPrefix");

@@ -28,10 +28,19 @@ import { settlesWithin } from "../_key_lock.ts";
 import type { BackendEntry, CacheBackend } from "../types.ts";
 import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_redis_batch.ts";
 import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
-import { checkClient, type IORedisClient, LOCK_KEY_SPACE, type RedisClient, wrapError } from "./_redis_client.ts";
+import {
+  checkClient,
+  IOREDIS_OPTIONS,
+  type IORedisClient,
+  LOCK_KEY_SPACE,
+  type RedisClient,
+  wrapError,
+} from "./_redis_client.ts";
 import { resolveTarget } from "./_redis_settings.ts";
 
 export { RedisLock } from "./redis_lock.ts";
+export { RedisBus } from "./redis_bus.ts";
+export type { RedisBusOptions } from "./redis_bus.ts";
 export type { RedisLockOptions } from "./redis_lock.ts";
 export type { RedisClient } from "./_redis_client.ts";
 
@@ -106,15 +115,6 @@ const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
 // rather than sent changed.
 const MAX_TTL_SECONDS = `${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}.${Number.MAX_SAFE_INTEGER % 1000}`;
 const OWN_OPTIONS = ["url", "prefix", "client", "timeout", "allowClearAll"];
-// ioredis' option names: those it has a default for (in every version the peer range allows), and those it reads
-// without one. keyPrefix is left out: ioredis would prefix every key but not clear()'s SCAN pattern, so clear()
-// would miss them (the prefix option does this properly).
-const IOREDIS_OPTIONS = [
-  ...Object.keys((Redis as unknown as { defaultOptions?: object }).defaultOptions ?? {}),
-  ..."path tls preferredSlaves sentinelUsername sentinelPassword sentinelTLS sentinelCommandTimeout commandTimeout"
-    .split(" "),
-  ..."socketTimeout blockingTimeout scripts showFriendlyErrorStack Connector".split(" "),
-].filter((name) => name !== "keyPrefix");
 const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
 
 /**
