@@ -12,7 +12,8 @@
  * - `stale`: a stale value was served; `reason` says why (`"error"`: the
  *   computation failed, `"timeout"`: it outran the soft `timeout`,
  *   `"revalidate"`: stale-while-revalidate, `"backend"`: the backend failed).
- * - `set`, `delete`: an entry was written or deleted through this cache.
+ * - `set`, `delete`: an entry was written or deleted through this cache; a
+ *   `set` by a computation carries its `duration` in ms.
  * - `evict`: an entry was removed to respect `maxSize`.
  * - `refresh`: a background computation (early refresh or stale-while-revalidate)
  *   stored a new value; `duration` is its ms. (A computation that outran a

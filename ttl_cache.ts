@@ -1715,7 +1715,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       }
       return pending.then(
         () => {
-          this.#emitKey("set", key);
+          this.#emitKey("set", key, delta > 0 ? { duration: delta } : undefined);
           this.#written(bk, bytes);
           return this.#admitted(bk, lifetime);
         },
@@ -1727,7 +1727,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     } catch (cause) {
       return Promise.reject(backendError("set", key, cause));
     }
-    this.#emitKey("set", key);
+    this.#emitKey("set", key, delta > 0 ? { duration: delta } : undefined);
     this.#written(bk, bytes);
     const victims = this.#admit(bk, lifetime);
     try {
