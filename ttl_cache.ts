@@ -1199,8 +1199,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    */
   override addEventListener(
     type: CacheEventType | string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: AddEventListenerOptions | boolean,
+    listener: Parameters<EventTarget["addEventListener"]>[1],
+    options?: Parameters<EventTarget["addEventListener"]>[2],
   ): void {
     const c = this.#c;
     if (c.root !== this) return c.root.addEventListener(type, listener, options);
@@ -1217,8 +1217,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    */
   override removeEventListener(
     type: CacheEventType | string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: EventListenerOptions | boolean,
+    listener: Parameters<EventTarget["removeEventListener"]>[1],
+    options?: Parameters<EventTarget["removeEventListener"]>[2],
   ): void {
     const c = this.#c;
     if (c.root !== this) return c.root.removeEventListener(type, listener, options);
