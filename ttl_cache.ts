@@ -3,6 +3,7 @@ import { CacheEvent, type CacheEventInit, type CacheEventType } from "./events.t
 import { defaultBackendFor } from "./default_backend.ts";
 import { type SyncView, syncViewOf } from "./_sync_view.ts";
 import { LruList } from "./_lru_list.ts";
+import { SweepSchedule } from "./_sweep.ts";
 import { beforeDeadline } from "./_deadline.ts";
 import { wallClock } from "./_clock.ts";
 import {
@@ -125,7 +126,7 @@ interface Core<T> {
   readonly listening: Map<string, number>;
   // A lower bound of the earliest expiry in `tracked`: no sweep is needed before it.
   nextExpiry: number;
-  sweepAt: number;
+  readonly sweeps: SweepSchedule;
   hits: number;
   misses: number;
   staleHits: number;
@@ -326,7 +327,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       flights: new Map(),
       listening: new Map(),
       nextExpiry: Infinity,
-      sweepAt: 1024,
+      sweeps: new SweepSchedule(),
       hits: 0,
       misses: 0,
       staleHits: 0,
@@ -1705,9 +1706,9 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // An overwrite is updated in place: it promotes the key and never evicts.
     if (tracked.get(bk) !== undefined || maxSize === 0 || tracked.size < maxSize) {
       this.#track(bk, expiresAt);
-      if (maxSize === 0 && tracked.size >= c.sweepAt) {
+      if (maxSize === 0 && c.sweeps.due(tracked.size)) {
         this.#sweep(now);
-        c.sweepAt = Math.max(1024, tracked.size * 2);
+        c.sweeps.swept(tracked.size);
       }
       return NO_VICTIMS;
     }
