@@ -30,7 +30,9 @@ const report = (line: Record<string, unknown>) => process.stdout.write(`${JSON.s
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const tagOf = (key: string) => `tag:${key}`;
 
-const backend = new RedisCacheBackend({ url: settings.url, prefix: settings.prefix, timeout: 1_000 });
+// Named, so that the test can kill the readers' connections alone (the bus' subscriber is a duplicate: same name).
+const connectionName = `cachet-tiers-${settings.role}`;
+const backend = new RedisCacheBackend({ url: settings.url, prefix: settings.prefix, timeout: 1_000, connectionName });
 const bus = new RedisBus(backend, { timeout: 1_000 });
 const cache = new TTLCache<number>({ backend, bus, l1: { maxSize: 1000 }, serializer: new JsonSerializer() });
 // Subscribed after the cache: on up(), the cache has already dropped its tier when this runs.
@@ -93,7 +95,10 @@ async function read(): Promise<void> {
   await command("go");
   // What this reader last saw per key; "unset" forces the next read to be reported.
   const last = new Map<string, number | null | "unset">(settings.keys.map((key) => [key, "unset"]));
+  // A read begun before up() may return what the server held then: it is not reported, the next read is.
+  let ups = 0;
   const unset = () => {
+    ups++;
     for (const key of settings.keys) last.set(key, "unset");
   };
   // After up(), the first read of every key is reported, so every read after it is covered by a "seen" line.
@@ -104,8 +109,10 @@ async function read(): Promise<void> {
   while (!stopped()) {
     for (const key of settings.keys) {
       let state: number | null;
+      const epoch = ups;
       try {
         state = (await cache.get(key)) ?? null;
+        if (epoch !== ups) continue;
       } catch {
         errors++;
         await sleep(5);

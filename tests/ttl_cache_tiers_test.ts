@@ -303,6 +303,17 @@ describe("TTLCache tiers across 3 processes over a private Redis (RedisBus)", { 
     }, false);
   });
 
+  it("serves nothing older than the last completed write when only the readers' pub/sub connections drop", async () => {
+    // The writer's bus stays up, so what it publishes meanwhile is lost for the readers: only dropping their l1 on
+    // up() keeps them from serving their old copies.
+    await underFault(async () => {
+      const list = String(await admin.client("LIST", "TYPE", "pubsub"));
+      const ids = [...list.matchAll(/^id=(\d+) .*name=cachet-tiers-reader /gm)].map((m) => m[1]);
+      assert.equal(ids.length, 2, `the readers' pub/sub connections:\n${list}`);
+      for (const id of ids) await admin.client("KILL", "ID", id);
+    }, false);
+  });
+
   it("serves nothing older than the last completed write after the server is killed and restarted", async () => {
     await underFault(async () => {
       await server.kill();
