@@ -55,6 +55,8 @@ function startChild(name: string, settings: Record<string, unknown>): Child {
     }
   });
   proc.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  // A child that already exited has closed its stdin: a late "stop" is moot.
+  proc.stdin!.on("error", () => {});
   let done = false;
   const exited = new Promise<void>((resolve) =>
     proc.once("exit", () => {
@@ -307,7 +309,7 @@ describe("TTLCache tiers across 3 processes over a private Redis (RedisBus)", { 
     // The writer's bus stays up, so what it publishes meanwhile is lost for the readers: only dropping their l1 on
     // up() keeps them from serving their old copies.
     await underFault(async () => {
-      const list = String(await admin.client("LIST", "TYPE", "pubsub"));
+      const list = String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub"));
       const ids = [...list.matchAll(/^id=(\d+) .*name=cachet-tiers-reader /gm)].map((m) => m[1]);
       assert.equal(ids.length, 2, `the readers' pub/sub connections:\n${list}`);
       for (const id of ids) await admin.client("KILL", "ID", id);
