@@ -1,4 +1,5 @@
 import type { CacheLock } from "./cache_lock.ts";
+import { settlesWithin } from "./_deadline.ts";
 
 /** How long a caller of {@linkcode KeyLock.withLock} waits for its turn. */
 export interface KeyLockWait {
@@ -61,16 +62,4 @@ function call<R>(fn: () => Promise<R>): Promise<R> {
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-/** Waits for `promise` to settle, but no longer than `ms`; tells whether it settled in time. */
-export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    const settled = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    promise.then(settled, settled);
-  });
 }

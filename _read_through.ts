@@ -3,6 +3,16 @@
 import { checkBoolean, checkFinite, checkGrace } from "./_validate.ts";
 import type { ReadThroughOptions } from "./ttl_cache_options.ts";
 
+/** The names of the read-through options, for the option lists that include them. */
+export const READ_THROUGH_NAMES: { readonly [K in keyof Required<ReadThroughOptions>]: true } = Object.freeze({
+  grace: true,
+  failOpen: true,
+  timeout: true,
+  hardTimeout: true,
+  staleWhileRevalidate: true,
+  earlyRefresh: true,
+});
+
 /** The read-through options, checked, with defaults filled in. */
 export interface ReadThroughSettings {
   readonly grace: number;

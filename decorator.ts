@@ -12,7 +12,7 @@ import {
   describe,
   optionNames,
 } from "./_validate.ts";
-import { checkReadThrough } from "./_read_through.ts";
+import { checkReadThrough, READ_THROUGH_NAMES } from "./_read_through.ts";
 import type { CacheLock } from "./cache_lock.ts";
 import type { CacheInfo } from "./types.ts";
 
@@ -181,23 +181,11 @@ const CACHED_OPTIONS = optionNames<CachedOptions>({
   name: true,
   ttl: true,
   tags: true,
-  grace: true,
-  failOpen: true,
-  timeout: true,
-  hardTimeout: true,
-  staleWhileRevalidate: true,
-  earlyRefresh: true,
+  ...READ_THROUGH_NAMES,
 });
 
 const CREATE = "Cannot create cached function";
-const READ_THROUGH_KEYS = [
-  "grace",
-  "failOpen",
-  "timeout",
-  "hardTimeout",
-  "staleWhileRevalidate",
-  "earlyRefresh",
-] as const;
+const READ_THROUGH_KEYS = Object.keys(READ_THROUGH_NAMES) as (keyof ReadThroughOptions)[];
 
 interface Settings {
   readonly cache: TTLCache<unknown>;

@@ -12,7 +12,8 @@
  * - `stale`: a stale value was served; `reason` says why (`"error"`: the
  *   computation failed, `"timeout"`: it outran the soft `timeout`,
  *   `"revalidate"`: stale-while-revalidate, `"backend"`: the backend failed).
- * - `set`, `delete`: an entry was written or deleted through this cache.
+ * - `set`, `delete`: an entry was written or deleted through this cache; a
+ *   `set` by a computation carries its `duration` in ms.
  * - `evict`: an entry was removed to respect `maxSize`.
  * - `refresh`: a background computation (early refresh or stale-while-revalidate)
  *   stored a new value; `duration` is its ms. (A computation that outran a
@@ -33,23 +34,10 @@ export type CacheEventType =
   | "timeout"
   | "error";
 
-/** What a {@linkcode CacheEvent} carries besides its type. */
-export interface CacheEventInit {
-  /** The key (inside its namespace), when the event concerns one. */
-  readonly key?: string;
-  /** The namespace path (`"users"`, `"users/admins"`), or `""` for the root. */
-  readonly namespace?: string;
-  /** Why a stale value was served, or what started a refresh. */
-  readonly reason?: string;
-  /** The ms a computation took. */
-  readonly duration?: number;
-  /** The failure of an `error`, `timeout` or failed `refresh` event. */
-  readonly error?: unknown;
-  /** The step that failed (`"get"`, `"set"`, `"delete"`, `"loads"`, `"refresh"`, …). */
-  readonly operation?: string;
-  /** Which tier served a hit: `"l1"` (decoded values in this process) or `"backend"`. */
-  readonly tier?: "l1" | "backend";
-}
+/** What a {@linkcode CacheEvent} carries besides its type: its fields, each optional. */
+export type CacheEventInit = Partial<
+  Pick<CacheEvent, "key" | "namespace" | "reason" | "duration" | "error" | "operation" | "tier">
+>;
 
 /**
  * An event of a {@linkcode TTLCache}. Listen with
@@ -71,10 +59,10 @@ export interface CacheEventInit {
  * assert.deepEqual(missed, ["nothing-here"]);
  * ```
  */
-export class CacheEvent extends Event implements CacheEventInit {
+export class CacheEvent extends Event {
   /** The key (inside its namespace), when the event concerns one. */
   readonly key?: string;
-  /** The namespace path, or `""` for the root. */
+  /** The namespace path (`"users"`, `"users/admins"`), or `""` for the root. */
   readonly namespace?: string;
   /** Why a stale value was served, or what started a refresh. */
   readonly reason?: string;
@@ -82,9 +70,9 @@ export class CacheEvent extends Event implements CacheEventInit {
   readonly duration?: number;
   /** The failure of an `error`, `timeout` or failed `refresh` event. */
   readonly error?: unknown;
-  /** The step that failed. */
+  /** The step that failed (`"get"`, `"set"`, `"lock"`, `"loads"`, `"refresh"`, `"publish"`, `"bus"`). */
   readonly operation?: string;
-  /** Which tier served a hit. */
+  /** Which tier served a hit: `"l1"` (decoded values in this process) or `"backend"`. */
   readonly tier?: "l1" | "backend";
 
   /**

@@ -3,6 +3,8 @@ import { CacheEvent, type CacheEventInit, type CacheEventType } from "./events.t
 import { defaultBackendFor } from "./default_backend.ts";
 import { type SyncView, syncViewOf } from "./_sync_view.ts";
 import { LruList } from "./_lru_list.ts";
+import { SweepSchedule } from "./_sweep.ts";
+import { beforeDeadline } from "./_deadline.ts";
 import { wallClock } from "./_clock.ts";
 import {
   decode,
@@ -15,7 +17,7 @@ import {
   sameToken,
   type TagStamp,
 } from "./_envelope.ts";
-import { checkReadThrough, type ReadThroughSettings } from "./_read_through.ts";
+import { checkReadThrough, READ_THROUGH_NAMES, type ReadThroughSettings } from "./_read_through.ts";
 import {
   checkBackend,
   checkBoolean,
@@ -67,27 +69,17 @@ const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
   clock: true,
   random: true,
   onError: true,
-  grace: true,
-  failOpen: true,
-  timeout: true,
-  hardTimeout: true,
-  staleWhileRevalidate: true,
-  earlyRefresh: true,
+  ...READ_THROUGH_NAMES,
 });
 const L1_KEYS = optionNames<L1Options>({ maxSize: true, ttl: true, clone: true, busDownTtl: true });
 const SET_KEYS = optionNames<SetOptions>({ ttl: true, grace: true, tags: true });
 const ENTRY_KEYS = optionNames<SetManyEntry<unknown>>({ key: true, value: true, ttl: true, grace: true, tags: true });
 const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
   ttl: true,
-  grace: true,
   tags: true,
   lock: true,
   signal: true,
-  failOpen: true,
-  timeout: true,
-  hardTimeout: true,
-  staleWhileRevalidate: true,
-  earlyRefresh: true,
+  ...READ_THROUGH_NAMES,
 });
 const DEFAULT_MAX_TTL = 43_200;
 const OUTBOX_MAX = 1_000;
@@ -134,7 +126,7 @@ interface Core<T> {
   readonly listening: Map<string, number>;
   // A lower bound of the earliest expiry in `tracked`: no sweep is needed before it.
   nextExpiry: number;
-  sweepAt: number;
+  readonly sweeps: SweepSchedule;
   hits: number;
   misses: number;
   staleHits: number;
@@ -183,6 +175,17 @@ interface Scope {
   readonly records: readonly string[];
   // The records with their bytes, so reading an entry's header names them without decoding text.
   readonly known: readonly KnownRecord[];
+}
+
+/** One getOrSet() call past the in-process tier: what its computation needs. */
+interface Call<T> {
+  readonly key: string;
+  readonly bk: string;
+  readonly factory: Factory<T>;
+  readonly settings: CallSettings;
+  readonly records: readonly string[];
+  // The records' tokens read with the entry (a remote backend), reused by the store.
+  readonly tokens: Map<string, Uint8Array | undefined> | undefined;
 }
 
 /** An entry found by a read. */
@@ -324,7 +327,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       flights: new Map(),
       listening: new Map(),
       nextExpiry: Infinity,
-      sweepAt: 1024,
+      sweeps: new SweepSchedule(),
       hits: 0,
       misses: 0,
       staleHits: 0,
@@ -657,13 +660,9 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
             c.l1Hits++;
             if (c.listening.size > 0) this.#emit("hit", { key, tier: "l1" });
             if (settings.earlyRefresh > 0 && this.#refreshEarly(entry.delta, entry.staleAt, settings.earlyRefresh)) {
+              const records = this.#callRecords(settings);
               this.#background(
-                key,
-                this.#bk(key),
-                factory,
-                settings,
-                this.#callRecords(settings),
-                undefined,
+                { key, bk: this.#bk(key), factory, settings, records, tokens: undefined },
                 value,
                 "early",
               );
@@ -683,40 +682,32 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     } catch (error) {
       return Promise.reject(error);
     }
+    // A remote read fetches the records with the entry; keep their tokens for the store.
+    const tokens = records.length === 0 || c.sync !== undefined ? undefined : new Map<string, Uint8Array | undefined>();
+    const call: Call<T> = { key, bk, factory, settings, records, tokens };
     if (l1Stale !== undefined && settings.staleWhileRevalidate) {
       c.staleHits++;
       this.#emitKey("stale", key, { reason: "revalidate" });
-      this.#background(key, bk, factory, settings, records, undefined, l1Stale.value, "revalidate");
+      this.#background(call, l1Stale.value, "revalidate");
       return Promise.resolve(l1Stale.value);
     }
-    // A remote read fetches the records with the entry; keep their tokens for the store.
-    const tokens = records.length === 0 || this.#c.sync !== undefined
-      ? undefined
-      : new Map<string, Uint8Array | undefined>();
     try {
       found = this.#lookup(key, bk, records, tokens);
     } catch (error) {
-      return this.#readFailed(key, bk, factory, settings, records, error, l1Stale);
+      return this.#readFailed(call, error, l1Stale);
     }
     if (found instanceof Promise) {
       return found.then(
-        (entry) => this.#resolve(key, bk, factory, settings, records, tokens, entry ?? l1Stale),
-        (error) => this.#readFailed(key, bk, factory, settings, records, error, l1Stale),
+        (entry) => this.#resolve(call, entry ?? l1Stale),
+        (error) => this.#readFailed(call, error, l1Stale),
       );
     }
-    const value = this.#resolve(key, bk, factory, settings, records, tokens, found ?? l1Stale);
+    const value = this.#resolve(call, found ?? l1Stale);
     return value instanceof Promise ? value : Promise.resolve(value);
   }
 
-  #readFailed(
-    key: string,
-    bk: string,
-    factory: Factory<T>,
-    settings: CallSettings,
-    records: readonly string[],
-    error: unknown,
-    stale: Found<T> | undefined,
-  ): Promise<T> {
+  #readFailed(call: Call<T>, error: unknown, stale: Found<T> | undefined): Promise<T> {
+    const { key, settings } = call;
     if (!settings.failOpen || !(error instanceof CacheError)) return Promise.reject(error);
     this.#swallowed("get", key, error);
     // An in-process stale copy is served at once while the backend is down, and refreshed in the background.
@@ -729,21 +720,14 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       this.#c.misses++;
       this.#emitKey("miss", key);
     }
-    return this.#compute(key, bk, factory, settings, records, undefined, stale, true);
+    return this.#compute({ ...call, tokens: undefined }, stale, true);
   }
 
   // What a read found decides: a fresh hit is returned (maybe refreshed early
   // in the background), anything else goes to a computation.
-  #resolve(
-    key: string,
-    bk: string,
-    factory: Factory<T>,
-    settings: CallSettings,
-    records: readonly string[],
-    tokens: Map<string, Uint8Array | undefined> | undefined,
-    found: Found<T> | undefined,
-  ): T | Promise<T> {
+  #resolve(call: Call<T>, found: Found<T> | undefined): T | Promise<T> {
     const c = this.#c;
+    const { key, settings } = call;
     if (found !== undefined && found.fresh) {
       c.hits++;
       if (c.listening.size > 0) this.#emit("hit", { key, tier: "backend" });
@@ -751,21 +735,21 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
         settings.earlyRefresh > 0 &&
         this.#refreshEarly(found.header.delta, found.header.freshUntil, settings.earlyRefresh)
       ) {
-        this.#background(key, bk, factory, settings, records, tokens, found.value, "early");
+        this.#background(call, found.value, "early");
       }
       return found.value;
     }
     if (found !== undefined && settings.staleWhileRevalidate) {
       c.staleHits++;
       this.#emitKey("stale", key, { reason: "revalidate" });
-      this.#background(key, bk, factory, settings, records, tokens, found.value, "revalidate");
+      this.#background(call, found.value, "revalidate");
       return found.value;
     }
     if (found === undefined) {
       c.misses++;
       this.#emitKey("miss", key);
     }
-    return this.#compute(key, bk, factory, settings, records, tokens, found);
+    return this.#compute(call, found);
   }
 
   // XFetch: refresh when now - delta * beta * ln(random) >= freshUntil.
@@ -782,18 +766,10 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   }
 
   // A computation no caller waits for; its failure is an event, never an unhandled rejection.
-  #background(
-    key: string,
-    bk: string,
-    factory: Factory<T>,
-    settings: CallSettings,
-    records: readonly string[],
-    tokens: Map<string, Uint8Array | undefined> | undefined,
-    stale: T,
-    reason: string,
-  ): void {
+  #background(call: Call<T>, stale: T, reason: string): void {
+    const { key, bk, settings } = call;
     if (this.#c.flights.has(bk)) return;
-    const flight = this.#startFlight(key, bk, factory, { ...settings, signal: undefined }, records, tokens, stale);
+    const flight = this.#startFlight({ ...call, settings: { ...settings, signal: undefined } }, stale);
     flight.abortable = false;
     flight.promise.then(
       () => this.#emitKey("refresh", key, { reason, duration: flight.duration }),
@@ -803,21 +779,11 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
 
   // Waits on the key's computation (starting it if needed), serving the stale
   // value, when there is one, if it fails or outruns a timeout.
-  #compute(
-    key: string,
-    bk: string,
-    factory: Factory<T>,
-    settings: CallSettings,
-    records: readonly string[],
-    tokens: Map<string, Uint8Array | undefined> | undefined,
-    stale: Found<T> | undefined,
-    degraded = false,
-  ): Promise<T> {
+  #compute(call: Call<T>, stale: Found<T> | undefined, degraded = false): Promise<T> {
     const c = this.#c;
+    const { key, bk, settings } = call;
     let flight = settings.lock === false ? undefined : c.flights.get(bk);
-    if (flight === undefined) {
-      flight = this.#startFlight(key, bk, factory, settings, records, tokens, stale?.value, degraded);
-    }
+    if (flight === undefined) flight = this.#startFlight(call, stale?.value, degraded);
     const running = flight;
     const { signal, timeout } = settings;
     running.waiting++;
@@ -873,24 +839,16 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     });
   }
 
-  #startFlight(
-    key: string,
-    bk: string,
-    factory: Factory<T>,
-    settings: CallSettings,
-    records: readonly string[],
-    tokens: Map<string, Uint8Array | undefined> | undefined,
-    stale: T | undefined,
-    degraded = false,
-  ): Flight<T> {
+  #startFlight(call: Call<T>, stale: T | undefined, degraded = false): Flight<T> {
     const c = this.#c;
+    const { key, bk, settings } = call;
     const controller = new AbortController();
     const { lock } = settings;
     const timing = { duration: undefined as number | undefined };
     let ran = false;
     const run = (down: boolean) => {
       ran = true;
-      return this.#run(key, bk, factory, settings, records, tokens, stale, controller, down, timing);
+      return this.#run(call, stale, controller, down, timing);
     };
     // After a failed read the backend is presumed down, and so is a lock kept
     // there: it is not tried. A lock that cannot be taken because its store is
@@ -925,19 +883,15 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   }
 
   async #run(
-    key: string,
-    bk: string,
-    factory: Factory<T>,
-    settings: CallSettings,
-    records: readonly string[],
-    known: Map<string, Uint8Array | undefined> | undefined,
+    call: Call<T>,
     stale: T | undefined,
     controller: AbortController,
     degraded: boolean,
     timing: { duration: number | undefined },
   ): Promise<T> {
     const c = this.#c;
-    const tokens = known ?? new Map<string, Uint8Array | undefined>();
+    const { key, bk, factory, settings, records } = call;
+    const tokens = call.tokens ?? new Map<string, Uint8Array | undefined>();
     // After a failed backend call (fail-open), the backend is presumed down:
     // nothing more is read, and the value is written in the background, so the
     // caller waits for at most one backend timeout.
@@ -1009,25 +963,13 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   ): Promise<T> {
     const started = new Promise<T>((resolve) => resolve(body()));
     if (ms === undefined) return started;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const error = new CacheTimeoutError(
-          `Cannot compute ${describe(key)} within hardTimeout (${ms} ms): the computation was abandoned`,
-        );
-        this.#emitKey("timeout", key, { error });
-        controller.abort(error);
-        reject(error);
-      }, ms);
-      started.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
+    return beforeDeadline(started, ms, () => {
+      const error = new CacheTimeoutError(
+        `Cannot compute ${describe(key)} within hardTimeout (${ms} ms): the computation was abandoned`,
       );
+      this.#emitKey("timeout", key, { error });
+      controller.abort(error);
+      return error;
     });
   }
 
@@ -1199,8 +1141,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    */
   override addEventListener(
     type: CacheEventType | string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: AddEventListenerOptions | boolean,
+    listener: Parameters<EventTarget["addEventListener"]>[1],
+    options?: Parameters<EventTarget["addEventListener"]>[2],
   ): void {
     const c = this.#c;
     if (c.root !== this) return c.root.addEventListener(type, listener, options);
@@ -1217,8 +1159,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    */
   override removeEventListener(
     type: CacheEventType | string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: EventListenerOptions | boolean,
+    listener: Parameters<EventTarget["removeEventListener"]>[1],
+    options?: Parameters<EventTarget["removeEventListener"]>[2],
   ): void {
     const c = this.#c;
     if (c.root !== this) return c.root.removeEventListener(type, listener, options);
@@ -1715,7 +1657,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       }
       return pending.then(
         () => {
-          this.#emitKey("set", key);
+          this.#emitKey("set", key, delta > 0 ? { duration: delta } : undefined);
           this.#written(bk, bytes);
           return this.#admitted(bk, lifetime);
         },
@@ -1727,7 +1669,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     } catch (cause) {
       return Promise.reject(backendError("set", key, cause));
     }
-    this.#emitKey("set", key);
+    this.#emitKey("set", key, delta > 0 ? { duration: delta } : undefined);
     this.#written(bk, bytes);
     const victims = this.#admit(bk, lifetime);
     try {
@@ -1764,9 +1706,9 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // An overwrite is updated in place: it promotes the key and never evicts.
     if (tracked.get(bk) !== undefined || maxSize === 0 || tracked.size < maxSize) {
       this.#track(bk, expiresAt);
-      if (maxSize === 0 && tracked.size >= c.sweepAt) {
+      if (maxSize === 0 && c.sweeps.due(tracked.size)) {
         this.#sweep(now);
-        c.sweepAt = Math.max(1024, tracked.size * 2);
+        c.sweeps.swept(tracked.size);
       }
       return NO_VICTIMS;
     }

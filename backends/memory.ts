@@ -19,6 +19,7 @@
 import { checkKey, checkMethods, checkOptions, checkTtl, describe, optionNames } from "../_validate.ts";
 import { monotonicClock } from "../_clock.ts";
 import { SYNC_VIEW, type SyncView } from "../_sync_view.ts";
+import { SweepSchedule } from "../_sweep.ts";
 import type { BackendEntry, CacheBackend, Clock } from "../types.ts";
 
 /** Options of {@linkcode MemoryCacheBackend}. */
@@ -68,10 +69,6 @@ function unpack(packed: string): Uint8Array {
   return bytes;
 }
 
-// Sweeping only when the map has doubled since the last sweep keeps the cost
-// amortized O(1) per write while bounding memory to about twice the live data.
-const MIN_SWEEP_SIZE = 1024;
-
 /**
  * A byte store in a `Map`, with lazy expiry on read and an amortized sweep of
  * expired entries on write. It owns no timer, so it never keeps a process
@@ -94,7 +91,7 @@ const MIN_SWEEP_SIZE = 1024;
 export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
   #entries = new Map<string, string | Entry>();
   #clock: Clock;
-  #sweepAt = MIN_SWEEP_SIZE;
+  readonly #sweeps = new SweepSchedule();
 
   /**
    * Creates an empty memory backend.
@@ -213,7 +210,7 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
   /** Removes every entry. */
   clear(): Promise<void> {
     this.#entries.clear();
-    this.#sweepAt = MIN_SWEEP_SIZE;
+    this.#sweeps.reset();
     return Promise.resolve();
   }
 
@@ -288,7 +285,7 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     // key's hash chain on every write, slowing hot keys down until V8 rehashes.
     const expiresAt = now + ttl * 1000;
     this.#entries.set(key, value.length <= SMALL ? pack(value, expiresAt) : { value, expiresAt });
-    if (this.#entries.size >= this.#sweepAt) this.#sweep(now);
+    if (this.#sweeps.due(this.#entries.size)) this.#sweep(now);
   }
 
   #delete(key: string): void {
@@ -300,7 +297,7 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     for (const [key, entry] of this.#entries) {
       if (expiresAtOf(entry) <= now) this.#entries.delete(key);
     }
-    this.#sweepAt = Math.max(MIN_SWEEP_SIZE, this.#entries.size * 2);
+    this.#sweeps.swept(this.#entries.size);
   }
 }
 

@@ -24,7 +24,7 @@ import { Redis } from "ioredis";
 import type { Cluster, RedisOptions as IORedisOptions } from "ioredis";
 import { CacheError } from "../errors.ts";
 import { checkBoolean, checkFinite, checkKey, checkOptions, checkString, checkTtl, describe } from "../_validate.ts";
-import { settlesWithin } from "../_key_lock.ts";
+import { settlesWithin } from "../_deadline.ts";
 import type { BackendEntry, CacheBackend } from "../types.ts";
 import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_redis_batch.ts";
 import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";

@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import type { BusSubscriber, InvalidationBus } from "../bus.ts";
 import { CacheError } from "../errors.ts";
 import { checkFinite, checkKey, checkMethods, checkOptions, describe } from "../_validate.ts";
-import { settlesWithin } from "../_key_lock.ts";
+import { settlesWithin } from "../_deadline.ts";
 import { IOREDIS_OPTIONS, type IORedisClient, unrefTimer, wrapError } from "./_redis_client.ts";
 import { resolveTarget } from "./_redis_settings.ts";
 import { RedisCacheBackend, type RedisOptions } from "./redis.ts";

@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import type { CacheLock } from "../cache_lock.ts";
 import { CacheError, CacheTimeoutError } from "../errors.ts";
 import { KeyLock } from "../_key_lock.ts";
+import { beforeDeadline } from "../_deadline.ts";
 import { checkFinite, checkKey, checkOptions, checkString, describe } from "../_validate.ts";
 import {
   checkClient,
@@ -54,6 +55,8 @@ interface HasClient {
 }
 
 const CREATE = "Cannot create RedisLock";
+// Even with no wait left (waitTimeout 0), one attempt gets this long for Redis's reply.
+const MIN_REPLY_MS = 50;
 const ACQUIRE = "Cannot acquire RedisLock";
 const OPTIONS = ["prefix", "lease", "waitTimeout", "retryInterval"];
 const LOCK_KEY_START = Buffer.of(LOCK_KEY_SPACE);
@@ -181,7 +184,11 @@ export class RedisLock implements CacheLock {
       let reply: string | null;
       try {
         // No reply by the deadline counts as a failure (the server stalls), so acquiring never outlasts waitTimeout.
-        reply = await beforeDeadline(this.#client.set(redisKey, token, "PX", this.#lease, "NX"), deadline);
+        reply = await beforeDeadline(
+          this.#client.set(redisKey, token, "PX", this.#lease, "NX"),
+          Math.max(deadline - performance.now(), MIN_REPLY_MS),
+          () => new Error("no reply from Redis within the wait limit"),
+        );
       } catch (error) {
         // The SET may still reach the server (a timeout while it stalls, not a refusal): the release queued
         // behind it frees the lock as soon as the server answers, instead of the lease running out.
@@ -219,23 +226,4 @@ export class RedisLock implements CacheLock {
 
 function checkMs(name: string, value: unknown, min: number): number {
   return Math.ceil(checkFinite(CREATE, name, value, "milliseconds", min, true));
-}
-
-function beforeDeadline<R>(reply: Promise<R>, deadline: number): Promise<R> {
-  return new Promise<R>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no reply from Redis within the wait limit`)),
-      Math.max(0, deadline - performance.now()),
-    );
-    reply.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

@@ -36,7 +36,7 @@ const expected: Record<string, unknown> = {
   json: {
     user1: { id: 1, name: "Ada" },
     user2: "evicted",
-    info: { hits: 2, misses: 1, maxSize: 2, currSize: 2, evictions: 1 },
+    info: { hits: 2, misses: 1, maxSize: 2, currSize: 2, evictions: 1, staleHits: 0, errors: 0, l1Hits: 0 },
   },
   untrusted: { value: "miss", cacheError: true },
   raw: { bytes: [1, 2, 3], short: "expired" },

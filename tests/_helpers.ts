@@ -28,12 +28,13 @@ export const bytes = (...values: number[]): Uint8Array => new Uint8Array(values)
 export function jsonCache(options: { maxSize?: number; ttl?: number; backend?: CacheBackend } = {}): {
   cache: TTLCache<unknown>;
   clock: ManualClock;
-  backend: CacheBackend;
+  /** The backend given, or the memory backend made (on the cache's clock). */
+  backend: MemoryCacheBackend;
 } {
   const clock = manualClock();
   const backend = options.backend ?? new MemoryCacheBackend({ clock });
   const cache = new TTLCache<unknown>({ ...options, backend, clock, serializer: new JsonSerializer<unknown>() });
-  return { cache, clock, backend };
+  return { cache, clock, backend: backend as MemoryCacheBackend };
 }
 
 /** The bytes TTLCache itself stores for a payload (an entry header, then the payload), fresh for a minute. */

@@ -29,7 +29,7 @@ describe("@cached", () => {
     assert.deepEqual(await new Users("us").find(1), { id: 1, region: "eu" }, "this is not part of the default key");
     assert.deepEqual(await eu.find(2), { id: 2, region: "eu" });
     assert.equal(calls, 2);
-    assert.deepEqual(await cache.get("Users#find:[1]"), { id: 1, region: "eu" });
+    assert.deepEqual(await cache.namespace("Users#find").get("Users#find:[1]"), { id: 1, region: "eu" });
     assert.equal(eu.find.name, "find");
     assert.equal(eu.find.length, 1);
     const helpers = eu.find as unknown as CachedHelpers;
@@ -44,8 +44,10 @@ describe("@cached", () => {
       errors: 0,
       l1Hits: 0,
     });
+    assert.equal((helpers.keyFor as (this: unknown, id: number) => string).call(eu, 1), "Users#find:[1]");
     await helpers.cacheClear();
-    assert.equal(cache.cacheInfo().currSize, 0);
+    await eu.find(1);
+    assert.equal(calls, 3, "cacheClear() dropped the method's entries");
   });
 
   test("@cached names keys after the defining class, for subclasses, overrides and static methods", async () => {
@@ -80,9 +82,9 @@ describe("@cached", () => {
     assert.equal(await Base.count(), 42);
     assert.equal(await Derived.count(), 42);
     assert.deepEqual(calls, ["Derived 1", "Base 1", "static"]);
-    assert.equal(await cache.get("Base#load:[1]"), "base 1");
-    assert.equal(await cache.get("Derived#load:[1]"), "derived base 1");
-    assert.equal(await cache.get("Base.count:[]"), 42);
+    assert.equal(await cache.namespace("Base#load").get("Base#load:[1]"), "base 1");
+    assert.equal(await cache.namespace("Derived#load").get("Derived#load:[1]"), "derived base 1");
+    assert.equal(await cache.namespace("Base.count").get("Base.count:[]"), 42);
   });
 
   test("@cached with keyMaker gives per-instance keys through this", async () => {
@@ -138,7 +140,7 @@ describe("@cached", () => {
     }
     assert.equal(await new Named().run(), 1);
     assert.equal(await new Named().run(), 1);
-    assert.equal(await cache.get("Named#secret:[]"), 1);
+    assert.equal(await cache.namespace("Named#secret").get("Named#secret:[]"), 1);
   });
 
   test("@cached rejects a call whose this is not an instance, unless named", async () => {

@@ -4,15 +4,8 @@ import { cached, CacheError, CacheTimeoutError, TTLCache } from "../mod.ts";
 import type { CacheBackend, CacheLock, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { manualClock } from "./_helpers.ts";
+import { jsonCache } from "./_helpers.ts";
 import { Feet, Meters } from "./_units.ts";
-
-function jsonCache(options: { maxSize?: number; ttl?: number; backend?: CacheBackend } = {}) {
-  const clock = manualClock();
-  const backend = options.backend ?? new MemoryCacheBackend({ clock });
-  const cache = new TTLCache<unknown>({ ...options, backend, clock, serializer: new JsonSerializer<unknown>() });
-  return { cache, clock };
-}
 
 // JSON, plus `undefined`, so that every falsy result can be stored.
 const withUndefined: CacheSerializer<unknown> = {

@@ -738,3 +738,16 @@ describe("a lock whose store is down", () => {
     assert.equal(runs, 0);
   });
 });
+
+describe("set events of computations", () => {
+  test("a set event from a computation carries how long it took; a plain set carries none", async () => {
+    const { cache, clock } = setup();
+    const events = record(cache, ["set"]);
+    await cache.getOrSet("k", () => {
+      clock.advance(42);
+      return 1;
+    });
+    await cache.set("plain", 1);
+    assert.deepEqual(events.map((event) => [event.key, event.duration]), [["k", 42], ["plain", undefined]]);
+  });
+});

@@ -4,14 +4,7 @@ import { CacheError, TTLCache } from "../mod.ts";
 import type { CacheBackend, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { bytes, entryOf, manualClock } from "./_helpers.ts";
-
-function jsonCache(options: { maxSize?: number; ttl?: number } = {}) {
-  const clock = manualClock();
-  const backend = new MemoryCacheBackend({ clock });
-  const cache = new TTLCache<unknown>({ ...options, backend, clock, serializer: new JsonSerializer<unknown>() });
-  return { cache, clock, backend };
-}
+import { bytes, entryOf, jsonCache } from "./_helpers.ts";
 
 const BAD_NUMBERS = [NaN, Infinity, -Infinity, -1, 1.5, "3", null, true, {}] as const;
 
