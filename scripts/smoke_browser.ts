@@ -159,6 +159,34 @@ try {
     "the page reports nothing unexpected",
     () => assert.deepEqual(Object.keys(results).sort(), Object.keys(expected).sort()),
   );
+
+  // A second page of the same origin: page.js's BroadcastChannelBus carries page A's write to page B's l1.
+  const other = await context.newPage();
+  other.on("pageerror", (error) => problems.push(`second page error: ${error.message}`));
+  await other.goto(url);
+  await other.waitForFunction(() => "cachetBusPage" in globalThis, null, { timeout: 15_000 });
+  const name = `smoke:${crypto.randomUUID()}`;
+  type BusPage = { cachetBusPage(name: string): Promise<void> };
+  type Bus = { cachetBus: { set(value: string): Promise<void>; get(): Promise<{ value: string; reads: number }> } };
+  for (const p of [page, other]) await p.evaluate((n) => (globalThis as unknown as BusPage).cachetBusPage(n), name);
+  const readB = () => other.evaluate(() => (globalThis as unknown as Bus).cachetBus.get());
+  const warm = [await readB(), await readB()];
+  await page.evaluate(() => (globalThis as unknown as Bus).cachetBus.set("new"));
+  let after = await readB();
+  for (let i = 0; i < 100 && after.reads === warm[1].reads; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    after = await readB();
+  }
+  check("page B serves its copy from l1 (no backend read)", () => {
+    assert.deepEqual(warm.map((r) => r.value), ["old", "old"]);
+    assert.equal(warm[1].reads, warm[0].reads);
+  });
+  check("page A's set drops page B's l1 copy through BroadcastChannelBus", () => {
+    assert.equal(after.reads, warm[1].reads + 1, "page B read its backend again");
+    // B's own backend still holds the old value: only the in-process tier was invalidated.
+    assert.equal(after.value, "old");
+  });
+  check("no error on the second page", () => assert.deepEqual(problems, []));
 } finally {
   await context?.close();
   server.close();

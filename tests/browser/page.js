@@ -1,7 +1,7 @@
 // The browser page of scripts/smoke_browser.ts, written as a browser user writes it after `npm i cachet`: the bundler
 // resolves the package's exports. It runs round trips and reports what it saw in `globalThis.cachetResults`; the
 // driver compares that with what it expects. A new check is one block here and one line in the driver's `expected`.
-import { cached, CacheError, TTLCache } from "cachet";
+import { BroadcastChannelBus, cached, CacheError, TTLCache } from "cachet";
 import { MemoryCacheBackend } from "cachet/memory";
 import { JsonSerializer } from "cachet/json";
 import { StructuredSerializer } from "cachet/structured";
@@ -63,3 +63,32 @@ try {
 
 globalThis.cachetResults = results;
 document.querySelector("#results").textContent = JSON.stringify(results, null, 2);
+
+// Two pages of one origin: each makes its caches with `cachetBusPage()` (driven by scripts/smoke_browser.ts), and
+// a BroadcastChannelBus carries one page's writes to the other's in-process tier. The backend counts its reads, so
+// the driver can tell an l1 hit (no read) from a read that went back to the backend after an invalidation.
+globalThis.cachetBusPage = async (name) => {
+  const store = new MemoryCacheBackend();
+  const counted = {
+    reads: 0,
+    get(key) {
+      counted.reads++;
+      return store.get(key);
+    },
+    set: (key, value, ttl) => store.set(key, value, ttl),
+    delete: (key) => store.delete(key),
+    clear: () => store.clear(),
+  };
+  const cache = new TTLCache({
+    backend: counted,
+    serializer: new JsonSerializer(),
+    l1: { maxSize: 10 },
+    bus: new BroadcastChannelBus(name),
+  });
+  // Both pages start from the same old value in their own backend.
+  await cache.set("user", "old");
+  globalThis.cachetBus = {
+    set: (value) => cache.set("user", value),
+    get: async () => ({ value: await cache.get("user"), reads: counted.reads }),
+  };
+};
