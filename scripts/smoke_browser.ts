@@ -58,7 +58,7 @@ function findBrowser(): string | undefined {
 
 const browserPath = findBrowser();
 if (browserPath === undefined) {
-  const where = process.env.CACHET_CHROMIUM ?? `${BROWSERS.join(", ")} on PATH`;
+  const where = process.env.CACHET_CHROMIUM || `${BROWSERS.join(", ")} on PATH`;
   const ci = process.env.CI === "true" || process.env.CI === "1";
   console.log(
     `browser: ${ci ? "FAILED" : "skipped"}, no Chromium found (${where}); install one (apt-get install chromium) or ` +
