@@ -144,6 +144,9 @@ interface L1<T> {
   // Record -> its token as this process last knew it; an entry stamped with another token is stale.
   readonly records: Map<string, string>;
   busDown: boolean;
+  // Counts the invalidations heard from the bus (and its returns): a value
+  // read before one of them may be older than it, so it does not fill l1.
+  generation: number;
   // Messages the bus refused, sent again when it is back.
   outbox: Uint8Array[];
   unsubscribe: (() => void) | undefined;
@@ -349,6 +352,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
         up: () => {
           // Invalidations may have been lost meanwhile.
           l1.busDown = false;
+          l1.generation++;
           l1.entries.clear();
           l1.records.clear();
           const waiting = l1.outbox;
@@ -464,6 +468,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     if (keys.length === 0) return [];
     const bks = keys.map((key) => this.#bk(key));
     const records = this.#scope.records;
+    const since = this.#c.l1?.generation ?? 0;
     const raw = await this.#readMany([...bks, ...records], "get");
     const tokens = new Map<string, Uint8Array | undefined>();
     records.forEach((record, i) => tokens.set(record, raw[bks.length + i]));
@@ -479,7 +484,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     }
     const now = this.#c.clock.now();
     return Promise.all(decoded.map(async (entry, i) => {
-      const found = entry === undefined ? undefined : await this.#load(keys[i], bks[i], entry, tokens, now);
+      const found = entry === undefined ? undefined : await this.#load(keys[i], bks[i], entry, tokens, now, since);
       return this.#served(keys[i], found, fallback);
     }));
   }
@@ -1315,6 +1320,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       return;
     }
     if (message.s === c.sender) return;
+    l1.generation++;
     if (message.c === true) {
       l1.entries.clear();
       l1.records.clear();
@@ -1411,12 +1417,13 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
         if (entry === undefined) return undefined;
         // Tokens are compared in place: a hit reads no record out.
         for (const stamp of entry.tags) if (!sync.matches(stamp.record, stamp.token)) return this.#gone(bk);
-        return this.#load(key, bk, entry, undefined, NaN);
+        return this.#load(key, bk, entry, undefined, NaN, c.l1?.generation ?? 0);
       } catch (cause) {
         throw backendError("get", key, cause);
       }
     }
     const keys = records.length === 0 ? undefined : [bk, ...records];
+    const since = c.l1?.generation ?? 0;
     return this.#readMany(keys ?? [bk], "get").then((raw) => {
       const current = tokens ?? new Map<string, Uint8Array | undefined>();
       if (keys !== undefined) { for (let i = 1; i < keys.length; i++) current.set(keys[i], raw[i]); }
@@ -1425,10 +1432,10 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       const entry = this.#decodeOrDrop(key, bk, bytes);
       if (entry === undefined) return undefined;
       const missing = entry.tags.filter((stamp) => !current.has(stamp.record)).map((stamp) => stamp.record);
-      if (missing.length === 0) return this.#load(key, bk, entry, current, NaN);
+      if (missing.length === 0) return this.#load(key, bk, entry, current, NaN, since);
       return this.#readMany(missing, "get").then((got) => {
         missing.forEach((record, i) => current.set(record, got[i]));
-        return this.#load(key, bk, entry, current, NaN);
+        return this.#load(key, bk, entry, current, NaN, since);
       });
     });
   }
@@ -1464,6 +1471,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     entry: Decoded,
     tokens: Map<string, Uint8Array | undefined> | undefined,
     now: number,
+    since: number,
   ): Found<T> | undefined | Promise<Found<T> | undefined> {
     const c = this.#c;
     if (tokens !== undefined) {
@@ -1490,7 +1498,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
         return loaded.then(
           (value): Found<T> => {
             if (fresh) c.tracked.touch(bk);
-            if (c.l1 !== undefined) this.#l1Fill(c.l1, bk, value, entry, false);
+            if (c.l1?.generation === since) this.#l1Fill(c.l1, bk, value, entry, false);
             return { value, fresh, header: entry };
           },
           (error) => {
@@ -1502,7 +1510,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       value = loaded;
     }
     if (fresh) c.tracked.touch(bk);
-    if (c.l1 !== undefined) this.#l1Fill(c.l1, bk, value, entry, false);
+    if (c.l1?.generation === since) this.#l1Fill(c.l1, bk, value, entry, false);
     return { value, fresh, header: entry };
   }
 
@@ -1773,6 +1781,7 @@ function checkL1(options: L1Options, maxTtl: number): L1<never> {
     busDownTtl: checkTtl(CREATE, "l1.busDownTtl", busDownTtl, maxTtl),
     records: new Map(),
     busDown: false,
+    generation: 0,
     outbox: [],
     unsubscribe: undefined,
   };

@@ -218,6 +218,35 @@ describe("l1 with a bus", () => {
     assert.equal(b.cacheInfo().l1Hits, before, "never from the tier: its token is older than the known one");
   });
 
+  test("a read in flight when an invalidation arrives does not put its older value into the tier", async () => {
+    const clock = manualClock();
+    const memory = new MemoryCacheBackend({ clock });
+    let gate: Promise<void> | undefined;
+    // b's reads take the value at once but answer when the gate opens, as a reply in flight would.
+    const slow: CacheBackend = {
+      get: (key) => {
+        const read = memory.get(key);
+        return gate === undefined ? read : gate.then(() => read);
+      },
+      set: (key, value, ttl) => memory.set(key, value, ttl),
+      delete: (key) => memory.delete(key),
+      clear: () => memory.clear(),
+    };
+    const bus = new LocalBus();
+    const l1 = { maxSize: 10 };
+    const a = new TTLCache<unknown>({ backend: memory, clock, serializer: new JsonSerializer(), l1, bus });
+    const b = new TTLCache<unknown>({ backend: slow, clock, serializer: new JsonSerializer(), l1, bus });
+    await a.set("k", 1);
+    let open!: () => void;
+    gate = new Promise((resolve) => open = resolve);
+    const inFlight = b.get("k");
+    await a.set("k", 2); // invalidates b's tier while b's read of 1 is in flight
+    open();
+    assert.equal(await inFlight, 1, "the read answers what it read");
+    gate = undefined;
+    assert.equal(await b.get("k"), 2, "but its older value did not stay in b's tier");
+  });
+
   test("a cache ignores its own messages, and keeps its copy of what it wrote", async () => {
     const { a, bus } = pair();
     await a.set("k", 1);
