@@ -4,21 +4,64 @@
 import { CacheError } from "./errors.ts";
 import { type SyncView, syncViewOf } from "./_sync_view.ts";
 import { describe } from "./_validate.ts";
-import type { BackendEntry, CacheBackend } from "./types.ts";
+import type { BackendEntry, CacheBackend, Clock } from "./types.ts";
+
+// A call that failed only after this long waited on a server that does not
+// answer (a freeze, a timeout): the next calls fail at once for a while
+// instead of each waiting as long. A call refused at once needs no breaker.
+const SLOW_FAILURE_MS = 50;
 
 /** A backend's calls, as the cache makes them. */
 export class BackendIo {
   readonly backend: CacheBackend;
   /** The backend's synchronous view, when it offers one. */
   readonly sync: SyncView | undefined;
+  readonly #clock: Clock;
+  readonly #breakMs: number;
+  #openUntil = 0;
+  #openedBy: Error | undefined;
 
-  constructor(backend: CacheBackend) {
+  /**
+   * @param breakMs How long calls fail at once after a slow failure (0: never).
+   */
+  constructor(backend: CacheBackend, clock: Clock, breakMs: number) {
     this.backend = backend;
     this.sync = syncViewOf(backend);
+    this.#clock = clock;
+    this.#breakMs = breakMs;
+  }
+
+  // Runs a backend call unless the breaker is open; a slow failure opens it.
+  async #call<R>(operation: string, body: () => Promise<R>): Promise<R> {
+    const started = this.#openUntil === 0 && this.#breakMs === 0 ? 0 : this.#clock.now();
+    if (started < this.#openUntil) {
+      throw new CacheError(
+        `Cannot ${operation} in the cache backend: it failed slowly ${
+          Math.round(started - this.#openUntil + this.#breakMs)
+        } ms ago, so calls fail at once for ${this.#breakMs} ms (circuit breaker)`,
+        { cause: this.#openedBy },
+      );
+    }
+    try {
+      return await body();
+    } catch (error) {
+      if (this.#breakMs > 0 && error instanceof CacheError) {
+        const now = this.#clock.now();
+        if (now - started >= SLOW_FAILURE_MS) {
+          this.#openUntil = now + this.#breakMs;
+          this.#openedBy = error;
+        }
+      }
+      throw error;
+    }
   }
 
   /** Reads `keys` in one round trip when the backend can. */
-  async readMany(keys: readonly string[], operation: string): Promise<(Uint8Array | undefined)[]> {
+  readMany(keys: readonly string[], operation: string): Promise<(Uint8Array | undefined)[]> {
+    return this.#call(operation, () => this.#readMany(keys, operation));
+  }
+
+  async #readMany(keys: readonly string[], operation: string): Promise<(Uint8Array | undefined)[]> {
     const { backend } = this;
     let pending: Promise<(Uint8Array | undefined)[]>;
     try {
@@ -45,7 +88,11 @@ export class BackendIo {
   }
 
   /** Writes `rows` in one round trip when the backend can. */
-  async writeMany(rows: readonly BackendEntry[]): Promise<void> {
+  writeMany(rows: readonly BackendEntry[]): Promise<void> {
+    return this.#call("set", () => this.#writeMany(rows));
+  }
+
+  async #writeMany(rows: readonly BackendEntry[]): Promise<void> {
     const { backend } = this;
     try {
       if (rows.length === 1) await backend.set(rows[0].key, rows[0].value, rows[0].ttl);
@@ -58,6 +105,10 @@ export class BackendIo {
 
   /** Writes one entry; `key` is the user's, for the error message. */
   write(key: string, bk: string, bytes: Uint8Array, ttl: number): Promise<void> {
+    return this.#call("set", () => this.#write(key, bk, bytes, ttl));
+  }
+
+  #write(key: string, bk: string, bytes: Uint8Array, ttl: number): Promise<void> {
     let pending: Promise<void>;
     try {
       pending = thenable(this.backend.set(bk, bytes, ttl), "set");
@@ -68,16 +119,22 @@ export class BackendIo {
   }
 
   /** Deletes one key; `key` is the user's, for the error message. */
-  async delete(bk: string, key: string): Promise<void> {
-    try {
-      await this.backend.delete(bk);
-    } catch (cause) {
-      throw backendError("delete", key, cause);
-    }
+  delete(bk: string, key: string): Promise<void> {
+    return this.#call("delete", async () => {
+      try {
+        await this.backend.delete(bk);
+      } catch (cause) {
+        throw backendError("delete", key, cause);
+      }
+    });
   }
 
   /** Deletes `keys` in one round trip when the backend can; `label` names them in an error. */
-  async deleteMany(keys: readonly string[], label: string): Promise<void> {
+  deleteMany(keys: readonly string[], label: string): Promise<void> {
+    return this.#call("delete", () => this.#deleteMany(keys, label));
+  }
+
+  async #deleteMany(keys: readonly string[], label: string): Promise<void> {
     const { backend } = this;
     try {
       if (typeof backend.deleteMany === "function") await backend.deleteMany(keys);
@@ -88,12 +145,14 @@ export class BackendIo {
   }
 
   /** Empties the backend. */
-  async clear(): Promise<void> {
-    try {
-      await this.backend.clear();
-    } catch (cause) {
-      throw backendError("clear", undefined, cause);
-    }
+  clear(): Promise<void> {
+    return this.#call("clear", async () => {
+      try {
+        await this.backend.clear();
+      } catch (cause) {
+        throw backendError("clear", undefined, cause);
+      }
+    });
   }
 
   /** Deletes `bk` without waiting or failing: an undecodable entry is deleted again on its next read. */

@@ -7,6 +7,7 @@ import { decode, type Decoded, encode, type Header, sameToken, type TagStamp } f
 import { backendError, type BackendIo } from "./_backend_io.ts";
 import type { InvalidationLink } from "./_invalidation.ts";
 import type { L1Tier } from "./_l1.ts";
+import type { OwedInvalidations } from "./_owed.ts";
 import { type Scope, userKeyOf } from "./_key_space.ts";
 import type { Tokens } from "./_records.ts";
 import type { SizeBound } from "./_size_bound.ts";
@@ -31,6 +32,7 @@ export interface StoreParts<T> {
   readonly stats: Stats;
   readonly l1: L1Tier<T> | undefined;
   readonly link: InvalidationLink | undefined;
+  readonly owed: OwedInvalidations;
   readonly onError: TTLCacheOptions<T>["onError"];
 }
 
@@ -99,6 +101,8 @@ export class EntryStore<T> {
     since: number,
   ): Found<T> | undefined | Promise<Found<T> | undefined> {
     const p = this.#p;
+    // What an owed invalidation covers may still be in the backend: it is not served.
+    if (p.owed.any && p.owed.covers(bk, entry.tags)) return undefined;
     if (tokens !== undefined) {
       for (const stamp of entry.tags) if (!sameToken(tokens.get(stamp.record), stamp.token)) return this.#gone(bk);
     }
@@ -186,7 +190,8 @@ export class EntryStore<T> {
     return encode({ expiresAt: freshUntil + grace * 1000, freshUntil, delta, tags: stamps }, this.#encode(value));
   }
 
-  // Stores one entry; on a backend with a SyncView, synchronously.
+  // Stores one entry; on a backend with a SyncView, synchronously. `owed`: a
+  // failed write is owed as an invalidation (an explicit set replaces a value).
   write(
     scope: Scope,
     key: string,
@@ -196,6 +201,7 @@ export class EntryStore<T> {
     grace: number,
     stamps: readonly TagStamp[],
     delta: number,
+    owed = true,
   ): Promise<void> {
     const p = this.#p;
     let bytes: Uint8Array;
@@ -206,17 +212,24 @@ export class EntryStore<T> {
     }
     const lifetime = ttl + grace;
     const sync = p.io.sync;
+    // The copy this write replaces goes first, whatever the write then does.
+    p.l1?.evictKeys([bk]);
     if (sync === undefined) {
       return p.io.write(key, bk, bytes, lifetime).then(() => {
         p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
         this.#written(scope, bk, bytes);
         return this.admitted(bk, lifetime);
+      }, (error) => {
+        if (owed) this.failed([bk], error);
+        throw error;
       });
     }
     try {
       sync.set(bk, bytes, lifetime);
     } catch (cause) {
-      return Promise.reject(backendError("set", key, cause));
+      const error = backendError("set", key, cause);
+      if (owed) this.failed([bk], error);
+      return Promise.reject(error);
     }
     p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
     this.#written(scope, bk, bytes);
@@ -231,7 +244,14 @@ export class EntryStore<T> {
 
   /** Stores several entries in one round trip; `keys` are the user's, aligned with `rows`. */
   async writeMany(scope: Scope, keys: readonly string[], rows: readonly BackendEntry[]): Promise<void> {
-    await this.#p.io.writeMany(rows);
+    const bks = rows.map((row) => row.key);
+    this.#p.l1?.evictKeys(bks);
+    try {
+      await this.#p.io.writeMany(rows);
+    } catch (error) {
+      this.failed(bks, error);
+      throw error;
+    }
     for (const [i, row] of rows.entries()) {
       this.#written(scope, row.key, row.value);
       await this.admitted(row.key, row.ttl);
@@ -239,10 +259,19 @@ export class EntryStore<T> {
     }
   }
 
+  // A write that failed or timed out may still be applied: the value it
+  // replaced is invalidated as if it had been, and the others are told.
+  failed(bks: readonly string[], error: unknown): void {
+    if (!(error instanceof CacheError)) return;
+    this.#p.owed.owe({ keys: bks });
+    this.#p.link?.announce({ keys: bks });
+  }
+
   // After a write reached the backend: the in-process tier gets the value as
   // every reader will decode it (not the caller's object), and the others are told.
   #written(scope: Scope, bk: string, bytes: Uint8Array): void {
-    const { l1, serializer, link } = this.#p;
+    const { l1, serializer, link, owed } = this.#p;
+    if (owed.any) owed.settled(bk);
     if (l1 === undefined) return;
     const since = l1.generation;
     const entry = decode(bytes, scope.known)!;
@@ -272,6 +301,17 @@ export class EntryStore<T> {
     if (p.l1 !== undefined) { for (const victim of victims) p.l1.entries.delete(victim); }
     if (p.stats.listening.has("evict")) { for (const victim of victims) p.stats.emit("evict", "", userKeyOf(victim)); }
     return victims;
+  }
+
+  /** A value's bytes, as the serializer writes them. */
+  encodeValue(value: T): Uint8Array {
+    return this.#encode(value);
+  }
+
+  /** A fresh copy of a value from its bytes. */
+  decodeValue(bytes: Uint8Array): T | Promise<T> {
+    const serializer = this.#p.serializer;
+    return serializer === undefined ? bytes.slice() as T : serializer.loads(bytes);
   }
 
   #encode(value: T): Uint8Array {

@@ -14,6 +14,7 @@ import type { Records, Tokens } from "./_records.ts";
 import type { Stats } from "./_stats.ts";
 import {
   checkBoolean,
+  checkDuration,
   checkFinite,
   checkGrace,
   checkKey,
@@ -61,10 +62,8 @@ export function checkReadThrough(
   const settings: ReadThroughSettings = {
     grace: grace === undefined ? defaults?.grace ?? 0 : checkGrace(context, "grace", grace, maxTtl),
     failOpen: failOpen ?? defaults?.failOpen ?? true,
-    timeout: timeout === undefined ? defaults?.timeout : checkFinite(context, "timeout", timeout, "milliseconds"),
-    hardTimeout: hardTimeout === undefined
-      ? defaults?.hardTimeout
-      : checkFinite(context, "hardTimeout", hardTimeout, "milliseconds"),
+    timeout: timeout === undefined ? defaults?.timeout : checkDuration(context, "timeout", timeout),
+    hardTimeout: hardTimeout === undefined ? defaults?.hardTimeout : checkDuration(context, "hardTimeout", hardTimeout),
     staleWhileRevalidate: staleWhileRevalidate ?? defaults?.staleWhileRevalidate ?? false,
     earlyRefresh: earlyRefresh === undefined
       ? defaults?.earlyRefresh ?? 0
@@ -79,6 +78,11 @@ export function checkReadThrough(
 }
 
 const GET_OR_SET = "Cannot getOrSet in TTLCache";
+// While the backend cannot be read, a computed value is served again for this
+// long (to this process only), so the origin sees about one call per key per
+// second during an outage, not one per request.
+const OUTAGE_MS = 1_000;
+const OUTAGE_MAX = 10_000;
 const NO_TAGS: readonly string[] = [];
 const NO_STAMPS: readonly TagStamp[] = [];
 const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
@@ -107,6 +111,8 @@ interface Call<T> {
   readonly records: readonly string[];
   // The records' tokens read with the entry (a remote backend), reused by the store.
   readonly tokens: Tokens | undefined;
+  // An early refresh: the entry is fresh on purpose, so the re-check under a lock must not stop it.
+  readonly early?: boolean;
 }
 
 /** A computation several callers may wait on. */
@@ -144,6 +150,8 @@ export class ReadThrough<T> {
   readonly #validated = new WeakMap<GetOrSetOptions, CallSettings>();
   // Computations in flight, by backend key.
   readonly #flights = new Map<string, Flight<T>>();
+  // Values computed while the backend was down: backend key -> encoded value and until when it is served.
+  readonly #outage = new Map<string, { bytes: Uint8Array; until: number }>();
 
   constructor(parts: EngineParts<T>) {
     this.#p = parts;
@@ -235,6 +243,43 @@ export class ReadThrough<T> {
     return value instanceof Promise ? value : Promise.resolve(value);
   }
 
+  /** Drops the values computed during an outage (an invalidation happened). */
+  forgetOutage(): void {
+    if (this.#outage.size > 0) this.#outage.clear();
+  }
+
+  #keepForOutage(bk: string, value: T): void {
+    const outage = this.#outage;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#p.store.encodeValue(value);
+    } catch {
+      return;
+    }
+    if (outage.size >= OUTAGE_MAX) outage.clear();
+    outage.set(bk, { bytes, until: this.#p.clock.now() + OUTAGE_MS });
+  }
+
+  // A value computed moments ago while the backend was down, as a fresh copy.
+  #fromOutage(call: Call<T>): Promise<T> | undefined {
+    const kept = this.#outage.get(call.bk);
+    if (kept === undefined) return undefined;
+    if (this.#p.clock.now() >= kept.until) {
+      this.#outage.delete(call.bk);
+      return undefined;
+    }
+    let value: T | Promise<T>;
+    try {
+      value = this.#p.store.decodeValue(kept.bytes);
+    } catch {
+      return undefined;
+    }
+    const stats = this.#p.stats;
+    stats.hits++;
+    if (stats.listening.size > 0) stats.emit("hit", call.scope.path, { key: call.key, tier: "outage" });
+    return Promise.resolve(value);
+  }
+
   // The one fail-open policy: a backend failure (a CacheError) is swallowed,
   // counted and reported when the call fails open; anything else is thrown.
   #failOpen(call: Call<T>, operation: string, error: unknown): void {
@@ -250,6 +295,8 @@ export class ReadThrough<T> {
     }
     const { scope, key, settings } = call;
     const stats = this.#p.stats;
+    const kept = this.#fromOutage(call);
+    if (kept !== undefined) return kept;
     // An in-process stale copy is served at once while the backend is down, and refreshed in the background.
     if (stale !== undefined && settings.grace > 0 && settings.staleWhileRevalidate) {
       stats.staleHits++;
@@ -303,7 +350,10 @@ export class ReadThrough<T> {
   #background(call: Call<T>, stale: T, reason: string): void {
     const { scope, key, bk, settings } = call;
     if (this.#flights.has(bk)) return;
-    const flight = this.#startFlight({ ...call, settings: { ...settings, signal: undefined } }, stale);
+    const flight = this.#startFlight(
+      { ...call, settings: { ...settings, signal: undefined }, early: reason === "early" },
+      stale,
+    );
     flight.abortable = false;
     const stats = this.#p.stats;
     flight.promise.then(
@@ -436,7 +486,7 @@ export class ReadThrough<T> {
       this.#failOpen(call, operation, error);
       down = true;
     };
-    if (typeof settings.lock === "object" && !down) {
+    if (typeof settings.lock === "object" && !down && !call.early) {
       // Another process may have computed the value while this one waited for the lock.
       try {
         const found = await p.store.lookup(scope, key, bk, records, tokens);
@@ -474,10 +524,16 @@ export class ReadThrough<T> {
     const value = await this.#withHardTimeout(call, controller, () => factory(context));
     const delta = Math.max(0, p.clock.now() - started);
     timing.duration = delta;
+    if (skipped) return value;
     // An entry whose records could not be read cannot be guarded by them: it is not stored.
-    if (skipped || (records.length > 0 && stamps.length === 0)) return value;
-    const written = p.store.write(scope, key, bk, value, ttl, grace, stamps, delta);
+    if (records.length > 0 && stamps.length === 0) {
+      this.#keepForOutage(bk, value);
+      return value;
+    }
+    // A computed value replaces nothing another process must not serve: a failed write is not owed.
+    const written = p.store.write(scope, key, bk, value, ttl, grace, stamps, delta, false);
     if (down) {
+      this.#keepForOutage(bk, value);
       written.catch((error) => p.stats.swallowed("set", scope.path, key, error));
       return value;
     }
@@ -485,6 +541,7 @@ export class ReadThrough<T> {
       await written;
     } catch (error) {
       this.#failOpen(call, "set", error);
+      this.#keepForOutage(bk, value);
     }
     return value;
   }

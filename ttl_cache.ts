@@ -9,15 +9,19 @@ import { BackendIo } from "./_backend_io.ts";
 import type { TagStamp } from "./_envelope.ts";
 import { EntryStore, type Found } from "./_entry_store.ts";
 import { InvalidationLink } from "./_invalidation.ts";
+import type { Invalidation } from "./_bus_message.ts";
+import { CacheError } from "./errors.ts";
 import { backendKey, childScope, recordsOf, ROOT, type Scope } from "./_key_space.ts";
 import { L1Tier } from "./_l1.ts";
 import { checkReadThrough, READ_THROUGH_NAMES, ReadThrough } from "./_read_through.ts";
 import { Records, stampsOf, type Tokens } from "./_records.ts";
+import { OwedInvalidations } from "./_owed.ts";
 import { SizeBound } from "./_size_bound.ts";
 import { Stats } from "./_stats.ts";
 import {
   checkBackend,
   checkCount,
+  checkDuration,
   checkFunction,
   checkGrace,
   checkKey,
@@ -49,6 +53,7 @@ const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
   clock: true,
   random: true,
   onError: true,
+  circuitBreaker: true,
   ...READ_THROUGH_NAMES,
 });
 const SET_KEYS = optionNames<SetOptions>({ ttl: true, grace: true, tags: true });
@@ -66,6 +71,7 @@ interface Core<T> {
   readonly bound: SizeBound;
   readonly l1: L1Tier<T> | undefined;
   readonly link: InvalidationLink | undefined;
+  readonly owed: OwedInvalidations;
   readonly clock: Clock;
   readonly ttl: number;
   readonly maxTtl: number;
@@ -150,6 +156,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       clock = wallClock,
       random = Math.random,
       onError,
+      circuitBreaker = 1_000,
     } = options;
     const maxSeconds = checkMaxTtl(CREATE, maxTtl);
     checkCount(CREATE, "maxSize", maxSize);
@@ -165,6 +172,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     checkMethods(CREATE, "clock", clock, ["now"]);
     checkFunction(CREATE, "random", random);
     checkFunction(CREATE, "onError", onError);
+    checkDuration(CREATE, "circuitBreaker", circuitBreaker, true);
     const { l1: l1Options, bus } = options;
     if (bus !== undefined) {
       checkMethods(CREATE, "bus", bus, ["publish", "subscribe"]);
@@ -176,14 +184,28 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       ? undefined
       : new L1Tier<T>(l1Options, CREATE, maxSeconds, clock, serializer !== undefined, bus !== undefined);
     const defaults = checkReadThrough(CREATE, options, undefined, maxSeconds);
-    const io = new BackendIo(backend ?? defaultBackendFor(clock));
+    const io = new BackendIo(backend ?? defaultBackendFor(clock), clock, circuitBreaker);
     const stats = new Stats(this);
     const bound = new SizeBound(maxSize);
     const link = bus === undefined
       ? undefined
       : new InvalidationLink(bus, l1!, (operation, error) => stats.swallowed(operation, "", undefined, error));
-    const store = new EntryStore<T>({ io, serializer, clock, bound, stats, l1, link, onError });
     const records = new Records(io, maxSeconds);
+    const owed = new OwedInvalidations({
+      io,
+      records,
+      applied: (what) => {
+        if (what.all) l1?.clear();
+        else {
+          if (what.keys !== undefined) l1?.evictKeys(what.keys);
+          if (what.records !== undefined) l1?.evictRecords(what.records);
+        }
+        engine.forgetOutage();
+        link?.announce(what);
+      },
+      report: (error) => stats.swallowed("retry", "", undefined, error),
+    });
+    const store = new EntryStore<T>({ io, serializer, clock, bound, stats, l1, link, owed, onError });
     const engine = new ReadThrough<T>({
       store,
       records,
@@ -206,6 +228,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       bound,
       l1,
       link,
+      owed,
       clock,
       ttl: seconds,
       maxTtl: maxSeconds,
@@ -504,10 +527,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     checkKey(DELETE, key);
     const c = this.#c;
     const bk = backendKey(this.#scope, key);
-    await c.io.delete(bk, key);
+    await this.#invalidate({ keys: [bk] }, () => c.io.delete(bk, key));
     c.bound.delete(bk);
-    c.l1?.evictKeys([bk]);
-    c.link?.announce({ keys: [bk] });
     c.stats.emitKey("delete", this.#scope.path, key);
   }
 
@@ -524,13 +545,11 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     if (keys.length === 0) return;
     const c = this.#c;
     const bks = keys.map((key) => backendKey(this.#scope, key));
-    await c.io.deleteMany(bks, keys.join(", "));
+    await this.#invalidate({ keys: bks }, () => c.io.deleteMany(bks, keys.join(", ")));
     for (let i = 0; i < keys.length; i++) {
       c.bound.delete(bks[i]);
       c.stats.emitKey("delete", this.#scope.path, keys[i]);
     }
-    c.l1?.evictKeys(bks);
-    c.link?.announce({ keys: bks });
   }
 
   /**
@@ -565,12 +584,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       await this.#renew([records[records.length - 1]]);
       return;
     }
-    await c.io.clear();
+    await this.#invalidate({ all: true }, () => c.io.clear());
     c.bound.clear();
-    if (c.l1 !== undefined) {
-      c.l1.clear();
-      c.link?.announce({ all: true });
-    }
   }
 
   /**
@@ -682,7 +697,10 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
    * @returns A Promise that settles at once.
    */
   close(): Promise<void> {
-    if (this.#c.root === this) this.#c.link?.close();
+    if (this.#c.root === this) {
+      this.#c.link?.close();
+      this.#c.owed.close();
+    }
     return Promise.resolve();
   }
 
@@ -700,9 +718,32 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   // New tokens for `records`: every entry carrying an old one is dead, here and in every process.
   async #renew(records: readonly string[]): Promise<void> {
     const c = this.#c;
-    const rows = await c.records.renew(records);
-    if (c.l1 === undefined) return;
-    for (const row of rows) c.l1.learn(row.key, row.value);
-    c.link?.announce({ records });
+    const rows = await this.#invalidate({ records }, () => c.records.renew(records));
+    if (c.l1 !== undefined) { for (const row of rows) c.l1.learn(row.key, row.value); }
+  }
+
+  // Invalidates locally first, whatever the backend call then does; a call
+  // that fails or times out may still be applied, so it is owed: covered
+  // entries are misses here, and it is applied again until it succeeds.
+  // Either way the other caches are told.
+  async #invalidate<R>(what: Invalidation, call: () => Promise<R>): Promise<R> {
+    const c = this.#c;
+    if (c.l1 !== undefined) {
+      if (what.all) c.l1.clear();
+      if (what.keys !== undefined) c.l1.evictKeys(what.keys);
+      if (what.records !== undefined) c.l1.evictRecords(what.records);
+    }
+    c.engine.forgetOutage();
+    let result: R;
+    try {
+      result = await call();
+    } catch (error) {
+      if (error instanceof CacheError) c.owed.owe(what);
+      c.link?.announce(what);
+      throw error;
+    }
+    for (const bk of what.keys ?? []) c.owed.settled(bk);
+    c.link?.announce(what);
+    return result;
   }
 }
