@@ -8,7 +8,7 @@ import { wallClock } from "./_clock.ts";
 import { BackendIo } from "./_backend_io.ts";
 import type { TagStamp } from "./_envelope.ts";
 import { EntryStore, type Found } from "./_entry_store.ts";
-import { InvalidationLink } from "./_invalidation.ts";
+import { InvalidationLink, type InvalidationSink } from "./_invalidation.ts";
 import type { Invalidation } from "./_bus_message.ts";
 import { CacheError } from "./errors.ts";
 import { backendKey, childScope, recordsOf, ROOT, type Scope } from "./_key_space.ts";
@@ -187,20 +187,27 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const io = new BackendIo(backend ?? defaultBackendFor(clock), clock, circuitBreaker);
     const stats = new Stats(this);
     const bound = new SizeBound(maxSize);
+    // What other caches invalidate is dead here too: dropped from l1, from the count and from the outage memo.
+    const heard: InvalidationSink = {
+      evictKeys: (bks) => evict(this.#c, { keys: [...bks] }),
+      evictRecords: (records) => evict(this.#c, { records: [...records] }),
+      clear: () => evict(this.#c, { all: true }),
+      get sourceDown() {
+        return l1!.sourceDown;
+      },
+      set sourceDown(down: boolean) {
+        l1!.sourceDown = down;
+      },
+    };
     const link = bus === undefined
       ? undefined
-      : new InvalidationLink(bus, l1!, (operation, error) => stats.swallowed(operation, "", undefined, error));
+      : new InvalidationLink(bus, heard, (operation, error) => stats.swallowed(operation, "", undefined, error));
     const records = new Records(io, maxSeconds);
     const owed = new OwedInvalidations({
       io,
       records,
       applied: (what) => {
-        if (what.all) l1?.clear();
-        else {
-          if (what.keys !== undefined) l1?.evictKeys(what.keys);
-          if (what.records !== undefined) l1?.evictRecords(what.records);
-        }
-        engine.forgetOutage();
+        evict(this.#c, what);
         link?.announce(what);
       },
       report: (error) => stats.swallowed("retry", "", undefined, error),
@@ -445,12 +452,13 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const tokens: Tokens = new Map();
     if (allRecords.length > 0) await c.records.tokens(allRecords, tokens);
     const now = c.clock.now();
-    const rows: BackendEntry[] = plans.map((plan) => ({
+    const stamps = plans.map((plan) => stampsOf(plan.records, tokens));
+    const rows: BackendEntry[] = plans.map((plan, i) => ({
       key: plan.bk,
-      value: c.store.envelope(plan.value, now, plan.ttl, plan.grace, stampsOf(plan.records, tokens), 0),
+      value: c.store.envelope(plan.value, now, plan.ttl, plan.grace, stamps[i], 0),
       ttl: plan.ttl + plan.grace,
     }));
-    await c.store.writeMany(scope, plans.map((plan) => plan.key), rows);
+    await c.store.writeMany(scope, plans.map((plan) => plan.key), rows, stamps);
   }
 
   /**
@@ -528,7 +536,6 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     const bk = backendKey(this.#scope, key);
     await this.#invalidate({ keys: [bk] }, () => c.io.delete(bk, key));
-    c.bound.delete(bk);
     c.stats.emitKey("delete", this.#scope.path, key);
   }
 
@@ -546,10 +553,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     const bks = keys.map((key) => backendKey(this.#scope, key));
     await this.#invalidate({ keys: bks }, () => c.io.deleteMany(bks, keys.join(", ")));
-    for (let i = 0; i < keys.length; i++) {
-      c.bound.delete(bks[i]);
-      c.stats.emitKey("delete", this.#scope.path, keys[i]);
-    }
+    for (const key of keys) c.stats.emitKey("delete", this.#scope.path, key);
   }
 
   /**
@@ -585,7 +589,6 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       return;
     }
     await this.#invalidate({ all: true }, () => c.io.clear());
-    c.bound.clear();
   }
 
   /**
@@ -728,12 +731,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   // Either way the other caches are told.
   async #invalidate<R>(what: Invalidation, call: () => Promise<R>): Promise<R> {
     const c = this.#c;
-    if (c.l1 !== undefined) {
-      if (what.all) c.l1.clear();
-      if (what.keys !== undefined) c.l1.evictKeys(what.keys);
-      if (what.records !== undefined) c.l1.evictRecords(what.records);
-    }
-    c.engine.forgetOutage();
+    evict(c, what);
     let result: R;
     try {
       result = await call();
@@ -746,4 +744,23 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     c.link?.announce(what);
     return result;
   }
+}
+
+// Drops what an invalidation covers from everything this process keeps: the
+// l1 copies, the LRU count (dead entries stop counting at once) and the values
+// kept during an outage.
+function evict<T>(c: Core<T>, what: Invalidation): void {
+  if (what.all) {
+    c.l1?.clear();
+    c.bound.clear();
+  }
+  if (what.keys !== undefined) {
+    c.l1?.evictKeys(what.keys);
+    for (const bk of what.keys) c.bound.delete(bk);
+  }
+  if (what.records !== undefined) {
+    c.l1?.evictRecords(what.records);
+    c.bound.invalidateRecords(what.records);
+  }
+  c.engine.forgetOutage();
 }
