@@ -325,7 +325,7 @@ describe("cached", () => {
     assert.equal(cache.cacheInfo().hits, 1);
   });
 
-  test("cached() uses a keyMaker's key as it is (in the function's namespace), sync or async, with fn, args, this", async () => {
+  test("cached() uses a keyMaker's key as the cache's key, sync or async, with fn, args, this", async () => {
     const { cache } = jsonCache();
     const received: unknown[][] = [];
     function lookup(this: { region: string }, id: number) {
@@ -343,7 +343,8 @@ describe("cached", () => {
     assert.equal(await us.lookup(1), "us-1", "per-instance keys through thisArg");
     assert.equal(await eu.lookup(1), "eu-1");
     assert.deepEqual(received[0], [lookup, [1], eu]);
-    assert.equal(await cache.namespace("lookup").get("user/eu/1"), "eu-1");
+    assert.equal(await cache.get("user/eu/1"), "eu-1", "the cache's key as is");
+    assert.equal(await cache.namespace("lookup").get("user/eu/1"), undefined, "not inside the function's namespace");
 
     const asyncKeys = cached(cache, { keyMaker: (_fn, args) => Promise.resolve(`async/${args[0]}`), name: "ignored" })(
       function plain(id: number) {
@@ -352,7 +353,8 @@ describe("cached", () => {
     );
     assert.equal(await asyncKeys(7), 7);
     assert.equal(await asyncKeys(7), 7);
-    assert.equal(await cache.namespace("ignored").get("async/7"), 7);
+    assert.equal(await cache.get("async/7"), 7);
+    assert.equal(await asyncKeys.keyFor(7), "async/7");
   });
 
   test("cached() rejects a keyMaker result that is not a string, and keyMaker errors", async () => {
@@ -407,12 +409,12 @@ describe("cached", () => {
       clear: () => Promise.resolve(),
     };
     const cache = new TTLCache<unknown>({ backend: failing, serializer: new JsonSerializer<unknown>() });
-    const f = cached(cache)(function f() {
+    const f = cached(cache, { name: "f" })(function f() {
       return 1;
     });
     assert.equal(await f(), 1);
     assert.equal(cache.cacheInfo().errors, 1);
-    const closed = cached(cache, { failOpen: false })(function closed() {
+    const closed = cached(cache, { failOpen: false, name: "closed" })(function closed() {
       return 1;
     });
     await assert.rejects(closed(), (error: Error) => error instanceof CacheError && /down/.test(error.message));
@@ -603,14 +605,18 @@ describe("cached bad input", () => {
   const { cache } = jsonCache();
   const CREATE = /^Cannot create cached function: /;
 
-  test("cached() rejects a cache that is not a TTLCache", () => {
-    for (const bad of [undefined, null, {}, new MemoryCacheBackend(), "cache"]) {
+  test("cached() rejects what is neither a TTLCache nor private cache options, naming what to pass", () => {
+    for (const bad of [undefined, null, new MemoryCacheBackend(), "cache", [], new Map()]) {
       assert.throws(() => cached(bad as never), {
         name: "TypeError",
-        message: /^Cannot create cached function: cache must be a TTLCache: received /,
+        message: new RegExp(
+          "^Cannot create cached function: pass a TTLCache \\(cached\\(cache, options\\)\\) or the options of a " +
+            "private cache \\(cached\\(\\{ ttl: 30, maxSize: 100 \\}\\)\\): received ",
+        ),
       });
     }
-    assert.throws(() => cached({} as never), { message: /received an object \(Object\)$/ });
+    assert.throws(() => (cached as () => unknown)(), { message: /received undefined$/ });
+    assert.throws(() => cached({ ttl: 1 } as never, {}), { message: /received an object \(Object\) and an object/ });
   });
 
   test("cached() rejects options that are not an object", () => {
@@ -689,7 +695,7 @@ describe("cached() hardening: option names", () => {
     assert.throws(() => cached(cache, { keymaker: () => "k" } as never), {
       name: "TypeError",
       message: 'Cannot create cached function: unknown option "keymaker" (did you mean keyMaker?); ' +
-        "valid options: keyMaker, skip, typed, lock, name, ttl, tags, grace, failOpen, timeout, hardTimeout, staleWhileRevalidate, earlyRefresh",
+        "valid options: key, keyMaker, skip, typed, lock, name, ttl, tags, grace, failOpen, timeout, hardTimeout, staleWhileRevalidate, earlyRefresh",
     });
     assert.throws(() => cached(cache, { nmae: "f" } as never), {
       message: /unknown option "nmae" \(did you mean name\?\)/,
