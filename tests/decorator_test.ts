@@ -710,3 +710,233 @@ describe("cached() hardening: option names", () => {
     });
   });
 });
+
+describe("cached keys: templates and key functions are the cache's keys", () => {
+  test("a key template's key is the cache's key: get, set, delete and keyFor reach the same entry", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const getUser = cached(cache, { key: "user:{0}" })(async function getUser(id: number) {
+      calls++;
+      return { id, calls };
+    });
+    assert.deepEqual(await getUser(1), { id: 1, calls: 1 });
+    assert.equal(getUser.keyFor(1), "user:1");
+    assert.deepEqual(await cache.get("user:1"), { id: 1, calls: 1 }, "cache.get(key) reads the memoized call");
+    await cache.delete("user:1");
+    assert.deepEqual(await getUser(1), { id: 1, calls: 2 }, "cache.delete(key) invalidated it");
+    await cache.set("user:1", { id: 1, calls: 99 });
+    assert.deepEqual(await getUser(1), { id: 1, calls: 99 }, "cache.set(key, v) is what the next call returns");
+    await getUser.invalidate(1);
+    assert.equal(await cache.get("user:1"), undefined);
+    assert.equal(calls, 2);
+  });
+
+  test("placeholders read dotted paths of arguments and this; the function form is called with this", async () => {
+    const { cache } = jsonCache();
+    const order = cached(cache, { key: "order:{0.id}:{1}:{0.lines.0.sku}" })(
+      function order(o: { id: number; lines: { sku: string }[] }, v: bigint) {
+        return `${o.id}/${v}`;
+      },
+    );
+    assert.equal(await order({ id: 7, lines: [{ sku: "a" }] }, 2n), "7/2");
+    assert.equal(order.keyFor({ id: 7, lines: [{ sku: "a" }] }, 2n), "order:7:2:a");
+    assert.equal(await cache.get("order:7:2:a"), "7/2");
+
+    const find = cached(cache, { key: "repo:{this.region}:{0}" })(function find(this: { region: string }, id: number) {
+      return `${this.region}-${id}`;
+    });
+    const eu = { region: "eu", find };
+    const us = { region: "us", find };
+    assert.equal(await eu.find(1), "eu-1");
+    assert.equal(await us.find(1), "us-1", "this is part of the key");
+    assert.equal(await cache.get("repo:eu:1"), "eu-1");
+    assert.equal(find.keyFor.call(us, 1), "repo:us:1");
+
+    const seen: unknown[] = [];
+    const byFunction = cached(cache, {
+      key: function (this: unknown, a: number, b: number) {
+        seen.push(this);
+        return `sum:${a}+${b}`;
+      },
+    })(function sum(a: number, b: number) {
+      return a + b;
+    });
+    const self = { byFunction };
+    assert.equal(await self.byFunction(1, 2), 3);
+    assert.equal(await cache.get("sum:1+2"), 3);
+    assert.equal(seen[0], self);
+    assert.equal(cached(cache, { key: "{{literal}}:{0}" })(function lit(n: number) {
+      return n;
+    }).keyFor(1), "{literal}:1");
+  });
+
+  test("a key lands in the view passed to cached(), not in a namespace of the function", async () => {
+    const { cache } = jsonCache();
+    const users = cache.namespace("users");
+    const load = cached(users, { key: "u:{0}" })(function load(id: number) {
+      return id * 10;
+    });
+    assert.equal(await load(1), 10);
+    assert.equal(await users.get("u:1"), 10);
+    assert.equal(await cache.get("u:1"), undefined);
+    await users.clear();
+    assert.equal(await users.get("u:1"), undefined);
+  });
+
+  test("cacheClear() drops exactly the function's entries under explicit keys (a per-function tag)", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const a = cached(cache, { key: "a:{0}" })(function a(n: number) {
+      calls++;
+      return n;
+    });
+    const b = cached(cache, { keyMaker: (_fn, args) => `b:${args[0]}` })(function b(n: number) {
+      calls++;
+      return n;
+    });
+    const c = cached(cache)(function c(n: number) {
+      calls++;
+      return n;
+    });
+    for (const call of [() => a(1), () => a(2), () => b(1), () => c(1)]) await call();
+    await cache.set("a:3", 3);
+    await a.cacheClear();
+    assert.equal(await cache.get("a:1"), undefined);
+    assert.equal(await cache.get("a:2"), undefined);
+    assert.equal(await cache.get("b:1"), 1, "another function's entries stay");
+    assert.equal(await c.keyFor(1), "c:[1]");
+    assert.equal(await cache.namespace("c").get("c:[1]"), 1, "default keys stay");
+    assert.equal(await cache.get("a:3"), 3, "an entry the function did not store stays");
+    await b.cacheClear();
+    assert.equal(await cache.get("b:1"), undefined);
+    assert.equal(calls, 4);
+  });
+
+  test("tags take templates beside literal tags", async () => {
+    const { cache } = jsonCache();
+    let calls = 0;
+    const getUser = cached(cache, { key: "user:{0}", tags: ["users", "user:{0}", "team:{1.name}"] })(
+      function getUser(id: number, team: { name: string }) {
+        calls++;
+        return id;
+      },
+    );
+    const core = { name: "core" };
+    // One after the other: concurrent first stores under a tag no entry carried yet keep only the last (reported to core).
+    for (const [id, team] of [[1, core], [2, core], [3, { name: "ops" }]] as const) await getUser(id, team);
+    await cache.deleteTags(["user:1"]);
+    assert.equal(await cache.get("user:1"), undefined);
+    assert.equal(await cache.get("user:2"), 2);
+    await cache.deleteTags(["team:core"]);
+    assert.equal(await cache.get("user:2"), undefined);
+    assert.equal(await cache.get("user:3"), 3);
+    await cache.deleteTags(["users"]);
+    assert.equal(await cache.get("user:3"), undefined);
+    assert.equal(calls, 3);
+  });
+
+  test("malformed templates are TypeErrors at decoration, naming the template; bad paths reject the call", async () => {
+    const { cache } = jsonCache();
+    const make = (key: string, tags?: string[]) =>
+      cached(cache, { key, ...(tags ? { tags } : {}) })(function f(o: unknown) {
+        return o;
+      });
+    assert.throws(() => make("user:{id}"), {
+      name: "TypeError",
+      message: 'Cannot create cached function: key template "user:{id}" has the unknown placeholder {id}: ' +
+        "a placeholder names a positional argument ({0}, {1.id}) or this ({this.region}), then fields separated by dots",
+    });
+    for (const bad of ["user:{0", "user:0}", "{}", "{0.}", "{a{0}}", "{0..id}", "{-1}"]) {
+      assert.throws(() => make(bad), { name: "TypeError", message: new RegExp(`"${bad.replace(/[{}.]/g, "\\$&")}"`) });
+    }
+    assert.throws(() => make("ok:{0}", ["t:{x}"]), { name: "TypeError", message: /tag template "t:\{x\}"/ });
+    assert.throws(() => make(""), { name: "RangeError", message: /key must be a non-empty template/ });
+    assert.throws(() => cached(cache, { key: 1 as never }), { name: "TypeError", message: /received 1$/ });
+    assert.throws(() => cached(cache, { key: "k:{0}", keyMaker: () => "k" }), {
+      name: "TypeError",
+      message: /^Cannot create cached function: pass key or keyMaker, not both/,
+    });
+
+    const path = make("order:{0.id}");
+    await assert.rejects(path(undefined), {
+      name: "TypeError",
+      message: 'Cannot make a cache key: key template "order:{0.id}": {0.id} reads id of args[0], which is undefined',
+    });
+    await assert.rejects(make("o:{0}")({ id: 1 }), {
+      name: "TypeError",
+      message: /key template "o:\{0\}": \{0\} is an object \(Object\), not a string, number, bigint or boolean/,
+    });
+    await assert.rejects(make("o:{0}")(undefined), { name: "TypeError", message: /\{0\} is undefined/ });
+    const badKey = cached(cache, { key: () => 5 as never })(function g() {
+      return 1;
+    });
+    await assert.rejects(badKey(), { name: "TypeError", message: "Cannot call g: key must return a string (or a Promise of one): received 5" });
+  });
+});
+
+describe("cached refresh()", () => {
+  test("refresh() runs the function without reading, stores and returns the result; the next call hits it", async () => {
+    const { cache } = jsonCache();
+    let version = 0;
+    const report = cached(cache, { key: "report:{0}" })(async function report(id: number) {
+      await tick();
+      return { id, version: ++version };
+    });
+    assert.deepEqual(await report(1), { id: 1, version: 1 });
+    const before = cache.cacheInfo();
+    assert.deepEqual(await report.refresh(1), { id: 1, version: 2 });
+    assert.deepEqual(cache.cacheInfo(), before, "refresh() read nothing: no hit, no miss");
+    assert.deepEqual(await report(1), { id: 1, version: 2 });
+    assert.deepEqual(await cache.get("report:1"), { id: 1, version: 2 });
+    assert.deepEqual(await report.refresh(2), { id: 2, version: 3 }, "a refresh of a cold key stores it too");
+    assert.deepEqual(await report(2), { id: 2, version: 3 });
+    assert.equal(version, 3);
+  });
+
+  test("concurrent refreshes each run the function", async () => {
+    const { cache } = jsonCache();
+    let runs = 0;
+    const f = cached(cache)(async function f(n: number) {
+      await tick();
+      return n + ++runs;
+    });
+    const results = await Promise.all([f.refresh(1), f.refresh(1), f.refresh(1)]);
+    assert.equal(runs, 3);
+    assert.deepEqual([...results].sort(), [2, 3, 4]);
+  });
+
+  test("a failing refresh rejects and leaves the stored value; skip and tags apply", async () => {
+    const { cache } = jsonCache();
+    let next: () => unknown = () => 1;
+    const f = cached(cache, { tags: ["t:{0}"], skip: (v) => v === null })(function f(_n: number) {
+      return next();
+    });
+    assert.equal(await f(1), 1);
+    next = () => {
+      throw new Error("origin down");
+    };
+    await assert.rejects(f.refresh(1), { message: "origin down" });
+    next = () => Promise.reject(new Error("async down"));
+    await assert.rejects(f.refresh(1), { message: "async down" });
+    next = () => null;
+    assert.equal(await f.refresh(1), null, "a skipped result is returned");
+    next = () => 2;
+    assert.equal(await f(1), 1, "neither the failures nor the skipped result changed the entry");
+    assert.equal(await f.refresh(1), 2);
+    assert.equal(await f(1), 2);
+    await cache.deleteTags(["t:1"]);
+    next = () => 3;
+    assert.equal(await f(1), 3, "the refreshed entry carried the tag");
+  });
+
+  test("refresh() keeps the function's ttl", async () => {
+    const { cache, clock } = jsonCache();
+    let runs = 0;
+    const f = cached(cache, { ttl: 5, key: "k", name: "f" })(() => ++runs);
+    await f.refresh();
+    clock.advance(4_000);
+    assert.equal(await f(), 1);
+    clock.advance(2_000);
+    assert.equal(await f(), 2, "expired after the function's ttl, not the cache's 60 s");
+  });
+});
