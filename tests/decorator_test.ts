@@ -4,7 +4,7 @@ import { cached, CacheError, CacheTimeoutError, TTLCache } from "../mod.ts";
 import type { CacheBackend, CacheLock, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { jsonCache } from "./_helpers.ts";
+import { jsonCache, manualClock } from "./_helpers.ts";
 import { Feet, Meters } from "./_units.ts";
 
 // JSON, plus `undefined`, so that every falsy result can be stored.
@@ -938,5 +938,197 @@ describe("cached refresh()", () => {
     assert.equal(await f(), 1);
     clock.advance(2_000);
     assert.equal(await f(), 2, "expired after the function's ttl, not the cache's 60 s");
+  });
+});
+
+describe("cached streams (async generator functions)", () => {
+  // A producer whose items the test releases one by one.
+  function gatedProducer() {
+    const gates = [deferred(), deferred(), deferred()];
+    const log: string[] = [];
+    let runs = 0;
+    async function* produce(n: number) {
+      runs++;
+      try {
+        for (let i = 0; i < 3; i++) {
+          await gates[i].promise;
+          log.push(`yield ${i}`);
+          yield n * 10 + i;
+        }
+      } finally {
+        log.push("closed");
+      }
+    }
+    return { gates, log, produce, runs: () => runs };
+  }
+
+  test("the first caller gets items live; the completed sequence is stored as an array and replayed", async () => {
+    const { cache } = jsonCache();
+    const p = gatedProducer();
+    const stream = cached(cache, { key: "items:{0}" })(p.produce);
+    const iterator = stream(1)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    p.gates[0].resolve();
+    assert.deepEqual(await first, { value: 10, done: false });
+    assert.deepEqual(p.log, ["yield 0"], "the first item arrived before the generator went on");
+    assert.equal(await cache.get("items:1"), undefined, "nothing stored before the sequence completes");
+    p.gates[1].resolve();
+    p.gates[2].resolve();
+    assert.deepEqual(await iterator.next(), { value: 11, done: false });
+    assert.deepEqual(await iterator.next(), { value: 12, done: false });
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+    assert.deepEqual(await cache.get("items:1"), [10, 11, 12]);
+
+    const replayed: number[] = [];
+    for await (const item of stream(1)) replayed.push(item);
+    assert.deepEqual(replayed, [10, 11, 12]);
+    assert.deepEqual(await stream.collect(1), [10, 11, 12]);
+    assert.equal(p.runs(), 1, "the generator ran once");
+    const info = stream.cacheInfo();
+    assert.equal(info.misses, 2, "one streamed miss counts one miss (the other: the cache.get before it completed)");
+    assert.equal(info.hits, 3, "two replays (and the cache.get after it completed)");
+  });
+
+  test("a concurrent caller of the same key waits for the sequence, then replays it", async () => {
+    const { cache } = jsonCache();
+    const p = gatedProducer();
+    const stream = cached(cache)(p.produce);
+    const a = stream.collect(2);
+    const b = stream.collect(2);
+    await tick();
+    for (const gate of p.gates) gate.resolve();
+    assert.deepEqual(await Promise.all([a, b]), [[20, 21, 22], [20, 21, 22]]);
+    assert.equal(p.runs(), 1);
+    assert.equal(stream.keyFor(2), "produce:[2]");
+  });
+
+  test("an error mid-stream reaches the consumer after the items before it, and stores nothing", async () => {
+    const { cache } = jsonCache();
+    let runs = 0;
+    const stream = cached(cache, { key: "s:{0}" })(async function* failing(n: number) {
+      runs++;
+      yield n;
+      throw new Error("producer failed");
+    });
+    const got: number[] = [];
+    await assert.rejects(async () => {
+      for await (const item of stream(1)) got.push(item);
+    }, { message: "producer failed" });
+    assert.deepEqual(got, [1]);
+    assert.equal(await cache.get("s:1"), undefined);
+    await assert.rejects(stream.collect(1), { message: "producer failed" });
+    assert.equal(runs, 2, "nothing stored: the next call ran the generator again");
+  });
+
+  for (const how of ["break", "a throwing consumer"] as const) {
+    test(`a consumer that stops early (${how}) closes the generator and stores nothing; a waiter recomputes`, async () => {
+      const { cache } = jsonCache();
+      const p = gatedProducer();
+      for (const gate of p.gates) gate.resolve();
+      const stream = cached(cache, { key: "k:{0}" })(p.produce);
+      const waiter = (async () => {
+        await tick();
+        return await stream.collect(1);
+      })();
+      const got: number[] = [];
+      const consume = async () => {
+        for await (const item of stream(1)) {
+          got.push(item);
+          await tick();
+          await tick();
+          if (how === "break") break;
+          throw new Error("consumer gave up");
+        }
+      };
+      if (how === "break") await consume();
+      else await assert.rejects(consume(), { message: "consumer gave up" });
+      assert.deepEqual(got, [10]);
+      assert.equal(p.log.includes("closed"), true, "the generator was closed (its finally ran)");
+      assert.deepEqual(await waiter, [10, 11, 12], "the waiting caller got a complete sequence");
+      assert.equal(p.runs(), 2);
+      assert.deepEqual(await cache.get("k:1"), [10, 11, 12], "stored by the waiter's complete run only");
+    });
+  }
+
+  test("skip receives the whole array; refresh, invalidate and keyFor work on streams", async () => {
+    const { cache } = jsonCache();
+    let runs = 0;
+    const seen: unknown[] = [];
+    const stream = cached(cache, {
+      key: "list:{0}",
+      skip: (items) => {
+        seen.push(items);
+        return (items as number[]).length === 0;
+      },
+    })(async function* list(n: number) {
+      runs++;
+      for (let i = 0; i < n; i++) yield i + runs * 100;
+    });
+    assert.deepEqual(await stream.collect(0), []);
+    assert.deepEqual(seen, [[]]);
+    assert.equal(await cache.get("list:0"), undefined, "skipped");
+    assert.deepEqual(await stream.collect(2), [200, 201]);
+    assert.deepEqual(await stream.refresh(2), [300, 301], "refresh() runs the generator and returns the sequence");
+    assert.deepEqual(await stream.collect(2), [300, 301]);
+    assert.equal(stream.keyFor(2), "list:2");
+    await stream.invalidate(2);
+    assert.equal(await cache.get("list:2"), undefined);
+    assert.deepEqual(await stream.collect(2), [400, 401]);
+  });
+
+  test("grace: a producer failing before its first item replays the stale sequence", async () => {
+    const { cache, clock } = jsonCache();
+    let fail = false;
+    const stream = cached(cache, { ttl: 1, grace: 60, key: "g" })(async function* graced() {
+      if (fail) throw new Error("origin down");
+      yield "a";
+      yield "b";
+    });
+    assert.deepEqual(await stream.collect(), ["a", "b"]);
+    clock.advance(2_000);
+    fail = true;
+    assert.deepEqual(await stream.collect(), ["a", "b"], "the stale sequence, within grace");
+    assert.equal(stream.cacheInfo().staleHits, 1);
+  });
+
+  test("earlyRefresh recomputes a stream before it expires (compute time from start to end of the producer)", async () => {
+    const clock = manualClock();
+    const cache = new TTLCache<unknown>({
+      serializer: new JsonSerializer<unknown>(),
+      backend: new MemoryCacheBackend({ clock }),
+      clock,
+      random: () => 1e-9,
+    });
+    let runs = 0;
+    const stream = cached(cache, { ttl: 10, earlyRefresh: 1, key: "e" })(async function* early() {
+      runs++;
+      yield runs;
+      clock.advance(100); // the producer takes 100 ms
+      yield runs;
+    });
+    assert.deepEqual(await stream.collect(), [1, 1]);
+    clock.advance(9_000); // 1 s left: -100 ms × ln(1e-9) ≈ 2 s says refresh now
+    await stream.collect();
+    for (let i = 0; i < 20 && runs < 2; i++) await tick();
+    for (let i = 0; i < 20 && (await cache.get("e") as number[])[0] !== 2; i++) await tick();
+    assert.equal(runs, 2);
+    assert.deepEqual(await cache.get("e"), [2, 2]);
+  });
+
+  test("withSignal() binds a stream to a signal", async () => {
+    const { cache } = jsonCache();
+    const stream = cached(cache)(async function* slow() {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      yield 1;
+    });
+    const controller = new AbortController();
+    const bound = stream.withSignal(controller.signal);
+    const waiting = stream.collect();
+    await tick();
+    controller.abort(new Error("stop"));
+    await assert.rejects(async () => {
+      for await (const _ of bound()) { /* waits on the other call's computation */ }
+    }, { message: "stop" });
+    assert.deepEqual(await waiting, [1]);
   });
 });
