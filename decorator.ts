@@ -451,7 +451,8 @@ export function cached<T>(cache: TTLCache<T> | PrivateCacheOptions, options?: Ca
     });
     const shared = settings.cache !== undefined && !isProcessLocal(settings.cache.backend);
     if (context === undefined) {
-      const name = settings.name ?? fn.name;
+      // A private cache holds one function's entries: its keys cannot collide with another's.
+      const name = settings.name ?? (fn.name || (settings.cache === undefined ? "fn" : ""));
       if (name === "") {
         throw new TypeError(
           `${CREATE}: the function has no name; pass the name option, so that its keys cannot collide with another function's`,

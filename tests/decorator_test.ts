@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cached, CacheError, CacheTimeoutError, TTLCache } from "../mod.ts";
+import { cached, CacheError, CacheTimeoutError, setDefaultBackend, TTLCache } from "../mod.ts";
 import type { CacheBackend, CacheLock, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
@@ -1130,5 +1130,131 @@ describe("cached streams (async generator functions)", () => {
       for await (const _ of bound()) { /* waits on the other call's computation */ }
     }, { message: "stop" });
     assert.deepEqual(await waiting, [1]);
+  });
+});
+
+describe("cached private caches: cached({ ttl, maxSize })", () => {
+  test("an options object makes a private cache: hits are equal copies, never the stored object", async () => {
+    let calls = 0;
+    const settings = cached({ ttl: 30, maxSize: 2 })((team: string) => {
+      calls++;
+      return { team, flags: ["beta"], at: new Date(0), seen: new Set([1]), by: new Map([["a", 1n]]), gone: undefined };
+    });
+    const first = settings("core");
+    assert.ok(first instanceof Promise, "a sync function's call returns a Promise");
+    const value = await first;
+    value.flags.push("mutated");
+    const hit = await settings("core");
+    assert.deepEqual(hit, {
+      team: "core",
+      flags: ["beta"],
+      at: new Date(0),
+      seen: new Set([1]),
+      by: new Map([["a", 1n]]),
+      gone: undefined,
+    });
+    assert.notEqual(hit, await settings("core"), "each hit is its own copy");
+    assert.equal(calls, 1);
+    assert.deepEqual(settings.cacheInfo(), {
+      hits: 2,
+      misses: 1,
+      maxSize: 2,
+      currSize: 1,
+      evictions: 0,
+      staleHits: 0,
+      errors: 0,
+      l1Hits: 0,
+    });
+    await settings("ops");
+    await settings("dev");
+    assert.equal(settings.cacheInfo().evictions, 1, "maxSize bounds the private cache");
+    await settings.cacheClear();
+    assert.equal(settings.cacheInfo().currSize, 0);
+    await settings("core");
+    assert.equal(calls, 4, "cacheClear() emptied it");
+  });
+
+  test("each wrapped function gets its own private cache, in memory even when a default backend is registered", async () => {
+    const shared = new MemoryCacheBackend();
+    setDefaultBackend(shared);
+    try {
+      const memo = cached({ ttl: 60 });
+      const a = memo(function a(n: number) {
+        return n + 1;
+      });
+      const b = memo(function b(n: number) {
+        return n + 2;
+      });
+      assert.equal(await a(1), 2);
+      assert.equal(await b(1), 3);
+      assert.equal(a.cacheInfo().currSize, 1);
+      assert.equal(b.cacheInfo().currSize, 1);
+      assert.equal(await shared.get("a:[1]"), undefined);
+      assert.equal((await shared.getMany?.(["a:[1]", "b:[1]"]))?.filter(Boolean).length ?? 0, 0);
+      await a.cacheClear();
+      assert.equal(b.cacheInfo().currSize, 1, "clearing one leaves the other");
+    } finally {
+      setDefaultBackend(undefined);
+    }
+  });
+
+  test("private caches expire entries after their ttl, and take every cached() option", async () => {
+    let calls = 0;
+    const f = cached({ ttl: 0.05, key: "k:{0}", skip: (v) => v === 0 })(async function f(n: number) {
+      calls++;
+      return n;
+    });
+    assert.equal(await f(1), 1);
+    assert.equal(await f(1), 1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(await f(1), 1);
+    assert.equal(calls, 2, "expired after 50 ms");
+    await f(0);
+    await f(0);
+    assert.equal(calls, 4, "skip applies");
+    assert.equal(await f.refresh(1), 1);
+  });
+
+  test("private cache options are checked like a cache's; values that cannot be copied reject", async () => {
+    assert.throws(() => cached({ ttl: 1, maxsize: 2 } as never), {
+      name: "TypeError",
+      message: /^Cannot create cached function: unknown option "maxsize" \(did you mean maxSize\?\)/,
+    });
+    assert.throws(() => cached({ maxSize: -1 }), {
+      name: "RangeError",
+      message: "Cannot create cached function: maxSize must be a non-negative integer: received -1",
+    });
+    assert.throws(() => cached({ ttl: -1 }), { name: "RangeError", message: /ttl/ });
+    const f = cached({})(function f() {
+      return { run: () => 1 };
+    });
+    await assert.rejects(f(), { name: "TypeError", message: /Cannot store function run in a private cache/ });
+    const cyclic = cached({})(function cyclic() {
+      const o: Record<string, unknown> = {};
+      o.self = o;
+      return o;
+    });
+    await assert.rejects(cyclic(), { name: "TypeError", message: /cyclic/ });
+  });
+});
+
+describe("cached names on shared backends (bundler-stable keys)", () => {
+  const shared = (): TTLCache<unknown> =>
+    new TTLCache<unknown>({
+      backend: { get: async () => undefined, set: async () => {}, delete: async () => {}, clear: async () => {} },
+      serializer: new JsonSerializer<unknown>(),
+    });
+
+  test("a backend other processes read needs the name option: a function's own name changes under bundlers", () => {
+    assert.throws(() => cached(shared())(function getUser() {}), {
+      name: "TypeError",
+      message: 'Cannot create cached function getUser: pass the name option (cached(cache, { name: "getUser" })): ' +
+        "its entries live in Object, which other processes read, and a function's own name is not " +
+        "stable across builds (bundlers and minifiers rename functions: getUser may become getUser2), so two " +
+        "builds would stop sharing entries",
+    });
+    assert.throws(() => cached(shared(), { key: "u:{0}" })(function getUser() {}), { message: /pass the name option/ });
+    assert.equal(typeof cached(shared(), { name: "getUser" })(function getUser() {}), "function");
+    assert.equal(typeof cached(jsonCache().cache)(function local() {}), "function", "memory backends need no name");
   });
 });
