@@ -246,6 +246,31 @@ export interface CachedStreamHelpers<This, Args extends unknown[], Item> {
  */
 export interface Cached {
   /**
+   * Decorates an async generator method (`@cached(cache) async *items(id) {}`):
+   * its calls return the items, replayed from the cache on a hit.
+   *
+   * @param method The method.
+   * @param context The decorator context.
+   * @returns The cached method (typed as the method; its helpers are those of {@linkcode CachedStream}).
+   * @throws {TypeError} When used on a private or symbol-named method without the `name` option.
+   */
+  <This, Args extends unknown[], Item, Return, Next>(
+    method: (this: This, ...args: Args) => AsyncGenerator<Item, Return, Next>,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => AsyncGenerator<Item, Return, Next>>,
+  ): (this: This, ...args: Args) => AsyncGenerator<Item, Return, Next>;
+  /**
+   * Decorates an async method (`@cached(cache) async find(id) {}`).
+   *
+   * @param method The method.
+   * @param context The decorator context.
+   * @returns The cached method.
+   * @throws {TypeError} When used on something else than a method, or on a private or symbol-named method without the `name` option.
+   */
+  <This, Args extends unknown[], R>(
+    method: (this: This, ...args: Args) => Promise<R>,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Promise<R>>,
+  ): CachedFunction<(this: This, ...args: Args) => Promise<R>>;
+  /**
    * Wraps an async generator function: see {@linkcode CachedStream}.
    *
    * @param fn The async generator function.
@@ -263,18 +288,6 @@ export interface Cached {
    * @throws {TypeError} When `fn` is not a function, or has no name and no `name` option was given.
    */
   <F extends AnyFunction>(fn: F): CachedFunction<F>;
-  /**
-   * Decorates an async method (`@cached(cache) async find(id) {}`).
-   *
-   * @param method The method.
-   * @param context The decorator context.
-   * @returns The cached method.
-   * @throws {TypeError} When used on something else than a method, or on a private or symbol-named method without the `name` option.
-   */
-  <This, Args extends unknown[], R>(
-    method: (this: This, ...args: Args) => Promise<R>,
-    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Promise<R>>,
-  ): CachedFunction<(this: This, ...args: Args) => Promise<R>>;
 }
 
 const CACHED_OPTIONS = optionNames<CachedOptions>({
@@ -752,9 +765,10 @@ function wrap(
     }
   }
 
+  // A stream call returns an async generator: it starts when first iterated.
   const wrapper = stream
     ? function (this: unknown, ...args: unknown[]): AsyncIterable<unknown> {
-      return { [Symbol.asyncIterator]: () => consume(this, args, undefined) };
+      return consume(this, args, undefined);
     }
     : function (this: unknown, ...args: unknown[]): Promise<unknown> {
       return call(this, args, undefined);
@@ -795,7 +809,7 @@ function wrap(
       }
       return stream
         ? function (this: unknown, ...args: unknown[]): AsyncIterable<unknown> {
-          return { [Symbol.asyncIterator]: () => consume(this, args, signal) };
+          return consume(this, args, signal);
         }
         : function (this: unknown, ...args: unknown[]): Promise<unknown> {
           return call(this, args, signal);
