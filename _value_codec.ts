@@ -61,7 +61,12 @@ function decode(tagged: Tagged): unknown {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(tagged)) {
       // An own "__proto__" field stays a field.
-      Object.defineProperty(out, key, { value: decode(tagged[key]), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value: decode(tagged[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

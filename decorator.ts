@@ -106,7 +106,25 @@ export interface CachedOptions extends ReadThroughOptions {
 /**
  * Options of a private cache, `cached({ ttl: 30, maxSize: 100 })`: those of
  * {@linkcode CachedOptions} (whose `ttl` is then the private cache's), plus
- * its size bound.
+ * its size bound. A private cache lives in memory (whatever default backend
+ * is registered) and holds one function's entries; a hit decodes a copy of
+ * the stored result (values JSON knows, plus `undefined`, `NaN`, `±Infinity`,
+ * `-0`, `bigint`, `Date`, `Map`, `Set` and `Uint8Array`; class instances come
+ * back as plain objects of their fields).
+ *
+ * @example Memoizing without building a cache
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cached, type PrivateCacheOptions } from "@cachet/cachet";
+ *
+ * const options: PrivateCacheOptions = { ttl: 30, maxSize: 100 };
+ * const parse = cached(options)((text: string) => text.split(","));
+ * assert.deepEqual(await parse("a,b"), ["a", "b"]);
+ * assert.deepEqual(await parse("a,b"), ["a", "b"]);
+ * assert.equal(parse.cacheInfo().hits, 1);
+ * await parse.cacheClear();
+ * assert.equal(parse.cacheInfo().currSize, 0);
+ * ```
  */
 export interface PrivateCacheOptions extends CachedOptions {
   /**
@@ -206,6 +224,23 @@ export type CachedFunction<F extends AnyFunction> =
  * @typeParam This The type of `this`.
  * @typeParam Args The parameters.
  * @typeParam Item The items.
+ *
+ * @example Streaming pages, the first caller live
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cached, type CachedStream } from "@cachet/cachet";
+ *
+ * const pages: CachedStream<unknown, [string], string[]> = cached({ ttl: 60 })(
+ *   async function* pages(query: string) {
+ *     yield [`${query} 1`, `${query} 2`];
+ *     yield [`${query} 3`];
+ *   },
+ * );
+ * const seen: string[][] = [];
+ * for await (const page of pages("tea")) seen.push(page);
+ * assert.deepEqual(seen, [["tea 1", "tea 2"], ["tea 3"]]);
+ * assert.deepEqual(await pages.refresh("tea"), seen);
+ * ```
  */
 export type CachedStream<This, Args extends unknown[], Item> =
   & ((this: This, ...args: Args) => AsyncIterable<Item>)
@@ -428,6 +463,45 @@ interface Settings {
  * assert.equal(await report(), 2);
  * ```
  *
+ * @example Single flight and skip
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cached, TTLCache } from "@cachet/cachet";
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ *
+ * const cache = new TTLCache({ serializer: new JsonSerializer() });
+ * let calls = 0;
+ * const load = cached(cache, { skip: (user) => user === null })(
+ *   async function load(id: number) {
+ *     calls++;
+ *     await new Promise((resolve) => setTimeout(resolve, 10));
+ *     return id > 0 ? { id } : null;
+ *   },
+ * );
+ * await Promise.all([load(1), load(1), load(1)]);
+ * assert(calls === 1);
+ * ```
+ *
+ * @example Caching a stream
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cached, TTLCache } from "@cachet/cachet";
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ *
+ * const cache = new TTLCache({ serializer: new JsonSerializer() });
+ * let runs = 0;
+ * const lines = cached(cache, { name: "lines", key: "lines:{0}" })(async function* lines(n: number) {
+ *   runs++;
+ *   for (let i = 1; i <= n; i++) yield `line ${i}`;
+ * });
+ * const live: string[] = [];
+ * for await (const line of lines(2)) live.push(line); // items arrive as the generator yields them
+ * assert.deepEqual(live, ["line 1", "line 2"]);
+ * assert.deepEqual(await cache.get("lines:2"), ["line 1", "line 2"]); // stored as an array
+ * assert.deepEqual(await lines.collect(2), ["line 1", "line 2"]); // replayed
+ * assert.equal(runs, 1);
+ * ```
+ *
  * @example A private cache
  * ```ts
  * import assert from "node:assert/strict";
@@ -485,7 +559,9 @@ export function cached<T>(cache: TTLCache<T> | PrivateCacheOptions, options?: Ca
         }; pass the name option`,
       );
     }
-    if (shared && settings.name === undefined) throw new TypeError(unstableName(`Class#${String(context.name)}`, store));
+    if (shared && settings.name === undefined) {
+      throw new TypeError(unstableName(`Class#${String(context.name)}`, store));
+    }
     return wrap(fn, settings, store, settings.name, context.name as string);
   } as Cached;
 }
@@ -694,7 +770,9 @@ function wrap(
     const at = scopeOf(self);
     const key = checked(await at.keyOf(self, args));
     for (;;) {
-      let driving: { generator: AsyncGenerator<unknown>; done: (items: unknown[] | Abandoned | Error) => void } | undefined;
+      let driving:
+        | { generator: AsyncGenerator<unknown>; done: (items: unknown[] | Abandoned | Error) => void }
+        | undefined;
       let waiting = true;
       let wake!: () => void;
       const woken = new Promise<void>((resolve) => (wake = resolve));

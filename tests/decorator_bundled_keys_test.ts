@@ -38,7 +38,13 @@ describe("cached() keys across a bundled and an unbundled build", { skip }, () =
 
   test("with the name option both builds share entries, though the bundler renamed the function", async () => {
     const entry = fileURLToPath(new URL("./bundled_keys/service.ts", import.meta.url));
-    const result = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", write: false });
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      write: false,
+    });
     const file = join(dir, "service.mjs");
     writeFileSync(file, result.outputFiles[0].text);
     const bundled = (await import(pathToFileURL(file).href)) as typeof source;
@@ -62,11 +68,12 @@ describe("cached() keys across a bundled and an unbundled build", { skip }, () =
     assert.deepEqual(fromBundle.calls, [2, 2], "cacheClear() from one build cleared the other's entry");
   });
 
-  test("without the name option neither build accepts a shared backend, and the message says why", async () => {
+  test("without the name option neither build accepts a shared backend, and the message says why", () => {
     const fromSource = open(source.service);
     assert.throws(() => fromSource.unnamed(), {
       name: "TypeError",
-      message: /^Cannot create cached function getUser: pass the name option \(cached\(cache, \{ name: "getUser" \}\)\): its entries live in RedisCacheBackend/,
+      message:
+        /^Cannot create cached function getUser: pass the name option \(cached\(cache, \{ name: "getUser" \}\)\): its entries live in RedisCacheBackend/,
     });
   });
 });

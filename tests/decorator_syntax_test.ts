@@ -209,7 +209,12 @@ describe("@cached", () => {
 
   test("@cached on a backend other processes read needs the name option", () => {
     const cache = new TTLCache<unknown>({
-      backend: { get: async () => undefined, set: async () => {}, delete: async () => {}, clear: async () => {} },
+      backend: {
+        get: () => Promise.resolve(undefined),
+        set: () => Promise.resolve(),
+        delete: () => Promise.resolve(),
+        clear: () => Promise.resolve(),
+      },
       serializer: new JsonSerializer<unknown>(),
     });
     assert.throws(() => {

@@ -715,7 +715,7 @@ describe("cached keys: templates and key functions are the cache's keys", () => 
   test("a key template's key is the cache's key: get, set, delete and keyFor reach the same entry", async () => {
     const { cache } = jsonCache();
     let calls = 0;
-    const getUser = cached(cache, { key: "user:{0}" })(async function getUser(id: number) {
+    const getUser = cached(cache, { key: "user:{0}" })(function getUser(id: number) {
       calls++;
       return { id, calls };
     });
@@ -765,9 +765,12 @@ describe("cached keys: templates and key functions are the cache's keys", () => 
     assert.equal(await self.byFunction(1, 2), 3);
     assert.equal(await cache.get("sum:1+2"), 3);
     assert.equal(seen[0], self);
-    assert.equal(cached(cache, { key: "{{literal}}:{0}" })(function lit(n: number) {
-      return n;
-    }).keyFor(1), "{literal}:1");
+    assert.equal(
+      cached(cache, { key: "{{literal}}:{0}" })(function lit(n: number) {
+        return n;
+      }).keyFor(1),
+      "{literal}:1",
+    );
   });
 
   test("a key lands in the view passed to cached(), not in a namespace of the function", async () => {
@@ -816,7 +819,7 @@ describe("cached keys: templates and key functions are the cache's keys", () => 
     const { cache } = jsonCache();
     let calls = 0;
     const getUser = cached(cache, { key: "user:{0}", tags: ["users", "user:{0}", "team:{1.name}"] })(
-      function getUser(id: number, team: { name: string }) {
+      function getUser(id: number, _team: { name: string }) {
         calls++;
         return id;
       },
@@ -870,7 +873,10 @@ describe("cached keys: templates and key functions are the cache's keys", () => 
     const badKey = cached(cache, { key: () => 5 as never })(function g() {
       return 1;
     });
-    await assert.rejects(badKey(), { name: "TypeError", message: "Cannot call g: key must return a string (or a Promise of one): received 5" });
+    await assert.rejects(badKey(), {
+      name: "TypeError",
+      message: "Cannot call g: key must return a string (or a Promise of one): received 5",
+    });
   });
 });
 
@@ -1200,7 +1206,7 @@ describe("cached private caches: cached({ ttl, maxSize })", () => {
 
   test("private caches expire entries after their ttl, and take every cached() option", async () => {
     let calls = 0;
-    const f = cached({ ttl: 0.05, key: "k:{0}", skip: (v) => v === 0 })(async function f(n: number) {
+    const f = cached({ ttl: 0.05, key: "k:{0}", skip: (v) => v === 0 })(function f(n: number) {
       calls++;
       return n;
     });
@@ -1241,7 +1247,12 @@ describe("cached private caches: cached({ ttl, maxSize })", () => {
 describe("cached names on shared backends (bundler-stable keys)", () => {
   const shared = (): TTLCache<unknown> =>
     new TTLCache<unknown>({
-      backend: { get: async () => undefined, set: async () => {}, delete: async () => {}, clear: async () => {} },
+      backend: {
+        get: () => Promise.resolve(undefined),
+        set: () => Promise.resolve(),
+        delete: () => Promise.resolve(),
+        clear: () => Promise.resolve(),
+      },
       serializer: new JsonSerializer<unknown>(),
     });
 
