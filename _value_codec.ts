@@ -44,7 +44,7 @@ function encode(value: unknown, stack: object[]): Tagged {
         if (value instanceof Set) return ["s", [...value].map((item) => encode(item, stack))];
         if (value instanceof Uint8Array) return ["b", Array.from(value)];
         const out: { [key: string]: Tagged } = {};
-        for (const key of Object.keys(value)) out[key] = encode((value as Record<string, unknown>)[key], stack);
+        for (const key of Object.keys(value)) field(out, key, encode((value as Record<string, unknown>)[key], stack));
         return out;
       } finally {
         stack.pop();
@@ -53,6 +53,11 @@ function encode(value: unknown, stack: object[]): Tagged {
     default:
       throw new TypeError(`Cannot store ${describe(value)} in a private cache: it cannot be copied`);
   }
+}
+
+// Defines rather than assigns, so an own "__proto__" field stays a field.
+function field(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function decode(tagged: Tagged): unknown {

@@ -1221,6 +1221,34 @@ describe("cached private caches: cached({ ttl, maxSize })", () => {
     assert.equal(await f.refresh(1), 1);
   });
 
+  test("a private cache's copies keep -0, NaN, ±Infinity, bytes, nested maps and an own __proto__ field", async () => {
+    class Point {
+      x = 1;
+    }
+    const odd = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}');
+    const make = () => ({
+      numbers: [-0, NaN, Infinity, -Infinity, 1.5],
+      bytes: new Uint8Array([1, 2, 255]),
+      nested: new Map<unknown, unknown>([[1, new Set(["a"])], ["k", [undefined, null]]]),
+      point: new Point(),
+      odd,
+    });
+    const f = cached({})(make);
+    await f();
+    const copy = await f();
+    assert.ok(Object.is(copy.numbers[0], -0));
+    assert.ok(Number.isNaN(copy.numbers[1]));
+    assert.deepEqual(copy.numbers.slice(2), [Infinity, -Infinity, 1.5]);
+    assert.deepEqual(copy.bytes, new Uint8Array([1, 2, 255]));
+    assert.deepEqual(copy.nested, new Map<unknown, unknown>([[1, new Set(["a"])], ["k", [undefined, null]]]));
+    assert.deepEqual({ ...copy.point }, { x: 1 });
+    assert.equal(Object.getPrototypeOf(copy.point), Object.prototype, "a class instance comes back as a plain object");
+    assert.equal(Object.getPrototypeOf(copy.odd), Object.prototype, "an own __proto__ field stays a field");
+    assert.deepEqual(Object.keys(copy.odd), ["__proto__", "ok"]);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(f.cacheInfo().hits, 1);
+  });
+
   test("private cache options are checked like a cache's; values that cannot be copied reject", async () => {
     assert.throws(() => cached({ ttl: 1, maxsize: 2 } as never), {
       name: "TypeError",
