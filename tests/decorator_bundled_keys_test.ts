@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { RedisCacheBackend } from "../backends/redis.ts";
+import { JsonSerializer } from "../serializers/json.ts";
+import { TTLCache } from "../ttl_cache.ts";
 import { deletePrefix, rawClient, REDIS_URL, sharedRedisSkip, uniquePrefix } from "./_redis_server.ts";
 import * as source from "./bundled_keys/service.ts";
 
@@ -66,6 +68,21 @@ describe("cached() keys across a bundled and an unbundled build", { skip }, () =
     await fromSource.templated.cacheClear();
     await fromBundle.templated(2);
     assert.deepEqual(fromBundle.calls, [2, 2], "cacheClear() from one build cleared the other's entry");
+
+    // A third party reaches the entry by its key alone.
+    const backend = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    const admin = new TTLCache<unknown>({ backend, serializer: new JsonSerializer<unknown>() });
+    try {
+      assert.deepEqual(await admin.get("user:2"), { id: 2, by: "getUser2" });
+      await admin.delete("user:2");
+      await fromSource.templated(2);
+      assert.deepEqual(fromSource.calls, [1, 2], "a delete by key from elsewhere invalidated the memoized call");
+      await admin.set("user:3", { id: 3, by: "admin" });
+      assert.deepEqual(await fromBundle.templated(3), { id: 3, by: "admin" });
+    } finally {
+      await admin.close();
+      await backend.close();
+    }
   });
 
   test("without the name option neither build accepts a shared backend, and the message says why", () => {
