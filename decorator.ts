@@ -607,6 +607,8 @@ function checkSettings(cache: TTLCache<unknown> | PrivateCacheOptions, given: Ca
   const call: Record<string, unknown> = { lock };
   if (ttl !== undefined) call.ttl = checkTtl(CREATE, "ttl", ttl, maxTtl === Infinity ? undefined : maxTtl);
   for (const name of READ_THROUGH_KEYS) if (options[name] !== undefined) call[name] = options[name];
+  const tagsOf = checkTagsOption(tags);
+  if (Array.isArray(tagsOf)) call.tags = tagsOf;
   return {
     cache: shared,
     maxSize,
@@ -615,7 +617,7 @@ function checkSettings(cache: TTLCache<unknown> | PrivateCacheOptions, given: Ca
     skip,
     typed,
     name,
-    tags: checkTagsOption(tags),
+    tags: typeof tagsOf === "function" ? tagsOf : undefined,
     // Frozen, so getOrSet() checks it once.
     call: Object.freeze(call) as GetOrSetOptions,
   };
@@ -644,7 +646,7 @@ function checkKeyOption(key: CachedOptions["key"], keyMaker: CachedOptions["keyM
   return () => template;
 }
 
-function checkTagsOption(tags: CachedOptions["tags"]): Settings["tags"] {
+function checkTagsOption(tags: CachedOptions["tags"]): Settings["tags"] | readonly string[] {
   if (tags === undefined) return undefined;
   if (typeof tags === "function") {
     const of = tags as (...args: unknown[]) => readonly string[];
@@ -659,10 +661,8 @@ function checkTagsOption(tags: CachedOptions["tags"]): Settings["tags"] {
   const parts = checkTags(CREATE, tags).map((tag) =>
     tag.includes("{") || tag.includes("}") ? compileTemplate(CREATE, `tag template ${JSON.stringify(tag)}`, tag) : tag
   );
-  if (parts.every((part) => typeof part === "string")) {
-    const fixed = Object.freeze([...parts as string[]]);
-    return () => fixed;
-  }
+  // Fixed tags go into the frozen options of every call instead.
+  if (parts.every((part) => typeof part === "string")) return Object.freeze([...parts as string[]]);
   return (self, args) => parts.map((part) => typeof part === "string" ? part : part(self, args));
 }
 
@@ -672,6 +672,8 @@ interface Scope {
   readonly keyOf: KeyOf;
   // The tag of every entry stored under an explicit key.
   readonly tag: string | undefined;
+  // What a call without per-call tags or signal passes to getOrSet().
+  readonly options: GetOrSetOptions;
 }
 
 // A stream consumer that stopped early: the computation it drove stores nothing.
@@ -695,9 +697,19 @@ function wrap(
   const scopeOf = (self: unknown): Scope => {
     if (scope !== undefined) return scope;
     const namespace = name ?? methodNamespace(self, wrapper, method as string);
-    if (explicit !== undefined) return scope = { view: cache, keyOf: explicit, tag: FUNCTION_TAG + namespace };
+    if (explicit !== undefined) {
+      const tag = FUNCTION_TAG + namespace;
+      // Frozen, so getOrSet() checks it once.
+      const options = Object.freeze({ ...callOptions, tags: Object.freeze([...callOptions.tags ?? [], tag]) });
+      return scope = { view: cache, keyOf: explicit, tag, options };
+    }
     const keyOf = defaultKeyMaker(namespace, typed);
-    return scope = { view: cache.namespace(namespace), keyOf: (_self, args) => keyOf(args), tag: undefined };
+    return scope = {
+      view: cache.namespace(namespace),
+      keyOf: (_self, args) => keyOf(args),
+      tag: undefined,
+      options: callOptions,
+    };
   };
   const checked = (key: string): string => {
     if (typeof key !== "string") {
@@ -717,16 +729,17 @@ function wrap(
       : Promise.resolve(key).then((resolved) => then(at, checked(resolved)));
   };
   const tagsOf = (at: Scope, self: unknown, args: unknown[]): readonly string[] | undefined => {
-    const own = tags?.(self, args);
-    if (at.tag === undefined) return own;
-    return own === undefined ? [at.tag] : [...own, at.tag];
+    if (tags === undefined) return at.options.tags;
+    const own = tags(self, args);
+    // Not a list: getOrSet() and set() reject it, naming it.
+    return at.tag === undefined || !Array.isArray(own) ? own : [...own, at.tag];
   };
-  const optionsFor = (at: Scope, self: unknown, args: unknown[], signal: AbortSignal | undefined): GetOrSetOptions => {
-    const all = tagsOf(at, self, args);
-    return all === undefined && signal === undefined
-      ? callOptions
-      : { ...callOptions, ...(all === undefined ? {} : { tags: all }), ...(signal ? { signal } : {}) };
-  };
+  const optionsFor = (at: Scope, self: unknown, args: unknown[], signal: AbortSignal | undefined): GetOrSetOptions =>
+    tags === undefined && signal === undefined ? at.options : {
+      ...at.options,
+      ...(tags === undefined ? {} : { tags: tagsOf(at, self, args) }),
+      ...(signal ? { signal } : {}),
+    };
   const store = (at: Scope, key: string, self: unknown, args: unknown[], value: unknown): Promise<void> => {
     const options: SetOptions = {};
     if (callOptions.ttl !== undefined) options.ttl = callOptions.ttl;

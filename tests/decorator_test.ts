@@ -870,6 +870,11 @@ describe("cached keys: templates and key functions are the cache's keys", () => 
       message: /key template "o:\{0\}": \{0\} is an object \(Object\), not a string, number, bigint or boolean/,
     });
     await assert.rejects(make("o:{0}")(undefined), { name: "TypeError", message: /\{0\} is undefined/ });
+    const badTags = cached(cache, { key: "x:{0}", tags: () => "user" as never })(function h(n: number) {
+      return n;
+    });
+    await assert.rejects(badTags(1), { name: "TypeError", message: /tags/ });
+    assert.equal(await cache.get("x:1"), undefined);
     const badKey = cached(cache, { key: () => 5 as never })(function g() {
       return 1;
     });
