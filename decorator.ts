@@ -791,8 +791,10 @@ function wrap(
       const woken = new Promise<void>((resolve) => (wake = resolve));
       const factory = (context: FactoryContext<unknown>) => {
         const generator = run.apply(self, args) as AsyncGenerator<unknown>;
-        // A background computation (early refresh, stale-while-revalidate) has no consumer: it collects alone.
-        if (!waiting) return drain(generator).then((items) => kept(items, context));
+        // With a stale sequence at hand (early refresh, stale-while-revalidate, grace), or no consumer
+        // waiting, the generator is collected alone: a caller is then served the stale sequence at once, or
+        // the fresh one when it completes, never a fresh stream it may have to abandon for the stale one.
+        if (!waiting || context.stale !== undefined) return drain(generator).then((items) => kept(items, context));
         waiting = false;
         return new Promise<unknown[]>((resolve, reject) => {
           driving = {

@@ -1100,6 +1100,22 @@ describe("cached streams (async generator functions)", () => {
     fail = true;
     assert.deepEqual(await stream.collect(), ["a", "b"], "the stale sequence, within grace");
     assert.equal(stream.cacheInfo().staleHits, 1);
+    fail = false;
+    const fresh = cached(cache, { ttl: 1, grace: 60, key: "g2" })(async function* midway() {
+      yield "x";
+      if (fail) throw new Error("origin down midway");
+      yield "y";
+    });
+    assert.deepEqual(await fresh.collect(), ["x", "y"]);
+    clock.advance(2_000);
+    fail = true;
+    assert.deepEqual(
+      await fresh.collect(),
+      ["x", "y"],
+      "a recomputation with a stale sequence at hand is collected first",
+    );
+    fail = false;
+    assert.deepEqual(await fresh.collect(), ["x", "y"]);
   });
 
   test("earlyRefresh recomputes a stream before it expires (compute time from start to end of the producer)", async () => {
@@ -1119,7 +1135,7 @@ describe("cached streams (async generator functions)", () => {
     });
     assert.deepEqual(await stream.collect(), [1, 1]);
     clock.advance(9_000); // 1 s left: -100 ms × ln(1e-9) ≈ 2 s says refresh now
-    await stream.collect();
+    assert.deepEqual(await stream.collect(), [1, 1], "the caller is served the stored sequence at once");
     for (let i = 0; i < 20 && runs < 2; i++) await tick();
     for (let i = 0; i < 20 && (await cache.get("e") as number[])[0] !== 2; i++) await tick();
     assert.equal(runs, 2);
