@@ -1144,19 +1144,27 @@ describe("cached streams (async generator functions)", () => {
 
   test("withSignal() binds a stream to a signal", async () => {
     const { cache } = jsonCache();
+    const gate = deferred();
     const stream = cached(cache)(async function* slow() {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await gate.promise;
       yield 1;
     });
     const controller = new AbortController();
     const bound = stream.withSignal(controller.signal);
     const waiting = stream.collect();
     await tick();
-    controller.abort(new Error("stop"));
-    await assert.rejects(async () => {
+    const aborted = assert.rejects(async () => {
       for await (const _ of bound()) { /* waits on the other call's computation */ }
     }, { message: "stop" });
+    await tick();
+    controller.abort(new Error("stop"));
+    await aborted;
+    gate.resolve();
     assert.deepEqual(await waiting, [1]);
+    assert.throws(() => stream.withSignal("no" as never), {
+      name: "TypeError",
+      message: /signal must be an AbortSignal/,
+    });
   });
 });
 
@@ -1227,15 +1235,15 @@ describe("cached private caches: cached({ ttl, maxSize })", () => {
 
   test("private caches expire entries after their ttl, and take every cached() option", async () => {
     let calls = 0;
-    const f = cached({ ttl: 0.05, key: "k:{0}", skip: (v) => v === 0 })(function f(n: number) {
+    const f = cached({ ttl: 1, key: "k:{0}", skip: (v) => v === 0 })(function f(n: number) {
       calls++;
       return n;
     });
     assert.equal(await f(1), 1);
     assert.equal(await f(1), 1);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     assert.equal(await f(1), 1);
-    assert.equal(calls, 2, "expired after 50 ms");
+    assert.equal(calls, 2, "expired after its 1 s ttl");
     await f(0);
     await f(0);
     assert.equal(calls, 4, "skip applies");
