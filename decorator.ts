@@ -254,6 +254,21 @@ export type CachedStream<This, Args extends unknown[], Item> =
  * @typeParam This The type of `this`.
  * @typeParam Args The parameters.
  * @typeParam Item The items.
+ *
+ * @example Collecting a cached stream
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cached } from "@cachet/cachet";
+ *
+ * let runs = 0;
+ * const digits = cached({ ttl: 60 })(async function* digits(n: number) {
+ *   runs++;
+ *   for (let i = 0; i < n; i++) yield i;
+ * });
+ * assert.deepEqual(await digits.collect(3), [0, 1, 2]);
+ * assert.deepEqual(await digits.collect(3), [0, 1, 2]);
+ * assert.equal(runs, 1);
+ * ```
  */
 export interface CachedStreamHelpers<This, Args extends unknown[], Item> {
   /**
