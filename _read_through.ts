@@ -23,6 +23,7 @@ import {
   checkTags,
   checkTtl,
   describe,
+  MAX_RECORDS,
   optionNames,
 } from "./_validate.ts";
 import type { CacheLock } from "./cache_lock.ts";
@@ -216,6 +217,12 @@ export class ReadThrough<T> {
       checkKey(GET_OR_SET, key);
       bk = backendKey(scope, key);
       records = recordsOf(scope, settings.tags);
+      if (records.length > MAX_RECORDS) {
+        throw new RangeError(
+          `${GET_OR_SET}: tags must hold at most ${MAX_RECORDS - scope.records.length} tags in this namespace: ` +
+            `received ${settings.tags.length}`,
+        );
+      }
     } catch (error) {
       return Promise.reject(error);
     }

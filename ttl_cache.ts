@@ -29,9 +29,11 @@ import {
   checkMaxTtl,
   checkMethods,
   checkOptions,
+  checkRecordName,
   checkTags,
   checkTtl,
   describe,
+  MAX_RECORDS,
   optionNames,
 } from "./_validate.ts";
 import type { BackendEntry, CacheBackend, CacheInfo, Clock } from "./types.ts";
@@ -622,7 +624,12 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const context = "Cannot create a namespace of TTLCache";
     checkKey(context, name, "name");
     if (name === "") throw new TypeError(`${context}: name must be a non-empty string: received ""`);
-    TTLCache.#viewOf = { core: this.#c as Core<unknown>, scope: childScope(this.#scope, name) };
+    const scope = childScope(this.#scope, name);
+    checkRecordName(context, name, scope.records[scope.records.length - 1]);
+    if (scope.records.length > MAX_RECORDS) {
+      throw new RangeError(`${context}: namespaces nest at most ${MAX_RECORDS} deep: received one more`);
+    }
+    TTLCache.#viewOf = { core: this.#c as Core<unknown>, scope };
     return new TTLCache<T>();
   }
 
@@ -714,8 +721,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
 
   #recordsFor(context: string, tags: unknown, withScope = true): readonly string[] {
     const scope = withScope ? this.#scope : ROOT;
-    if (tags === undefined) return scope.records;
-    return recordsOf(scope, checkTags(context, tags));
+    if (tags === undefined && withScope) return scope.records;
+    return recordsOf(scope, checkTags(context, tags, MAX_RECORDS - scope.records.length));
   }
 
   // New tokens for `records`: every entry carrying an old one is dead, here and in every process.

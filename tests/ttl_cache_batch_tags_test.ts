@@ -549,3 +549,44 @@ describe("records created concurrently", () => {
     });
   }
 });
+
+describe("tags and namespaces a record cannot hold are refused before anything is written", () => {
+  test("65,536 tags, a tag over 65,533 bytes, a namespace path over 65,535 bytes; deleteTags(undefined) as null", async () => {
+    const writes: string[] = [];
+    const memory = new MemoryCacheBackend();
+    const backend: CacheBackend = {
+      get: (key) => memory.get(key),
+      getMany: (keys) => memory.getMany(keys),
+      set: (key, value, ttl) => (writes.push(key), memory.set(key, value, ttl)),
+      setMany: (rows) => (writes.push(...rows.map((row) => row.key)), memory.setMany(rows)),
+      delete: (key) => memory.delete(key),
+      clear: () => memory.clear(),
+    };
+    const cache = new TTLCache<unknown>({ backend, serializer: new JsonSerializer() });
+    const many = Array.from({ length: 65_536 }, (_, i) => `t${i}`);
+    await assert.rejects(cache.set("k", 1, { tags: many }), {
+      name: "RangeError",
+      message: /^Cannot set in TTLCache: tags must hold at most 65535 tags .*: received 65536$/,
+    });
+    await assert.rejects(cache.getOrSet("k", () => 1, { tags: many }), { name: "RangeError", message: /65535 tags/ });
+    await assert.rejects(cache.setMany([{ key: "k", value: 1, tags: many }]), RangeError);
+    await assert.rejects(cache.deleteTags(many), RangeError);
+    await assert.rejects(cache.set("k", 1, { tags: ["ok", "é".repeat(40_000)] }), {
+      name: "RangeError",
+      message:
+        /^Cannot set in TTLCache: tags\[1\] must be at most 65533 bytes in UTF-8 .*: received a string of 80000 bytes$/,
+    });
+    assert.throws(() => cache.namespace("n".repeat(70_000)), {
+      name: "RangeError",
+      message:
+        /^Cannot create a namespace of TTLCache: name must be short enough .*: received a string of 70000 bytes$/,
+    });
+    assert.deepEqual(writes, [], "nothing was written");
+    for (const bad of [undefined, null]) {
+      await assert.rejects(cache.deleteTags(bad as never), {
+        name: "TypeError",
+        message: /^Cannot deleteTags in TTLCache: tags must be an array/,
+      });
+    }
+  });
+});
