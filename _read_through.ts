@@ -7,6 +7,7 @@
 import { CacheError, CacheTimeoutError } from "./errors.ts";
 import { beforeDeadline } from "./_deadline.ts";
 import type { TagStamp } from "./_envelope.ts";
+import type { BackendIo } from "./_backend_io.ts";
 import type { EntryStore, Found } from "./_entry_store.ts";
 import type { L1Entry, L1Tier } from "./_l1.ts";
 import { backendKey, recordsOf, type Scope } from "./_key_space.ts";
@@ -129,6 +130,7 @@ interface Flight<T> {
 
 /** What the engine needs of its cache. */
 export interface EngineParts<T> {
+  readonly io: BackendIo;
   readonly store: EntryStore<T>;
   readonly records: Records;
   readonly stats: Stats;
@@ -235,6 +237,9 @@ export class ReadThrough<T> {
       this.#background(call, l1Stale.value, "revalidate");
       return Promise.resolve(l1Stale.value);
     }
+    // A backend that just failed slowly is not waited on again: the read counts as failed at once.
+    const broken = p.io.breakerError();
+    if (broken !== undefined) return this.#readFailed(call, broken, l1Stale);
     try {
       found = p.store.lookup(scope, key, bk, records, tokens);
     } catch (error) {

@@ -216,6 +216,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     });
     const store = new EntryStore<T>({ io, serializer, clock, bound, stats, l1, link, owed, onError });
     const engine = new ReadThrough<T>({
+      io,
       store,
       records,
       stats,

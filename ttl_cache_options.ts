@@ -142,11 +142,12 @@ export interface TTLCacheOptions<T> extends ReadThroughOptions {
    */
   onError?: (error: unknown, context: CacheErrorContext) => void;
   /**
-   * Milliseconds during which backend calls fail at once (a `CacheError`)
-   * after one failed slowly (50 ms or more: a frozen or timing-out server), so
-   * that an outage costs one backend `timeout`, not one per call. Read-through
-   * then fails open at once. A call refused at once opens nothing. 0 turns the
-   * breaker off.
+   * Milliseconds during which read-through (`getOrSet`, `cached()`) skips the
+   * backend after a backend call failed slowly (50 ms or more: a frozen or
+   * timing-out server), failing open at once, so that an outage costs one
+   * backend `timeout` per process, not one per call. A call refused at once
+   * opens nothing. Plain `get`, `set` and `delete` always call the backend. 0
+   * turns the breaker off.
    *
    * @default {1000}
    */

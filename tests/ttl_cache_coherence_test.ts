@@ -11,7 +11,7 @@ import { JsonSerializer } from "../serializers/json.ts";
 import type { CacheBackend } from "../types.ts";
 import { manualClock } from "./_helpers.ts";
 import { LocalBus } from "./_local_bus.ts";
-import { sleep } from "./_read_through_helpers.ts";
+import { record, sleep } from "./_read_through_helpers.ts";
 
 /**
  * A memory backend that can fail or freeze. Down: every call rejects at once.
@@ -212,7 +212,7 @@ describe("the bus never loses an invalidation to size", () => {
 });
 
 describe("bounded waits", () => {
-  test("after a backend call fails slowly, the next ones fail at once for circuitBreaker ms, then are tried again", async () => {
+  test("after a backend call fails slowly, read-through skips the backend for circuitBreaker ms; plain calls do not", async () => {
     const clock = manualClock();
     let calls = 0;
     const slow: CacheBackend = {
@@ -226,14 +226,17 @@ describe("bounded waits", () => {
       clear: () => Promise.resolve(),
     };
     const cache = new TTLCache<unknown>({ backend: slow, clock, serializer: new JsonSerializer() });
+    const errors = record(cache, ["error"]);
     assert.equal(await cache.getOrSet("a", () => 1), 1);
     assert.equal(calls, 1);
-    await assert.rejects(cache.get("b"), /circuit breaker/);
     assert.equal(await cache.getOrSet("c", () => 3), 3, "read-through fails open at once");
-    assert.equal(calls, 1, "no call reached the backend while the breaker was open");
+    assert.equal(calls, 1, "no read-through call reached the backend while the breaker was open");
+    assert.ok(errors.some((event) => /circuitBreaker/.test(String(event.error))), "reported as skipped");
+    await assert.rejects(cache.get("b"), /timed out/, "a plain get still asks the backend");
+    assert.equal(calls, 2);
     clock.advance(1_000);
-    await assert.rejects(cache.get("d"), /timed out/);
-    assert.equal(calls, 2, "tried again once the breaker closed");
+    assert.equal(await cache.getOrSet("d", () => 4), 4);
+    assert.equal(calls, 3, "read-through tries again once the breaker closed");
   });
 
   test("a call refused at once opens no breaker", async () => {
