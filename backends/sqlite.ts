@@ -1,0 +1,634 @@
+/**
+ * A SQLite backend on the runtime's own SQLite: `node:sqlite` on Node 22.5+
+ * and Deno, `bun:sqlite` on Bun. In memory by default; on a file, a cache
+ * that survives restarts and is shared by the processes of one machine.
+ * Server-side only.
+ *
+ * @example Caching in a SQLite file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { TTLCache } from "@cachet/cachet";
+ * import { JsonSerializer } from "@cachet/cachet/json";
+ * import { SqliteCacheBackend } from "@cachet/cachet/sqlite";
+ *
+ * const path = join(tmpdir(), `cachet-docs-${crypto.randomUUID()}.db`);
+ * {
+ *   await using backend = new SqliteCacheBackend({ path, prefix: "app:" });
+ *   const cache = new TTLCache({ backend, serializer: new JsonSerializer() });
+ *   await cache.set("user:1", { name: "Ada" }, 30);
+ *   assert.deepEqual(await cache.get("user:1"), { name: "Ada" });
+ * }
+ * for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+ * ```
+ *
+ * @module
+ */
+import { CacheError } from "../errors.ts";
+import { checkFinite, checkKey, checkMethods, checkOptions, checkString, describe, optionNames } from "../_validate.ts";
+import type { BackendEntry, CacheBackend } from "../types.ts";
+
+/**
+ * The part of a SQLite database the backend uses: what both a `node:sqlite`
+ * `DatabaseSync` and a `bun:sqlite` `Database` offer.
+ */
+export interface SqliteDatabase {
+  /**
+   * Compiles one SQL statement.
+   *
+   * @param sql The statement.
+   * @returns The prepared statement.
+   */
+  prepare(sql: string): SqliteStatement;
+  /**
+   * Runs one or more SQL statements without results.
+   *
+   * @param sql The statements.
+   */
+  exec(sql: string): unknown;
+  /** Closes the database. */
+  close(): unknown;
+}
+
+/** The part of a prepared statement the backend uses (`node:sqlite` `StatementSync`, `bun:sqlite` `Statement`). */
+export interface SqliteStatement {
+  /**
+   * Runs the statement and returns its first row.
+   *
+   * @param params The bound parameters.
+   * @returns The row, or `undefined` (`null` on Bun) when there is none.
+   */
+  get(...params: SqliteValue[]): unknown;
+  /**
+   * Runs the statement for its effect.
+   *
+   * @param params The bound parameters.
+   * @returns What the driver reports, including `changes`.
+   */
+  run(...params: SqliteValue[]): unknown;
+}
+
+/** A value bound to a statement parameter. */
+export type SqliteValue = string | number | Uint8Array | null;
+
+/** Options of {@linkcode SqliteCacheBackend}. */
+export interface SqliteCacheBackendOptions {
+  /**
+   * The database file, created when missing; `":memory:"` keeps the cache in
+   * this backend alone. A file is opened in WAL mode with a busy timeout of
+   * 5 s, so several processes can share it. Cannot be combined with `database`.
+   *
+   * @default {":memory:"}
+   */
+  path?: string;
+  /**
+   * The cache's scope in the table: rows are stored with it in a column of
+   * their own, so caches with different prefixes never see each other's keys
+   * and `clear()` deletes exactly this prefix's rows (`"a"` and `"ab"` are
+   * unrelated, `""` is a prefix like any other).
+   *
+   * @default {""}
+   */
+  prefix?: string;
+  /**
+   * The table's name: letters, digits and `_`, not starting with a digit or
+   * `sqlite_`, at most 63 characters. Created when missing, with an index
+   * named `<table>_expires_at`.
+   *
+   * @default {"cachet_cache"}
+   */
+  table?: string;
+  /**
+   * Seconds between two removals of expired rows (of every prefix in the
+   * table, 1,000 rows per statement); `0` disables them (expired rows are
+   * never returned anyway, and {@linkcode SqliteCacheBackend.cleanup} removes
+   * them on demand). The timer does not keep the process alive.
+   *
+   * @default {60}
+   */
+  cleanupInterval?: number;
+  /**
+   * An open database to use instead of opening `path`: a `node:sqlite`
+   * `DatabaseSync` or a `bun:sqlite` `Database`. It is borrowed: `close()`
+   * leaves it open, and its pragmas (journal mode, busy timeout) are left as
+   * they are.
+   *
+   * @default {undefined}
+   */
+  database?: SqliteDatabase;
+}
+
+const SQLITE_OPTIONS = optionNames<SqliteCacheBackendOptions>({
+  path: true,
+  prefix: true,
+  table: true,
+  cleanupInterval: true,
+  database: true,
+});
+
+const CREATE = "Cannot create SqliteCacheBackend";
+const DEFAULT_TABLE = "cachet_cache";
+const DEFAULT_CLEANUP_SECONDS = 60;
+const BUSY_TIMEOUT_MS = 5_000;
+const CLEANUP_BATCH = 1_000;
+// A name that needs no quoting and cannot collide with SQLite's own tables.
+const IDENTIFIER = /^(?!sqlite_)[A-Za-z_][A-Za-z0-9_]{0,62}$/i;
+// Beyond this the expiry in milliseconds is no longer an exact JS number.
+const MAX_TTL_SECONDS = Number.MAX_SAFE_INTEGER / 1000;
+const encoder = new TextEncoder();
+
+interface Statements {
+  db: SqliteDatabase;
+  inTransaction: () => boolean;
+  get: SqliteStatement;
+  set: SqliteStatement;
+  delete: SqliteStatement;
+  clear: SqliteStatement;
+  cleanup: SqliteStatement;
+}
+
+type Runtime = { Bun?: unknown; Deno?: unknown; process?: { versions?: { node?: string } } };
+
+/**
+ * Stores bytes in one SQLite table, keys and prefix as UTF-8 BLOBs (exact
+ * bytes: a NUL, quote, `%` or `_` is data), values as BLOBs, and the expiry
+ * in milliseconds of wall-clock time, so processes sharing a file agree on it.
+ * An expired row is never returned; a timer removes expired rows every
+ * `cleanupInterval` seconds, unref'd, so an open backend does not keep the
+ * process alive. The DDL, for users who migrate by hand:
+ *
+ * ```sql
+ * CREATE TABLE IF NOT EXISTS cachet_cache (
+ *   prefix BLOB NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, expires_at INTEGER NOT NULL,
+ *   PRIMARY KEY (prefix, key));
+ * CREATE INDEX IF NOT EXISTS cachet_cache_expires_at ON cachet_cache (expires_at);
+ * ```
+ *
+ * SQLite calls are synchronous: each method runs its statement at once and
+ * returns a settled Promise. Batch methods run in one transaction. On a file
+ * another process is writing, a call waits for the lock (blocking the event
+ * loop) for at most the 5 s busy timeout, then fails with a `CacheError`.
+ * The driver is loaded on first use (`bun:sqlite` on Bun, else
+ * `node:sqlite`); on Node older than 22.5 the constructor throws.
+ *
+ * @example Storing and reading bytes in memory
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SqliteCacheBackend } from "@cachet/cachet/sqlite";
+ *
+ * await using backend = new SqliteCacheBackend();
+ * await backend.set("k", new Uint8Array([1, 2, 3]), 60);
+ * assert.deepEqual(await backend.get("k"), new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
+  #path: string;
+  #prefix: string;
+  #prefixBytes: Uint8Array;
+  #table: string;
+  #owned: boolean;
+  #closed = false;
+  #statements: Statements | undefined;
+  #opening: Promise<Statements>;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #cleaning = false;
+
+  /**
+   * Creates a backend; the driver loads and the database opens on first use.
+   *
+   * @param options Options, see {@linkcode SqliteCacheBackendOptions}.
+   * @throws {TypeError} When an option has the wrong type or an unknown name, `table` is not a plain identifier,
+   * or `path` is combined with `database`.
+   * @throws {RangeError} When `cleanupInterval` is negative or not finite.
+   * @throws {CacheError} On Node older than 22.5, which has no `node:sqlite`.
+   */
+  constructor(options: SqliteCacheBackendOptions = {}) {
+    checkOptions(CREATE, options, SQLITE_OPTIONS);
+    const { path, prefix = "", table = DEFAULT_TABLE, cleanupInterval = DEFAULT_CLEANUP_SECONDS, database } = options;
+    checkString(CREATE, "path", path);
+    if (path === "") throw new TypeError(`${CREATE}: path must be a file path or ":memory:": received ""`);
+    checkString(CREATE, "prefix", prefix);
+    if (typeof table !== "string" || !IDENTIFIER.test(table)) {
+      throw new TypeError(
+        `${CREATE}: table must be an identifier (letters, digits and _, not starting with a digit or sqlite_, at ` +
+          `most 63 characters): received ${describe(table)}`,
+      );
+    }
+    const cleanupSeconds = checkFinite(CREATE, "cleanupInterval", cleanupInterval, "seconds", 0, true);
+    if (cleanupSeconds * 1000 > 2 ** 31 - 1) {
+      throw new RangeError(
+        `${CREATE}: cleanupInterval must be at most ${Math.floor((2 ** 31 - 1) / 1000)} seconds: received ` +
+          describe(cleanupInterval),
+      );
+    }
+    if (database !== undefined) {
+      if (path !== undefined) {
+        throw new TypeError(`${CREATE}: path cannot be combined with database: open the file you pass instead`);
+      }
+      checkMethods(CREATE, "database (a node:sqlite DatabaseSync or bun:sqlite Database)", database, [
+        "prepare",
+        "exec",
+        "close",
+      ]);
+    } else {
+      checkNodeVersion();
+    }
+    this.#path = path ?? ":memory:";
+    this.#prefix = prefix;
+    this.#prefixBytes = encoder.encode(prefix);
+    this.#table = table;
+    this.#owned = database === undefined;
+    if (database !== undefined) {
+      // A borrowed database needs no driver: set up now, so the first call is synchronous too.
+      try {
+        this.#statements = prepare(database, table);
+      } catch (error) {
+        throw new CacheError(`${CREATE}: cannot set up table ${table}: ${messageOf(error)}`, { cause: error });
+      }
+      this.#opening = Promise.resolve(this.#statements);
+    } else {
+      this.#opening = open(this.#path, table).then((statements) => {
+        if (this.#closed) {
+          statements.db.close();
+          throw closedError("Cannot open SqliteCacheBackend");
+        }
+        return this.#statements = statements;
+      });
+      // A failure is reported by the calls that wait for it; an unused backend must not crash the process.
+      this.#opening.catch(() => {});
+    }
+    if (cleanupSeconds > 0) {
+      this.#timer = setInterval(() => void this.cleanup().catch(() => {}), cleanupSeconds * 1000);
+      unref(this.#timer);
+    }
+  }
+
+  /** The database path (`":memory:"` by default; that of a borrowed database is not known). */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The prefix this backend's rows carry. */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
+  /** The table name. */
+  get table(): string {
+    return this.#table;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Opens the database now rather than on first use, to fail early.
+   *
+   * @throws {CacheError} When the driver cannot be loaded, the file cannot be opened, or the backend is closed.
+   */
+  async connect(): Promise<void> {
+    await this.#ready("Cannot connect SqliteCacheBackend");
+  }
+
+  /**
+   * Reads the bytes under `key`.
+   *
+   * @param key The key.
+   * @returns The bytes, or `undefined` when missing or expired.
+   * @throws {TypeError} When `key` is not a well-formed string.
+   * @throws {CacheError} When SQLite fails or the backend is closed.
+   */
+  get(key: string): Promise<Uint8Array | undefined> {
+    const context = "Cannot get from SqliteCacheBackend";
+    try {
+      checkKey(context, key);
+      const statements = this.#statements;
+      if (statements !== undefined && !this.#closed) return Promise.resolve(this.#read(context, statements, key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#ready(context).then((statements) => this.#read(context, statements, key));
+  }
+
+  /**
+   * Stores `value` under `key` until ceil(ttl × 1000) milliseconds from now
+   * (after rounding away float noise below a microsecond).
+   *
+   * @param key The key.
+   * @param value The bytes.
+   * @param ttl Seconds to live, a finite number > 0, at most 9007199254740.991.
+   * @throws {TypeError} When an argument has the wrong type.
+   * @throws {RangeError} When `ttl` is not a finite number > 0, or longer than the maximum.
+   * @throws {CacheError} When SQLite fails or the backend is closed.
+   */
+  async set(key: string, value: Uint8Array, ttl: number): Promise<void> {
+    const context = "Cannot set in SqliteCacheBackend";
+    const row = rowOf(context, key, value, ttl);
+    const statements = this.#statements !== undefined && !this.#closed ? this.#statements : await this.#ready(context);
+    this.#run(context, () => {
+      statements.set.run(this.#prefixBytes, row.key, row.value, Date.now() + row.ms);
+    });
+  }
+
+  /**
+   * Deletes `key`; a no-op when absent.
+   *
+   * @param key The key.
+   * @throws {TypeError} When `key` is not a well-formed string.
+   * @throws {CacheError} When SQLite fails or the backend is closed.
+   */
+  async delete(key: string): Promise<void> {
+    const context = "Cannot delete from SqliteCacheBackend";
+    checkKey(context, key);
+    const statements = await this.#ready(context);
+    this.#run(context, () => statements.delete.run(this.#prefixBytes, encoder.encode(key)));
+  }
+
+  /**
+   * Reads several keys in one read transaction (one consistent snapshot).
+   *
+   * @param keys The keys.
+   * @returns The bytes of each key, aligned with `keys`.
+   * @throws {TypeError} When `keys` is not an array of well-formed strings.
+   * @throws {CacheError} When SQLite fails or the backend is closed.
+   */
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    const context = "Cannot get from SqliteCacheBackend";
+    const encoded = encodeKeys(context, keys);
+    const statements = await this.#ready(context);
+    if (encoded.length === 0) return [];
+    return this.#transaction(context, statements, "BEGIN", () => {
+      const now = Date.now();
+      return encoded.map((key) => valueOf(statements.get.get(this.#prefixBytes, key, now)));
+    });
+  }
+
+  /**
+   * Stores several entries in one transaction: all of them, or none when
+   * SQLite fails.
+   *
+   * @param entries The entries, each with its own TTL in seconds.
+   * @throws {TypeError} When a field has the wrong type (nothing is stored then).
+   * @throws {RangeError} When a `ttl` is out of range (nothing is stored then).
+   * @throws {CacheError} When SQLite fails or the backend is closed.
+   */
+  async setMany(entries: readonly BackendEntry[]): Promise<void> {
+    const context = "Cannot set in SqliteCacheBackend";
+    if (!Array.isArray(entries)) {
+      throw new TypeError(`${context}: entries must be an array: received ${describe(entries)}`);
+    }
+    const rows = entries.map((entry) => rowOf(context, entry?.key, entry?.value, entry?.ttl));
+    const statements = await this.#ready(context);
+    if (rows.length === 0) return;
+    this.#transaction(context, statements, "BEGIN IMMEDIATE", () => {
+      const now = Date.now();
+      for (const row of rows) statements.set.run(this.#prefixBytes, row.key, row.value, now + row.ms);
+    });
+  }
+
+  /**
+   * Deletes several keys in one transaction; absent ones are ignored.
+   *
+   * @param keys The keys.
+   * @throws {TypeError} When `keys` is not an array of well-formed strings.
+   * @throws {CacheError} When SQLite fails or the backend is closed.
+   */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    const context = "Cannot delete from SqliteCacheBackend";
+    const encoded = encodeKeys(context, keys);
+    const statements = await this.#ready(context);
+    if (encoded.length === 0) return;
+    this.#transaction(context, statements, "BEGIN IMMEDIATE", () => {
+      for (const key of encoded) statements.delete.run(this.#prefixBytes, key);
+    });
+  }
+
+  /**
+   * Deletes every row of this backend's prefix, and no other, in one statement.
+   *
+   * @throws {CacheError} When SQLite fails or the backend is closed.
+   */
+  async clear(): Promise<void> {
+    const context = "Cannot clear SqliteCacheBackend";
+    const statements = await this.#ready(context);
+    this.#run(context, () => statements.clear.run(this.#prefixBytes));
+  }
+
+  /**
+   * Removes expired rows of every prefix in the table, 1,000 per statement
+   * (each its own short write transaction, with a macrotask between them so
+   * other work runs), as the `cleanupInterval` timer does. Runs once at a time:
+   * a call during a running cleanup resolves to 0 at once.
+   *
+   * @returns The number of rows removed.
+   * @throws {CacheError} When SQLite fails or the backend is closed.
+   */
+  async cleanup(): Promise<number> {
+    const context = "Cannot clean up SqliteCacheBackend";
+    const statements = await this.#ready(context);
+    if (this.#cleaning) return 0;
+    this.#cleaning = true;
+    try {
+      let removed = 0;
+      while (!this.#closed) {
+        const changes = this.#run(context, () => changesOf(statements.cleanup.run(Date.now(), CLEANUP_BATCH)));
+        removed += changes;
+        if (changes < CLEANUP_BATCH) break;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      return removed;
+    } finally {
+      this.#cleaning = false;
+    }
+  }
+
+  /**
+   * Stops the cleanup timer and closes the database this backend opened (a
+   * borrowed `database` stays open). Later calls are no-ops; using the
+   * backend afterwards throws a `CacheError`.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (!this.#owned) return;
+    const statements = this.#statements ?? await this.#opening.catch(() => undefined);
+    statements?.db.close();
+  }
+
+  /** Closes the backend, so `await using` releases the database at scope end. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #ready(context: string): Promise<Statements> {
+    if (this.#closed) throw closedError(context);
+    let statements: Statements;
+    try {
+      statements = this.#statements ?? await this.#opening;
+    } catch (error) {
+      if (error instanceof CacheError) throw new CacheError(`${context}: ${error.message}`, { cause: error });
+      throw error;
+    }
+    if (this.#closed) throw closedError(context);
+    return statements;
+  }
+
+  #read(context: string, statements: Statements, key: string): Uint8Array | undefined {
+    return this.#run(context, () => valueOf(statements.get.get(this.#prefixBytes, encoder.encode(key), Date.now())));
+  }
+
+  #run<T>(context: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw new CacheError(`${context}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  #transaction<T>(context: string, statements: Statements, begin: string, fn: () => T): T {
+    // Inside a transaction of the borrowed database's owner, run as part of it.
+    if (statements.inTransaction()) return this.#run(context, fn);
+    return this.#run(context, () => {
+      statements.db.exec(begin);
+      try {
+        const result = fn();
+        statements.db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        if (statements.inTransaction()) statements.db.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  }
+}
+
+interface Row {
+  key: Uint8Array;
+  value: Uint8Array;
+  ms: number;
+}
+
+function rowOf(context: string, key: unknown, value: unknown, ttl: unknown): Row {
+  checkKey(context, key);
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`${context}: value must be a Uint8Array: received ${describe(value)}`);
+  }
+  const seconds = checkFinite(context, "ttl", ttl, "seconds");
+  if (seconds > MAX_TTL_SECONDS) {
+    throw new RangeError(`${context}: ttl must be at most ${MAX_TTL_SECONDS} seconds: received ${describe(ttl)}`);
+  }
+  // Whole microseconds first, so 2.007 s is 2007 ms, not 2008.
+  const ms = Math.max(1, Math.ceil(Math.round(seconds * 1e6) / 1e3));
+  return { key: encoder.encode(key as string), value, ms };
+}
+
+function encodeKeys(context: string, keys: unknown): Uint8Array[] {
+  if (!Array.isArray(keys)) throw new TypeError(`${context}: keys must be an array: received ${describe(keys)}`);
+  return keys.map((key, i) => encoder.encode(checkKey(context, key, `keys[${i}]`)));
+}
+
+function valueOf(row: unknown): Uint8Array | undefined {
+  if (row === undefined || row === null) return undefined;
+  const value = (row as { value: unknown }).value;
+  // A zero-length BLOB may come back as NULL.
+  if (value === null) return new Uint8Array(0);
+  return value instanceof Uint8Array ? value : undefined;
+}
+
+function changesOf(result: unknown): number {
+  const changes = (result as { changes?: number | bigint } | undefined)?.changes;
+  return Number(changes ?? 0);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function closedError(context: string): CacheError {
+  return new CacheError(`${context}: the backend is closed`);
+}
+
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void }).unref?.();
+  // Deno's global setInterval returns a number.
+  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+  if (typeof timer === "number") deno?.unrefTimer?.(timer);
+}
+
+function checkNodeVersion(): void {
+  const runtime = globalThis as Runtime;
+  if (runtime.Bun !== undefined || runtime.Deno !== undefined) return;
+  const version = runtime.process?.versions?.node;
+  if (version === undefined) return;
+  const [major, minor] = version.split(".").map(Number);
+  if (major < 22 || (major === 22 && minor < 5)) {
+    throw new CacheError(
+      `${CREATE}: SQLite needs Node >= 22.5 (node:sqlite; unflagged from 22.13), Deno or Bun: this is Node ${version}`,
+    );
+  }
+}
+
+async function open(path: string, table: string): Promise<Statements> {
+  const context = `cannot open ${JSON.stringify(path)}`;
+  let db: SqliteDatabase;
+  try {
+    db = await openDatabase(path);
+  } catch (error) {
+    throw new CacheError(`${context}: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    // busy_timeout first: switching to WAL takes a lock another process may hold.
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
+    return prepare(db, table);
+  } catch (error) {
+    db.close();
+    throw new CacheError(`${context}: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+// Not a literal import: Deno and bundlers would try to resolve "bun:sqlite" on every runtime.
+const BUN_SQLITE = "bun:sqlite";
+
+async function openDatabase(path: string): Promise<SqliteDatabase> {
+  if ((globalThis as Runtime).Bun !== undefined) {
+    const { Database } = await import(BUN_SQLITE) as { Database: new (path: string) => SqliteDatabase };
+    return new Database(path);
+  }
+  let sqlite: { DatabaseSync: new (path: string) => SqliteDatabase };
+  try {
+    sqlite = await import("node:sqlite");
+  } catch (error) {
+    throw new CacheError(
+      `cannot load node:sqlite (Node 22.5 to 22.12 need --experimental-sqlite): ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+  return new sqlite.DatabaseSync(path);
+}
+
+function prepare(db: SqliteDatabase, table: string): Statements {
+  // Quoted, so a valid name that is also a keyword ("order") works; the check on `table` rules out quotes.
+  const t = `"${table}"`;
+  db.exec(
+    `CREATE TABLE IF NOT EXISTS ${t} (prefix BLOB NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, ` +
+      `expires_at INTEGER NOT NULL, PRIMARY KEY (prefix, key)); ` +
+      `CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${t} (expires_at)`,
+  );
+  const flags = db as { isTransaction?: boolean; inTransaction?: boolean };
+  return {
+    db,
+    // node:sqlite names it isTransaction, bun:sqlite inTransaction.
+    inTransaction: () => flags.isTransaction ?? flags.inTransaction ?? false,
+    get: db.prepare(`SELECT value FROM ${t} WHERE prefix = ? AND key = ? AND expires_at > ?`),
+    set: db.prepare(`INSERT OR REPLACE INTO ${t} (prefix, key, value, expires_at) VALUES (?, ?, ?, ?)`),
+    delete: db.prepare(`DELETE FROM ${t} WHERE prefix = ? AND key = ?`),
+    clear: db.prepare(`DELETE FROM ${t} WHERE prefix = ?`),
+    cleanup: db.prepare(`DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expires_at <= ? LIMIT ?)`),
+  };
+}
