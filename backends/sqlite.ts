@@ -149,7 +149,11 @@ interface Statements {
   cleanup: SqliteStatement;
 }
 
-type Runtime = { Bun?: unknown; Deno?: unknown; process?: { versions?: { node?: string } } };
+interface Runtime {
+  Bun?: unknown;
+  Deno?: unknown;
+  process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
+}
 
 /**
  * Stores bytes in one SQLite table, keys and prefix as UTF-8 BLOBs (exact
@@ -170,8 +174,9 @@ type Runtime = { Bun?: unknown; Deno?: unknown; process?: { versions?: { node?: 
  * returns a settled Promise. Batch methods run in one transaction. On a file
  * another process is writing, a call waits for the lock (blocking the event
  * loop) for at most the 5 s busy timeout, then fails with a `CacheError`.
- * The driver is loaded on first use (`bun:sqlite` on Bun, else
- * `node:sqlite`); on Node older than 22.5 the constructor throws.
+ * The constructor loads the runtime's driver (`bun:sqlite` on Bun, else
+ * `node:sqlite`) and opens the database: on Node older than 22.5, or a file
+ * that cannot be opened, it throws a `CacheError`.
  *
  * @example Storing and reading bytes in memory
  * ```ts
@@ -190,19 +195,19 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
   #table: string;
   #owned: boolean;
   #closed = false;
-  #statements: Statements | undefined;
-  #opening: Promise<Statements>;
+  #statements: Statements;
   #timer: ReturnType<typeof setInterval> | undefined;
   #cleaning = false;
 
   /**
-   * Creates a backend; the driver loads and the database opens on first use.
+   * Creates a backend and opens its database (creating the file and the table when missing).
    *
    * @param options Options, see {@linkcode SqliteCacheBackendOptions}.
    * @throws {TypeError} When an option has the wrong type or an unknown name, `table` is not a plain identifier,
    * or `path` is combined with `database`.
    * @throws {RangeError} When `cleanupInterval` is negative or not finite.
-   * @throws {CacheError} On Node older than 22.5, which has no `node:sqlite`.
+   * @throws {CacheError} On Node older than 22.5, which has no `node:sqlite`; when the database cannot be opened
+   * or the table cannot be set up.
    */
   constructor(options: SqliteCacheBackendOptions = {}) {
     checkOptions(CREATE, options, SQLITE_OPTIONS);
@@ -232,40 +237,20 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
         "exec",
         "close",
       ]);
-    } else {
-      checkNodeVersion();
     }
     this.#path = path ?? ":memory:";
     this.#prefix = prefix;
     this.#prefixBytes = encoder.encode(prefix);
     this.#table = table;
     this.#owned = database === undefined;
-    if (database !== undefined) {
-      // A borrowed database needs no driver: set up now, so the first call is synchronous too.
-      try {
-        this.#statements = prepare(database, table);
-      } catch (error) {
-        throw new CacheError(`${CREATE}: cannot set up table ${table}: ${messageOf(error)}`, { cause: error });
-      }
-      this.#opening = Promise.resolve(this.#statements);
-    } else {
-      this.#opening = open(this.#path, table).then((statements) => {
-        if (this.#closed) {
-          statements.db.close();
-          throw closedError("Cannot open SqliteCacheBackend");
-        }
-        return this.#statements = statements;
-      });
-      // A failure is reported by the calls that wait for it; an unused backend must not crash the process.
-      this.#opening.catch(() => {});
-    }
+    this.#statements = database === undefined ? open(this.#path, table) : setUp(database, table, CREATE);
     if (cleanupSeconds > 0) {
       this.#timer = setInterval(() => void this.cleanup().catch(() => {}), cleanupSeconds * 1000);
       unref(this.#timer);
     }
   }
 
-  /** The database path (`":memory:"` by default; that of a borrowed database is not known). */
+  /** The database path (`":memory:"` by default, and for a borrowed database, whose path is not known). */
   get path(): string {
     return this.#path;
   }
@@ -286,15 +271,6 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
   }
 
   /**
-   * Opens the database now rather than on first use, to fail early.
-   *
-   * @throws {CacheError} When the driver cannot be loaded, the file cannot be opened, or the backend is closed.
-   */
-  async connect(): Promise<void> {
-    await this.#ready("Cannot connect SqliteCacheBackend");
-  }
-
-  /**
    * Reads the bytes under `key`.
    *
    * @param key The key.
@@ -304,14 +280,15 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    */
   get(key: string): Promise<Uint8Array | undefined> {
     const context = "Cannot get from SqliteCacheBackend";
+    // Not async: a settled Promise made once, without an async function's extra ticks.
     try {
       checkKey(context, key);
-      const statements = this.#statements;
-      if (statements !== undefined && !this.#closed) return Promise.resolve(this.#read(context, statements, key));
+      const get = this.#open(context).get;
+      const now = Date.now();
+      return Promise.resolve(this.#run(context, () => valueOf(get.get(this.#prefixBytes, encoder.encode(key), now))));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#ready(context).then((statements) => this.#read(context, statements, key));
   }
 
   /**
@@ -325,13 +302,16 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    * @throws {RangeError} When `ttl` is not a finite number > 0, or longer than the maximum.
    * @throws {CacheError} When SQLite fails or the backend is closed.
    */
-  async set(key: string, value: Uint8Array, ttl: number): Promise<void> {
+  set(key: string, value: Uint8Array, ttl: number): Promise<void> {
     const context = "Cannot set in SqliteCacheBackend";
-    const row = rowOf(context, key, value, ttl);
-    const statements = this.#statements !== undefined && !this.#closed ? this.#statements : await this.#ready(context);
-    this.#run(context, () => {
-      statements.set.run(this.#prefixBytes, row.key, row.value, Date.now() + row.ms);
-    });
+    try {
+      const row = rowOf(context, key, value, ttl);
+      const set = this.#open(context).set;
+      this.#run(context, () => set.run(this.#prefixBytes, row.key, row.value, Date.now() + row.ms));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve();
   }
 
   /**
@@ -341,11 +321,13 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    * @throws {TypeError} When `key` is not a well-formed string.
    * @throws {CacheError} When SQLite fails or the backend is closed.
    */
-  async delete(key: string): Promise<void> {
+  delete(key: string): Promise<void> {
     const context = "Cannot delete from SqliteCacheBackend";
-    checkKey(context, key);
-    const statements = await this.#ready(context);
-    this.#run(context, () => statements.delete.run(this.#prefixBytes, encoder.encode(key)));
+    return settle(() => {
+      checkKey(context, key);
+      const statements = this.#open(context);
+      this.#run(context, () => statements.delete.run(this.#prefixBytes, encoder.encode(key)));
+    });
   }
 
   /**
@@ -356,14 +338,16 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    * @throws {TypeError} When `keys` is not an array of well-formed strings.
    * @throws {CacheError} When SQLite fails or the backend is closed.
    */
-  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+  getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
     const context = "Cannot get from SqliteCacheBackend";
-    const encoded = encodeKeys(context, keys);
-    const statements = await this.#ready(context);
-    if (encoded.length === 0) return [];
-    return this.#transaction(context, statements, "BEGIN", () => {
-      const now = Date.now();
-      return encoded.map((key) => valueOf(statements.get.get(this.#prefixBytes, key, now)));
+    return settle(() => {
+      const encoded = encodeKeys(context, keys);
+      const statements = this.#open(context);
+      if (encoded.length === 0) return [];
+      return this.#transaction(context, statements, "BEGIN", () => {
+        const now = Date.now();
+        return encoded.map((key) => valueOf(statements.get.get(this.#prefixBytes, key, now)));
+      });
     });
   }
 
@@ -376,17 +360,19 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    * @throws {RangeError} When a `ttl` is out of range (nothing is stored then).
    * @throws {CacheError} When SQLite fails or the backend is closed.
    */
-  async setMany(entries: readonly BackendEntry[]): Promise<void> {
+  setMany(entries: readonly BackendEntry[]): Promise<void> {
     const context = "Cannot set in SqliteCacheBackend";
-    if (!Array.isArray(entries)) {
-      throw new TypeError(`${context}: entries must be an array: received ${describe(entries)}`);
-    }
-    const rows = entries.map((entry) => rowOf(context, entry?.key, entry?.value, entry?.ttl));
-    const statements = await this.#ready(context);
-    if (rows.length === 0) return;
-    this.#transaction(context, statements, "BEGIN IMMEDIATE", () => {
-      const now = Date.now();
-      for (const row of rows) statements.set.run(this.#prefixBytes, row.key, row.value, now + row.ms);
+    return settle(() => {
+      if (!Array.isArray(entries)) {
+        throw new TypeError(`${context}: entries must be an array: received ${describe(entries)}`);
+      }
+      const rows = entries.map((entry) => rowOf(context, entry?.key, entry?.value, entry?.ttl));
+      const statements = this.#open(context);
+      if (rows.length === 0) return;
+      this.#transaction(context, statements, "BEGIN IMMEDIATE", () => {
+        const now = Date.now();
+        for (const row of rows) statements.set.run(this.#prefixBytes, row.key, row.value, now + row.ms);
+      });
     });
   }
 
@@ -397,13 +383,15 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    * @throws {TypeError} When `keys` is not an array of well-formed strings.
    * @throws {CacheError} When SQLite fails or the backend is closed.
    */
-  async deleteMany(keys: readonly string[]): Promise<void> {
+  deleteMany(keys: readonly string[]): Promise<void> {
     const context = "Cannot delete from SqliteCacheBackend";
-    const encoded = encodeKeys(context, keys);
-    const statements = await this.#ready(context);
-    if (encoded.length === 0) return;
-    this.#transaction(context, statements, "BEGIN IMMEDIATE", () => {
-      for (const key of encoded) statements.delete.run(this.#prefixBytes, key);
+    return settle(() => {
+      const encoded = encodeKeys(context, keys);
+      const statements = this.#open(context);
+      if (encoded.length === 0) return;
+      this.#transaction(context, statements, "BEGIN IMMEDIATE", () => {
+        for (const key of encoded) statements.delete.run(this.#prefixBytes, key);
+      });
     });
   }
 
@@ -412,10 +400,12 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    *
    * @throws {CacheError} When SQLite fails or the backend is closed.
    */
-  async clear(): Promise<void> {
+  clear(): Promise<void> {
     const context = "Cannot clear SqliteCacheBackend";
-    const statements = await this.#ready(context);
-    this.#run(context, () => statements.clear.run(this.#prefixBytes));
+    return settle(() => {
+      const statements = this.#open(context);
+      this.#run(context, () => statements.clear.run(this.#prefixBytes));
+    });
   }
 
   /**
@@ -429,7 +419,7 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    */
   async cleanup(): Promise<number> {
     const context = "Cannot clean up SqliteCacheBackend";
-    const statements = await this.#ready(context);
+    const statements = this.#open(context);
     if (this.#cleaning) return 0;
     this.#cleaning = true;
     try {
@@ -451,13 +441,13 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
    * borrowed `database` stays open). Later calls are no-ops; using the
    * backend afterwards throws a `CacheError`.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    if (!this.#owned) return;
-    const statements = this.#statements ?? await this.#opening.catch(() => undefined);
-    statements?.db.close();
+    return settle(() => {
+      if (this.#owned) this.#statements.db.close();
+    });
   }
 
   /** Closes the backend, so `await using` releases the database at scope end. */
@@ -465,21 +455,9 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
     return this.close();
   }
 
-  async #ready(context: string): Promise<Statements> {
-    if (this.#closed) throw closedError(context);
-    let statements: Statements;
-    try {
-      statements = this.#statements ?? await this.#opening;
-    } catch (error) {
-      if (error instanceof CacheError) throw new CacheError(`${context}: ${error.message}`, { cause: error });
-      throw error;
-    }
-    if (this.#closed) throw closedError(context);
-    return statements;
-  }
-
-  #read(context: string, statements: Statements, key: string): Uint8Array | undefined {
-    return this.#run(context, () => valueOf(statements.get.get(this.#prefixBytes, encoder.encode(key), Date.now())));
+  #open(context: string): Statements {
+    if (this.#closed) throw new CacheError(`${context}: the backend is closed`);
+    return this.#statements;
   }
 
   #run<T>(context: string, fn: () => T): T {
@@ -511,6 +489,15 @@ interface Row {
   key: Uint8Array;
   value: Uint8Array;
   ms: number;
+}
+
+/** Runs `fn` now; its result or error as a settled Promise. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 function rowOf(context: string, key: unknown, value: unknown, ttl: unknown): Row {
@@ -549,10 +536,6 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function closedError(context: string): CacheError {
-  return new CacheError(`${context}: the backend is closed`);
-}
-
 function unref(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
   // Deno's global setInterval returns a number.
@@ -560,26 +543,36 @@ function unref(timer: unknown): void {
   if (typeof timer === "number") deno?.unrefTimer?.(timer);
 }
 
-function checkNodeVersion(): void {
+type Driver = new (path: string) => SqliteDatabase;
+
+// The runtime's own driver, loaded synchronously (process.getBuiltinModule: Node 20.16+, Deno, Bun), so the module
+// loads on every runtime and no dynamic import names "bun:sqlite" where it cannot resolve.
+function driver(): Driver {
   const runtime = globalThis as Runtime;
-  if (runtime.Bun !== undefined || runtime.Deno !== undefined) return;
-  const version = runtime.process?.versions?.node;
-  if (version === undefined) return;
-  const [major, minor] = version.split(".").map(Number);
-  if (major < 22 || (major === 22 && minor < 5)) {
-    throw new CacheError(
-      `${CREATE}: SQLite needs Node >= 22.5 (node:sqlite; unflagged from 22.13), Deno or Bun: this is Node ${version}`,
-    );
+  const load = runtime.process?.getBuiltinModule;
+  if (runtime.Bun !== undefined) {
+    const bun = load?.("bun:sqlite") as { Database?: Driver } | undefined;
+    if (bun?.Database !== undefined) return bun.Database;
+  } else {
+    const node = load?.("node:sqlite") as { DatabaseSync?: Driver } | undefined;
+    if (node?.DatabaseSync !== undefined) return node.DatabaseSync;
   }
+  const version = runtime.process?.versions?.node;
+  throw new CacheError(
+    `${CREATE}: SQLite needs Node >= 22.5 (node:sqlite; 22.5 to 22.12 with --experimental-sqlite), Deno or Bun` +
+      (runtime.Bun === undefined && runtime.Deno === undefined && version !== undefined
+        ? `: this is Node ${version}`
+        : ": this runtime has none"),
+  );
 }
 
-async function open(path: string, table: string): Promise<Statements> {
-  const context = `cannot open ${JSON.stringify(path)}`;
+function open(path: string, table: string): Statements {
+  const Database = driver();
   let db: SqliteDatabase;
   try {
-    db = await openDatabase(path);
+    db = new Database(path);
   } catch (error) {
-    throw new CacheError(`${context}: ${messageOf(error)}`, { cause: error });
+    throw new CacheError(`${CREATE}: cannot open ${JSON.stringify(path)}: ${messageOf(error)}`, { cause: error });
   }
   try {
     // busy_timeout first: switching to WAL takes a lock another process may hold.
@@ -588,28 +581,16 @@ async function open(path: string, table: string): Promise<Statements> {
     return prepare(db, table);
   } catch (error) {
     db.close();
-    throw new CacheError(`${context}: ${messageOf(error)}`, { cause: error });
+    throw new CacheError(`${CREATE}: cannot set up ${JSON.stringify(path)}: ${messageOf(error)}`, { cause: error });
   }
 }
 
-// Not a literal import: Deno and bundlers would try to resolve "bun:sqlite" on every runtime.
-const BUN_SQLITE = "bun:sqlite";
-
-async function openDatabase(path: string): Promise<SqliteDatabase> {
-  if ((globalThis as Runtime).Bun !== undefined) {
-    const { Database } = await import(BUN_SQLITE) as { Database: new (path: string) => SqliteDatabase };
-    return new Database(path);
-  }
-  let sqlite: { DatabaseSync: new (path: string) => SqliteDatabase };
+function setUp(db: SqliteDatabase, table: string, context: string): Statements {
   try {
-    sqlite = await import("node:sqlite");
+    return prepare(db, table);
   } catch (error) {
-    throw new CacheError(
-      `cannot load node:sqlite (Node 22.5 to 22.12 need --experimental-sqlite): ${messageOf(error)}`,
-      { cause: error },
-    );
+    throw new CacheError(`${context}: cannot set up table ${table}: ${messageOf(error)}`, { cause: error });
   }
-  return new sqlite.DatabaseSync(path);
 }
 
 function prepare(db: SqliteDatabase, table: string): Statements {

@@ -392,16 +392,14 @@ describe("SqliteCacheBackend keys and bad input", () => {
     });
   });
 
-  test("a file that cannot be opened is a CacheError on first use, naming the path", async () => {
+  test("a file that cannot be opened is a CacheError from the constructor, naming the path", () => {
     const path = join(dir, "missing-dir", "x.db");
-    await using backend = new SqliteCacheBackend({ path });
-    await assert.rejects(backend.get("k"), (error: unknown) => {
+    assert.throws(() => new SqliteCacheBackend({ path }), (error: unknown) => {
       assert.ok(error instanceof CacheError, String(error));
-      assert.match(error.message, /^Cannot get from SqliteCacheBackend: cannot open ".*missing-dir\/x\.db": /);
+      assert.match(error.message, /^Cannot create SqliteCacheBackend: cannot open ".*missing-dir\/x\.db": /);
       assert.ok(error.cause !== undefined);
       return true;
     });
-    await assert.rejects(backend.connect(), CacheError);
   });
 
   test("a table of another shape is a CacheError, not silent misuse", async () => {
