@@ -258,6 +258,22 @@ describe("SqliteCacheBackend keys and bad input", () => {
     assert.deepEqual(await neighbour.get("_a"), bytes(99), "clear() of one prefix spares a prefix of it");
   });
 
+  test("keys and the prefix are stored as the exact UTF-8 bytes of the strings, NULs included", async () => {
+    const db = await rawDatabase(":memory:");
+    try {
+      await using backend = new SqliteCacheBackend({ database: db, prefix: "p\0" });
+      await backend.set("\0é🔑\0", bytes(1), 60);
+      const row = db.prepare("SELECT hex(prefix) AS p, hex(key) AS k, typeof(key) AS t FROM cachet_cache").get() as {
+        p: string;
+        k: string;
+        t: string;
+      };
+      assert.deepEqual({ ...row }, { p: "7000", k: "00C3A9F09F949100", t: "blob" });
+    } finally {
+      db.close();
+    }
+  });
+
   test("values: every byte, empty, a subarray view and 1 MB round-trip", async () => {
     await using backend = new SqliteCacheBackend();
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
