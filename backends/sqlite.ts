@@ -133,7 +133,7 @@ const DEFAULT_TABLE = "cachet_cache";
 const DEFAULT_CLEANUP_SECONDS = 60;
 const BUSY_TIMEOUT_MS = 5_000;
 const CLEANUP_BATCH = 1_000;
-// A name that needs no quoting and cannot collide with SQLite's own tables.
+// A plain name (quoted in SQL all the same, so keywords work), never one of SQLite's own sqlite_ tables.
 const IDENTIFIER = /^(?!sqlite_)[A-Za-z_][A-Za-z0-9_]{0,62}$/i;
 // Beyond this the expiry in milliseconds is no longer an exact JS number.
 const MAX_TTL_SECONDS = Number.MAX_SAFE_INTEGER / 1000;
