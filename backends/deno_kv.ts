@@ -176,9 +176,8 @@ interface Write {
  * mutations and 800 KiB each: a batch beyond that is several commits.
  * `clear()` lists `[prefix]` and deletes what it finds in such commits.
  *
- * It owns no timer; an open database it opened is closed by `close()` (a
- * Deno KV handle does not keep the process alive, but Deno's test sanitizer
- * reports one left open).
+ * It owns no timer, and an open backend does not keep the process alive;
+ * `close()` (or `await using`) closes a database it opened.
  *
  * @example Borrowing an open database
  * ```ts

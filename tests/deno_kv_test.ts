@@ -3,9 +3,11 @@
 // bad input. Under Node and Bun the Deno suites are skipped and one test checks the constructor's error there.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { type DenoKv, DenoKvCacheBackend } from "../backends/deno_kv.ts";
 import { CacheError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
@@ -328,6 +330,28 @@ describe("DenoKvCacheBackend expiry, limits and bad input", { skip }, () => {
       assert.ok(error.cause !== undefined);
       return true;
     });
+  });
+
+  test("an open backend does not keep the process alive", () => {
+    const script = join(tmpdir(), `cachet-kv-alive-${crypto.randomUUID()}.ts`);
+    const module = new URL("../backends/deno_kv.ts", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { DenoKvCacheBackend } from ${JSON.stringify(module)};\n` +
+        `const b = new DenoKvCacheBackend({ path: ":memory:" });\n` +
+        `await b.set("k", new Uint8Array([1]), 60);\nconsole.log("done");\n`,
+    );
+    try {
+      const child = spawnSync(process.execPath, ["run", "-A", "--unstable-kv", script], {
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      assert.equal(child.error, undefined, "the child exited by itself");
+      assert.equal(child.status, 0, child.stderr);
+      assert.equal(child.stdout.trim(), "done");
+    } finally {
+      rmSync(script, { force: true });
+    }
   });
 
   test("a database that cannot be opened is a CacheError on first use, naming the path", async () => {
