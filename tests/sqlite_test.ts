@@ -151,6 +151,70 @@ describe("SqliteCacheBackend under TTLCache, two backends on one file", () => {
   });
 });
 
+describe("SqliteCacheBackend and another process's lock", () => {
+  test("a file is in WAL mode: reads go on while another connection holds the write lock", async () => {
+    const path = tempFile();
+    await using backend = new SqliteCacheBackend({ path });
+    await backend.set("k", bytes(1), 60);
+    const raw = await rawDatabase(path);
+    try {
+      assert.equal((raw.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode, "wal");
+      raw.exec("BEGIN IMMEDIATE");
+      assert.deepEqual(await backend.get("k"), bytes(1));
+      assert.deepEqual(await backend.getMany(["k"]), [bytes(1)]);
+      raw.exec("ROLLBACK");
+    } finally {
+      raw.close();
+    }
+  });
+
+  test("a write waits for the lock for the 5 s busy timeout, then fails with a CacheError", async () => {
+    const path = tempFile();
+    await using backend = new SqliteCacheBackend({ path });
+    const raw = await rawDatabase(path);
+    try {
+      raw.exec("BEGIN IMMEDIATE");
+      const started = performance.now();
+      await assert.rejects(backend.set("k", bytes(1), 60), (error: unknown) => {
+        assert.ok(error instanceof CacheError, String(error));
+        assert.match(error.message, /^Cannot set in SqliteCacheBackend: .*locked/);
+        assert.ok(error.cause instanceof Error);
+        return true;
+      });
+      const waited = performance.now() - started;
+      assert.ok(waited >= 4_500 && waited < 20_000, `waited ${Math.round(waited)} ms`);
+      raw.exec("ROLLBACK");
+      await backend.set("k", bytes(2), 60);
+      assert.deepEqual(await backend.get("k"), bytes(2), "works again once the lock is released");
+    } finally {
+      raw.close();
+    }
+  });
+
+  test("a batch refused by a lock writes nothing (one transaction)", async () => {
+    const path = tempFile();
+    const borrowed = await rawDatabase(path);
+    const raw = await rawDatabase(path);
+    try {
+      // A borrowed database keeps its own pragmas: a short busy timeout keeps this test fast.
+      borrowed.exec("PRAGMA busy_timeout = 50");
+      await using backend = new SqliteCacheBackend({ database: borrowed });
+      await backend.set("a", bytes(1), 60);
+      raw.exec("BEGIN IMMEDIATE");
+      await assert.rejects(
+        backend.setMany([{ key: "a", value: bytes(9), ttl: 60 }, { key: "b", value: bytes(9), ttl: 60 }]),
+        CacheError,
+      );
+      await assert.rejects(backend.deleteMany(["a"]), CacheError);
+      raw.exec("ROLLBACK");
+      assert.deepEqual(await backend.getMany(["a", "b"]), [bytes(1), undefined]);
+    } finally {
+      raw.close();
+      borrowed.close();
+    }
+  });
+});
+
 describe("SqliteCacheBackend expiry and cleanup", () => {
   test("an expired row is never returned, even before cleanup removes it", async () => {
     const path = tempFile();
