@@ -170,9 +170,10 @@ interface Runtime {
  * ```
  *
  * SQLite calls are synchronous: each method runs its statement at once and
- * returns a settled Promise. Batch methods run in one transaction. On a file
- * another process is writing, a call waits for the lock (blocking the event
- * loop) for at most the 5 s busy timeout, then fails with a `CacheError`.
+ * returns a settled Promise. Batch methods run in one transaction. In WAL
+ * mode reads never wait for a writer; on a file another process is writing,
+ * a write waits for the lock (blocking the event loop) for at most the 5 s
+ * busy timeout, then fails with a `CacheError`.
  * The constructor loads the runtime's driver (`bun:sqlite` on Bun, else
  * `node:sqlite`) and opens the database: on Node older than 22.5, or a file
  * that cannot be opened, it throws a `CacheError`.
