@@ -35,10 +35,11 @@ export function typeName(value: unknown): string {
 }
 
 /**
- * The largest `maxTtl`, in seconds: its milliseconds are still a safe integer,
- * so no backend has to round or cap a TTL below it.
+ * The largest `maxTtl`, in seconds (100 years): a tag record lives twice as
+ * long, and even then its expiry in milliseconds, added to the current time,
+ * is a safe integer that every backend (Redis `PX` included) takes exactly.
  */
-export const MAX_TTL_LIMIT: number = Number.MAX_SAFE_INTEGER / 1000;
+export const MAX_TTL_LIMIT: number = 100 * 365 * 86400;
 
 /**
  * Checks a TTL in seconds: a finite number > 0 and, when `maxTtl` is given, at
@@ -106,6 +107,21 @@ export function checkFinite(
   const rule = `${name} must be a finite number ${inclusive ? ">=" : ">"} ${min} (${unit})`;
   const ErrorType = typeof value === "number" ? RangeError : TypeError;
   throw new ErrorType(`${context}: ${rule}: received ${describe(value)}`);
+}
+
+/** The longest delay a timer can wait on every runtime (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Checks a duration in milliseconds that a timer will wait: > 0 (or >= 0) and at most MAX_TIMER_MS. */
+export function checkDuration(context: string, name: string, value: unknown, zeroAllowed = false): number {
+  const ms = checkFinite(context, name, value, "milliseconds", 0, zeroAllowed);
+  if (ms > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${context}: ${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest a timer can wait: ` +
+        `received ${describe(value)}`,
+    );
+  }
+  return ms;
 }
 
 /** Checks a count: a non-negative safe integer. */

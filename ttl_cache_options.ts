@@ -142,6 +142,16 @@ export interface TTLCacheOptions<T> extends ReadThroughOptions {
    */
   onError?: (error: unknown, context: CacheErrorContext) => void;
   /**
+   * Milliseconds during which backend calls fail at once (a `CacheError`)
+   * after one failed slowly (50 ms or more: a frozen or timing-out server), so
+   * that an outage costs one backend `timeout`, not one per call. Read-through
+   * then fails open at once. A call refused at once opens nothing. 0 turns the
+   * breaker off.
+   *
+   * @default {1000}
+   */
+  circuitBreaker?: number;
+  /**
    * An in-process tier of decoded values in front of the backend: a hit there
    * costs no backend call and no decoding. Give it a `bus` when several
    * processes share the backend, or their tiers only learn of each other's

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { type CacheBackend, type CacheEvent, TTLCache } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { StructuredSerializer } from "../serializers/structured.ts";
+import { JsonSerializer } from "../serializers/json.ts";
+import { LocalBus } from "./_local_bus.ts";
 import { manualClock } from "./_helpers.ts";
 import { deferred, record, settle, setup, twin } from "./_read_through_helpers.ts";
 
@@ -489,4 +491,61 @@ describe("keys beginning with NUL", () => {
     await cache.deleteMany(["\0x"]);
     assert.deepEqual(await cache.getMany(["\0x", "x"]), [undefined, "plain"]);
   });
+});
+
+describe("currSize counts live entries only", () => {
+  test("entries invalidated by deleteTags or a namespace clear() stop counting at once, and are never evicted later", async () => {
+    const cache = new TTLCache<unknown>({ maxSize: 4, serializer: new JsonSerializer() });
+    await cache.set("a", 1, { tags: ["t"] });
+    await cache.set("b", 2, { tags: ["t", "u"] });
+    await cache.namespace("ns").set("c", 3);
+    await cache.set("d", 4);
+    assert.equal(cache.cacheInfo().currSize, 4);
+    await cache.deleteTags(["t"]);
+    assert.equal(cache.cacheInfo().currSize, 2, "a and b are dead");
+    await cache.namespace("ns").clear();
+    assert.equal(cache.cacheInfo().currSize, 1, "c is dead");
+    for (const key of ["e", "f", "g"]) await cache.set(key, key);
+    assert.equal(cache.cacheInfo().currSize, 4);
+    assert.equal(cache.cacheInfo().evictions, 0, "the dead entries made room without counting as evictions");
+    await cache.set("h", "h");
+    assert.equal(cache.cacheInfo().evictions, 1, "d, the oldest live entry, is evicted");
+    assert.equal(await cache.get("d"), undefined);
+    assert.equal(await cache.get("e"), "e");
+  });
+
+  test("an invalidation heard from another cache on the bus stops counting too", async () => {
+    const backend = new MemoryCacheBackend();
+    const bus = new LocalBus();
+    const make = () => new TTLCache<unknown>({ backend, bus, l1: { maxSize: 10 }, serializer: new JsonSerializer() });
+    const a = make();
+    const b = make();
+    await b.set("x", 1, { tags: ["t"] });
+    await b.set("y", 2);
+    assert.equal(b.cacheInfo().currSize, 2);
+    await a.deleteTags(["t"]);
+    assert.equal(b.cacheInfo().currSize, 1);
+    await a.delete("y");
+    assert.equal(b.cacheInfo().currSize, 0);
+  });
+});
+
+describe("records created concurrently", () => {
+  for (const local of [true, false]) {
+    test(`concurrent first writes under a new tag share one token (${local ? "memory" : "an async backend"})`, async () => {
+      const memory = new MemoryCacheBackend();
+      const backend: CacheBackend = local ? memory : {
+        get: (key) => memory.get(key),
+        set: (key, value, ttl) => memory.set(key, value, ttl),
+        delete: (key) => memory.delete(key),
+        clear: () => memory.clear(),
+      };
+      const cache = new TTLCache<unknown>({ backend, serializer: new JsonSerializer() });
+      const keys = ["a", "b", "c", "d", "e"];
+      await Promise.all(keys.map((key) => cache.getOrSet(key, () => key, { tags: ["shared", key] })));
+      for (const key of keys) assert.equal(await cache.get(key), key, `${key} is alive`);
+      await Promise.all(keys.map((key) => cache.namespace("fresh").set(key, key)));
+      for (const key of keys) assert.equal(await cache.namespace("fresh").get(key), key);
+    });
+  }
 });
