@@ -452,6 +452,37 @@ describe("SqliteCacheBackend keys and bad input", () => {
     }
   });
 
+  test("a batch SQLite refuses midway is rolled back: nothing half-written", async () => {
+    const db = await rawDatabase(":memory:");
+    try {
+      await using backend = new SqliteCacheBackend({ database: db });
+      await backend.set("a", bytes(1), 60);
+      // A trigger stands in for a limit the database enforces (a too-large BLOB, a full disk).
+      db.exec(
+        "CREATE TRIGGER refuse BEFORE INSERT ON cachet_cache WHEN NEW.value = X'FF' " +
+          "BEGIN SELECT RAISE(ABORT, 'refused by the database'); END",
+      );
+      await assert.rejects(
+        backend.setMany([
+          { key: "a", value: bytes(2), ttl: 60 },
+          { key: "b", value: bytes(3), ttl: 60 },
+          { key: "c", value: bytes(0xff), ttl: 60 },
+        ]),
+        (error: unknown) => {
+          assert.ok(error instanceof CacheError, String(error));
+          assert.match(error.message, /^Cannot set in SqliteCacheBackend: .*refused by the database/);
+          return true;
+        },
+      );
+      assert.deepEqual(await backend.getMany(["a", "b", "c"]), [bytes(1), undefined, undefined]);
+      await assert.rejects(backend.set("c", bytes(0xff), 60), CacheError);
+      await backend.setMany([{ key: "b", value: bytes(3), ttl: 60 }]);
+      assert.deepEqual(await backend.get("b"), bytes(3), "the backend works on after a refused batch");
+    } finally {
+      db.close();
+    }
+  });
+
   test("a borrowed database stays open after close(); the backend refuses calls once closed", async () => {
     const db = await rawDatabase(":memory:");
     const backend = new SqliteCacheBackend({ database: db, prefix: "b:" });
