@@ -85,6 +85,7 @@ const GET_OR_SET = "Cannot getOrSet in TTLCache";
 // second during an outage, not one per request.
 const OUTAGE_MS = 1_000;
 const OUTAGE_MAX = 10_000;
+const LANDED_MAX = 256;
 const NO_TAGS: readonly string[] = [];
 const NO_STAMPS: readonly TagStamp[] = [];
 const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
@@ -115,6 +116,8 @@ interface Call<T> {
   readonly tokens: Tokens | undefined;
   // An early refresh: the entry is fresh on purpose, so the re-check under a lock must not stop it.
   readonly early?: boolean;
+  // The number of flights landed when this call's read began (see #landed).
+  readonly readAt?: number;
 }
 
 /** A computation several callers may wait on. */
@@ -153,6 +156,11 @@ export class ReadThrough<T> {
   readonly #validated = new WeakMap<GetOrSetOptions, CallSettings>();
   // Computations in flight, by backend key.
   readonly #flights = new Map<string, Flight<T>>();
+  // Flights that finished lately, numbered in order: a caller whose read began
+  // before one landed (a slow backend can answer after the computation and its
+  // write are done) joins its result instead of computing again.
+  readonly #landed = new Map<string, { promise: Promise<T>; at: number }>();
+  #landings = 0;
   // Values computed while the backend was down: backend key -> encoded value and until when it is served.
   readonly #outage = new Map<string, { bytes: Uint8Array; until: number }>();
 
@@ -230,7 +238,7 @@ export class ReadThrough<T> {
     }
     // A remote read fetches the records with the entry; keep their tokens for the store.
     const tokens = records.length === 0 || p.local ? undefined : new Map<string, Uint8Array | undefined>();
-    const call: Call<T> = { scope, key, bk, factory, settings, records, tokens };
+    const call: Call<T> = { scope, key, bk, factory, settings, records, tokens, readAt: this.#landings };
     if (l1Stale !== undefined && settings.staleWhileRevalidate) {
       p.stats.staleHits++;
       p.stats.emitKey("stale", scope.path, key, { reason: "revalidate" });
@@ -255,9 +263,10 @@ export class ReadThrough<T> {
     return value instanceof Promise ? value : Promise.resolve(value);
   }
 
-  /** Drops the values computed during an outage (an invalidation happened). */
-  forgetOutage(): void {
+  /** An invalidation happened: values computed before it are not handed out again. */
+  invalidated(): void {
     if (this.#outage.size > 0) this.#outage.clear();
+    if (this.#landed.size > 0) this.#landed.clear();
   }
 
   #keepForOutage(bk: string, value: T): void {
@@ -348,6 +357,8 @@ export class ReadThrough<T> {
       stats.misses++;
       stats.emitKey("miss", scope.path, key);
     }
+    const landed = settings.lock === false ? undefined : this.#landed.get(call.bk);
+    if (landed !== undefined && call.readAt !== undefined && landed.at > call.readAt) return landed.promise;
     return this.#compute(call, found);
   }
 
@@ -475,7 +486,14 @@ export class ReadThrough<T> {
       const leave = () => {
         if (flights.get(bk) === flight) flights.delete(bk);
       };
-      promise.then(leave, leave);
+      const land = () => {
+        leave();
+        const landed = this.#landed;
+        landed.delete(bk);
+        if (landed.size >= LANDED_MAX) landed.delete(landed.keys().next().value!);
+        landed.set(bk, { promise, at: ++this.#landings });
+      };
+      promise.then(land, leave);
     }
     return flight;
   }

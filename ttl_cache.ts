@@ -770,5 +770,5 @@ function evict<T>(c: Core<T>, what: Invalidation): void {
     c.l1?.evictRecords(what.records);
     c.bound.invalidateRecords(what.records);
   }
-  c.engine.forgetOutage();
+  c.engine.invalidated();
 }
