@@ -1,22 +1,12 @@
 import { TTLCache } from "./ttl_cache.ts";
-import type { FactoryContext, GetOrSetOptions, ReadThroughOptions, SetOptions } from "./ttl_cache_options.ts";
-import { compileTemplate, keyMaker as defaultKeyMaker } from "./make_key.ts";
+import type { ReadThroughOptions } from "./ttl_cache_options.ts";
 import { isProcessLocal, privateBackend } from "./default_backend.ts";
 import { valueCodec } from "./_value_codec.ts";
-import {
-  checkBoolean,
-  checkCount,
-  checkFunction,
-  checkLock,
-  checkOptions,
-  checkString,
-  checkTags,
-  checkTtl,
-  describe,
-  optionNames,
-  typeName,
-} from "./_validate.ts";
-import { checkReadThrough, READ_THROUGH_NAMES } from "./_read_through.ts";
+import { describe, optionNames } from "./_validate.ts";
+import { READ_THROUGH_NAMES } from "./_read_through.ts";
+import { CREATE, privateSettings, type Settings, sharedSettings } from "./_cached_settings.ts";
+import { unstableName } from "./_cached_name.ts";
+import { wrap } from "./_cached_wrapper.ts";
 import type { CacheLock } from "./cache_lock.ts";
 import type { CacheInfo } from "./types.ts";
 
@@ -340,6 +330,7 @@ export interface Cached {
   <F extends AnyFunction>(fn: F): CachedFunction<F>;
 }
 
+// Every option's name, checked by tsc against the documented types; _cached_settings.ts checks their values.
 const CACHED_OPTIONS = optionNames<CachedOptions>({
   key: true,
   keyMaker: true,
@@ -352,32 +343,6 @@ const CACHED_OPTIONS = optionNames<CachedOptions>({
   ...READ_THROUGH_NAMES,
 });
 const PRIVATE_OPTIONS = [...CACHED_OPTIONS, "maxSize"];
-
-const CREATE = "Cannot create cached function";
-const READ_THROUGH_KEYS = Object.keys(READ_THROUGH_NAMES) as (keyof ReadThroughOptions)[];
-// The tag of the entries a function stores under explicit keys (`key`,
-// `keyMaker`): what its cacheClear() deletes, since those keys live outside
-// its namespace.
-const FUNCTION_TAG = "cachet:fn:";
-// The prototype of async generator functions, which cached() turns into streams.
-const ASYNC_GENERATOR_FUNCTION = Object.getPrototypeOf(async function* () {});
-
-type KeyOf = (self: unknown, args: unknown[]) => string | PromiseLike<string>;
-
-interface Settings {
-  // undefined: a private cache, made for each function wrapped.
-  readonly cache: TTLCache<unknown> | undefined;
-  readonly maxSize: number;
-  // An explicit key (`key` or `keyMaker`): the cache's key as is.
-  readonly keyOf: ((fn: AnyFunction) => KeyOf) | undefined;
-  readonly keySource: "key" | "keyMaker" | "the key template";
-  readonly skip: CachedOptions["skip"];
-  readonly typed: boolean;
-  readonly name: string | undefined;
-  readonly tags: ((self: unknown, args: unknown[]) => readonly string[]) | undefined;
-  // What every call passes to getOrSet(): frozen, so it is validated once.
-  readonly call: GetOrSetOptions;
-}
 
 /**
  * Memoizes a sync or async function (or method, or async generator) in a
@@ -542,7 +507,9 @@ export function cached<T>(cache: TTLCache<T>, options?: CachedOptions): Cached;
  */
 export function cached(options: PrivateCacheOptions): Cached;
 export function cached<T>(cache: TTLCache<T> | PrivateCacheOptions, options?: CachedOptions): Cached {
-  const settings = checkSettings(cache as TTLCache<unknown> | PrivateCacheOptions, options);
+  const settings: Settings<TTLCache<unknown>> = cache instanceof TTLCache
+    ? sharedSettings(cache as TTLCache<unknown>, options, CACHED_OPTIONS)
+    : privateSettings(cache, options, PRIVATE_OPTIONS);
   return function cachedDecorator(fn: AnyFunction, context?: ClassMethodDecoratorContext) {
     if (typeof fn !== "function") throw new TypeError(`${CREATE}: fn must be a function: received ${describe(fn)}`);
     const store = settings.cache ?? new TTLCache<unknown>({
@@ -560,7 +527,7 @@ export function cached<T>(cache: TTLCache<T> | PrivateCacheOptions, options?: Ca
           `${CREATE}: the function has no name; pass the name option, so that its keys cannot collide with another function's`,
         );
       }
-      if (shared && settings.name === undefined) throw new TypeError(unstableName(name, store));
+      if (shared && settings.name === undefined) throw new TypeError(unstableName(name, store.backend));
       return wrap(fn, settings, store, name);
     }
     if (context === null || typeof context !== "object" || context.kind !== "method") {
@@ -575,382 +542,8 @@ export function cached<T>(cache: TTLCache<T> | PrivateCacheOptions, options?: Ca
       );
     }
     if (shared && settings.name === undefined) {
-      throw new TypeError(unstableName(`Class#${String(context.name)}`, store));
+      throw new TypeError(unstableName(`Class#${String(context.name)}`, store.backend));
     }
     return wrap(fn, settings, store, settings.name, context.name as string);
   } as Cached;
-}
-
-function unstableName(name: string, cache: TTLCache<unknown>): string {
-  return `${CREATE} ${name}: pass the name option (cached(cache, { name: "${name}" })): its entries live in ` +
-    `${typeName(cache.backend)}, which other processes read, and a function's own name is not stable across builds ` +
-    `(bundlers and minifiers rename functions: getUser may become getUser2), so two builds would stop sharing entries`;
-}
-
-function checkSettings(cache: TTLCache<unknown> | PrivateCacheOptions, given: CachedOptions | undefined): Settings {
-  let options: CachedOptions;
-  let maxSize = 0;
-  let shared: TTLCache<unknown> | undefined;
-  if (cache instanceof TTLCache) {
-    shared = cache;
-    options = given === undefined ? {} : given;
-    checkOptions(CREATE, options, CACHED_OPTIONS);
-  } else if (
-    cache !== null && typeof cache === "object" && !Array.isArray(cache) &&
-    [Object.prototype, null].includes(Object.getPrototypeOf(cache)) && given === undefined
-  ) {
-    checkOptions(CREATE, cache, PRIVATE_OPTIONS);
-    ({ maxSize = 0, ...options } = cache as PrivateCacheOptions);
-    checkCount(CREATE, "maxSize", maxSize);
-  } else {
-    throw new TypeError(
-      `${CREATE}: pass a TTLCache (cached(cache, options)) or the options of a private cache ` +
-        `(cached({ ttl: 30, maxSize: 100 })): received ${describe(cache)}${
-          given === undefined ? "" : ` and ${describe(given)}`
-        }`,
-    );
-  }
-  const { key, keyMaker, skip, typed = false, lock = true, name, ttl, tags } = options;
-  checkFunction(CREATE, "keyMaker", keyMaker);
-  checkFunction(CREATE, "skip", skip);
-  checkBoolean(CREATE, "typed", typed);
-  checkLock(CREATE, lock);
-  checkString(CREATE, "name", name);
-  if (name === "") throw new RangeError(`${CREATE}: name must be a non-empty string: received ""`);
-  const maxTtl = shared?.maxTtl ?? Infinity;
-  checkReadThrough(CREATE, options, undefined, maxTtl);
-  const call: Record<string, unknown> = { lock };
-  if (ttl !== undefined) call.ttl = checkTtl(CREATE, "ttl", ttl, maxTtl === Infinity ? undefined : maxTtl);
-  for (const name of READ_THROUGH_KEYS) if (options[name] !== undefined) call[name] = options[name];
-  const tagsOf = checkTagsOption(tags);
-  if (Array.isArray(tagsOf)) call.tags = tagsOf;
-  return {
-    cache: shared,
-    maxSize,
-    keyOf: checkKeyOption(key, keyMaker),
-    keySource: keyMaker !== undefined ? "keyMaker" : typeof key === "function" ? "key" : "the key template",
-    skip,
-    typed,
-    name,
-    tags: typeof tagsOf === "function" ? tagsOf : undefined,
-    // Frozen, so getOrSet() checks it once.
-    call: Object.freeze(call) as GetOrSetOptions,
-  };
-}
-
-function checkKeyOption(key: CachedOptions["key"], keyMaker: CachedOptions["keyMaker"]): Settings["keyOf"] {
-  if (key !== undefined && keyMaker !== undefined) {
-    throw new TypeError(
-      `${CREATE}: pass key or keyMaker, not both (key is a template such as "user:{0}" or (...args) => string; ` +
-        "keyMaker receives (fn, args, thisArg))",
-    );
-  }
-  if (keyMaker !== undefined) return (fn) => (self, args) => keyMaker(fn, args, self);
-  if (key === undefined) return undefined;
-  if (typeof key === "function") {
-    return () => (self, args) => (key as (...args: unknown[]) => string).apply(self, args);
-  }
-  if (typeof key !== "string") {
-    throw new TypeError(
-      `${CREATE}: key must be a template string ("user:{0}") or a function of the arguments returning the key: ` +
-        `received ${describe(key)}`,
-    );
-  }
-  if (key === "") throw new RangeError(`${CREATE}: key must be a non-empty template: received ""`);
-  const template = compileTemplate(CREATE, `key template ${JSON.stringify(key)}`, key);
-  return () => template;
-}
-
-function checkTagsOption(tags: CachedOptions["tags"]): Settings["tags"] | readonly string[] {
-  if (tags === undefined) return undefined;
-  if (typeof tags === "function") {
-    const of = tags as (...args: unknown[]) => readonly string[];
-    return (self, args) => of.apply(self, args);
-  }
-  if (!Array.isArray(tags)) {
-    throw new TypeError(
-      `${CREATE}: tags must be an array of strings (or templates such as "user:{0}") or a function of the ` +
-        `arguments returning one: received ${describe(tags)}`,
-    );
-  }
-  const parts = checkTags(CREATE, tags).map((tag) =>
-    tag.includes("{") || tag.includes("}") ? compileTemplate(CREATE, `tag template ${JSON.stringify(tag)}`, tag) : tag
-  );
-  // Fixed tags go into the frozen options of every call instead.
-  if (parts.every((part) => typeof part === "string")) return Object.freeze([...parts as string[]]);
-  return (self, args) => parts.map((part) => typeof part === "string" ? part : part(self, args));
-}
-
-interface Scope {
-  // Where the entries live: the cache itself for explicit keys, else the function's namespace.
-  readonly view: TTLCache<unknown>;
-  readonly keyOf: KeyOf;
-  // The tag of every entry stored under an explicit key.
-  readonly tag: string | undefined;
-  // What a call without per-call tags or signal passes to getOrSet().
-  readonly options: GetOrSetOptions;
-}
-
-// A stream consumer that stopped early: the computation it drove stores nothing.
-class Abandoned extends Error {}
-
-// `name` is the namespace; for a method without the name option it is found
-// on the first call (or when an instance is made), from the class that owns `method`.
-function wrap(
-  fn: AnyFunction,
-  settings: Settings,
-  cache: TTLCache<unknown>,
-  name: string | undefined,
-  method?: string,
-): AnyFunction {
-  const { skip, typed, call: callOptions, tags } = settings;
-  const run = fn as (this: unknown, ...args: unknown[]) => unknown;
-  const stream = Object.getPrototypeOf(fn) === ASYNC_GENERATOR_FUNCTION;
-  const explicit = settings.keyOf?.(fn);
-  const label = fn.name || "the cached function";
-  let scope: Scope | undefined;
-  const scopeOf = (self: unknown): Scope => {
-    if (scope !== undefined) return scope;
-    const namespace = name ?? methodNamespace(self, wrapper, method as string);
-    if (explicit !== undefined) {
-      const tag = FUNCTION_TAG + namespace;
-      // Frozen, so getOrSet() checks it once.
-      const options = Object.freeze({ ...callOptions, tags: Object.freeze([...callOptions.tags ?? [], tag]) });
-      return scope = { view: cache, keyOf: explicit, tag, options };
-    }
-    const keyOf = defaultKeyMaker(namespace, typed);
-    return scope = {
-      view: cache.namespace(namespace),
-      keyOf: (_self, args) => keyOf(args),
-      tag: undefined,
-      options: callOptions,
-    };
-  };
-  const checked = (key: string): string => {
-    if (typeof key !== "string") {
-      throw new TypeError(
-        `Cannot call ${label}: ${settings.keySource} must return a string (or a Promise of one): ` +
-          `received ${describe(key)}`,
-      );
-    }
-    return key;
-  };
-  // The key of a call, then `then(scope, key)`: synchronously when the key is.
-  const withKey = <R>(self: unknown, args: unknown[], then: (scope: Scope, key: string) => R): R | Promise<R> => {
-    const at = scopeOf(self);
-    const key = at.keyOf(self, args);
-    return typeof key === "string"
-      ? then(at, key)
-      : Promise.resolve(key).then((resolved) => then(at, checked(resolved)));
-  };
-  const tagsOf = (at: Scope, self: unknown, args: unknown[]): readonly string[] | undefined => {
-    if (tags === undefined) return at.options.tags;
-    const own = tags(self, args);
-    // Not a list: getOrSet() and set() reject it, naming it.
-    return at.tag === undefined || !Array.isArray(own) ? own : [...own, at.tag];
-  };
-  const optionsFor = (at: Scope, self: unknown, args: unknown[], signal: AbortSignal | undefined): GetOrSetOptions =>
-    tags === undefined && signal === undefined ? at.options : {
-      ...at.options,
-      ...(tags === undefined ? {} : { tags: tagsOf(at, self, args) }),
-      ...(signal ? { signal } : {}),
-    };
-  const store = (at: Scope, key: string, self: unknown, args: unknown[], value: unknown): Promise<void> => {
-    const options: SetOptions = {};
-    if (callOptions.ttl !== undefined) options.ttl = callOptions.ttl;
-    if (callOptions.grace !== undefined) options.grace = callOptions.grace;
-    const all = tagsOf(at, self, args);
-    if (all !== undefined) options.tags = all;
-    return at.view.set(key, value, options);
-  };
-
-  const call = (self: unknown, args: unknown[], signal: AbortSignal | undefined): Promise<unknown> => {
-    try {
-      return Promise.resolve(withKey(self, args, (at, key) => {
-        checked(key);
-        const factory = skip === undefined ? () => run.apply(self, args) : async (context: FactoryContext<unknown>) => {
-          const value = await run.apply(self, args);
-          if (skip(value)) context.skip();
-          return value;
-        };
-        return at.view.getOrSet(key, factory, optionsFor(at, self, args, signal));
-      }));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
-
-  // Collects a whole stream, for refresh() and computations nobody consumes (early refresh).
-  const drain = async (generator: AsyncGenerator<unknown>): Promise<unknown[]> => {
-    const items: unknown[] = [];
-    for await (const item of generator) items.push(item);
-    return items;
-  };
-  const kept = (items: unknown[], context: FactoryContext<unknown>): unknown[] => {
-    if (skip?.(items)) context.skip();
-    return items;
-  };
-
-  // One consumption of a stream call: replays a stored (or concurrently
-  // computed) sequence, or, when getOrSet() asks this call to compute, drives
-  // the generator itself, handing each item on as it is recorded.
-  async function* consume(self: unknown, args: unknown[], signal: AbortSignal | undefined): AsyncGenerator<unknown> {
-    const at = scopeOf(self);
-    const key = checked(await at.keyOf(self, args));
-    for (;;) {
-      let driving:
-        | { generator: AsyncGenerator<unknown>; done: (items: unknown[] | Abandoned | Error) => void }
-        | undefined;
-      let waiting = true;
-      let wake!: () => void;
-      const woken = new Promise<void>((resolve) => (wake = resolve));
-      const factory = (context: FactoryContext<unknown>) => {
-        const generator = run.apply(self, args) as AsyncGenerator<unknown>;
-        // With a stale sequence at hand (early refresh, stale-while-revalidate, grace), or no consumer
-        // waiting, the generator is collected alone: a caller is then served the stale sequence at once, or
-        // the fresh one when it completes, never a fresh stream it may have to abandon for the stale one.
-        if (!waiting || context.stale !== undefined) return drain(generator).then((items) => kept(items, context));
-        waiting = false;
-        return new Promise<unknown[]>((resolve, reject) => {
-          driving = {
-            generator,
-            done: (outcome) => outcome instanceof Error ? reject(outcome) : resolve(kept(outcome, context)),
-          };
-          wake();
-        });
-      };
-      const outcome = at.view.getOrSet(key, factory, optionsFor(at, self, args, signal)).then(
-        (value) => ({ value }),
-        (error: unknown) => ({ error }),
-      );
-      const first = await Promise.race([outcome, woken.then(() => undefined)]);
-      waiting = false;
-      if (driving === undefined) {
-        const settled = first ?? await outcome;
-        if ("error" in settled) {
-          // The consumer driving the computation stopped early: compute again.
-          if (settled.error instanceof Abandoned) continue;
-          throw settled.error;
-        }
-        yield* settled.value as unknown[];
-        return;
-      }
-      const { generator, done } = driving;
-      const items: unknown[] = [];
-      let finished = false;
-      try {
-        for (;;) {
-          let step: IteratorResult<unknown>;
-          try {
-            step = await generator.next();
-          } catch (error) {
-            finished = true;
-            done(error instanceof Error ? error : new Error(String(error), { cause: error }));
-            const settled = await outcome;
-            // Failed before its first item: grace may serve the stale sequence.
-            if (items.length === 0 && "value" in settled) {
-              yield* settled.value as unknown[];
-              return;
-            }
-            throw error;
-          }
-          if (step.done) break;
-          items.push(step.value);
-          yield step.value;
-        }
-        finished = true;
-        done(items);
-        const settled = await outcome;
-        if ("error" in settled) throw settled.error;
-        return;
-      } finally {
-        if (!finished) {
-          // The consumer stopped early (break, or threw): close the generator, store nothing.
-          done(new Abandoned(`the consumer of ${label} stopped early`));
-          await generator.return(undefined);
-        }
-      }
-    }
-  }
-
-  // A stream call returns an async generator: it starts when first iterated.
-  const wrapper = stream
-    ? function (this: unknown, ...args: unknown[]): AsyncIterable<unknown> {
-      return consume(this, args, undefined);
-    }
-    : function (this: unknown, ...args: unknown[]): Promise<unknown> {
-      return call(this, args, undefined);
-    };
-  Object.defineProperty(wrapper, "name", { value: fn.name, configurable: true });
-  Object.defineProperty(wrapper, "length", { value: fn.length, configurable: true });
-  const helpers = {
-    cacheInfo: (): CacheInfo => cache.cacheInfo(),
-    cacheClear(this: unknown): Promise<void> {
-      try {
-        // A private cache holds this function's entries alone: clearing it is exact.
-        if (settings.cache === undefined) return cache.clear();
-        const at = scopeOf(this);
-        return at.tag === undefined ? at.view.clear() : at.view.deleteTags([at.tag]);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    keyFor(this: unknown, ...args: unknown[]): string | Promise<string> {
-      const key = scopeOf(this).keyOf(this, args);
-      return typeof key === "string" ? key : Promise.resolve(key).then(checked);
-    },
-    async invalidate(this: unknown, ...args: unknown[]): Promise<void> {
-      await withKey(this, args, (at, key) => at.view.delete(checked(key)));
-    },
-    async refresh(this: unknown, ...args: unknown[]): Promise<unknown> {
-      const at = scopeOf(this);
-      const key = checked(await at.keyOf(this, args));
-      const produced = run.apply(this, args);
-      const value = stream ? await drain(produced as AsyncGenerator<unknown>) : await produced;
-      if (skip?.(value)) return value;
-      await store(at, key, this, args, value);
-      return value;
-    },
-    withSignal(signal: AbortSignal) {
-      if (!(signal instanceof AbortSignal)) {
-        throw new TypeError(`Cannot bind ${label}: signal must be an AbortSignal: received ${describe(signal)}`);
-      }
-      return stream
-        ? function (this: unknown, ...args: unknown[]): AsyncIterable<unknown> {
-          return consume(this, args, signal);
-        }
-        : function (this: unknown, ...args: unknown[]): Promise<unknown> {
-          return call(this, args, signal);
-        };
-    },
-  };
-  if (!stream) return Object.assign(wrapper, helpers);
-  return Object.assign(wrapper, helpers, {
-    async collect(this: unknown, ...args: unknown[]): Promise<unknown[]> {
-      const items: unknown[] = [];
-      for await (const item of consume(this, args, undefined)) items.push(item);
-      return items;
-    },
-  });
-}
-
-// `Class#method`, or `Class.method` for a static method, from the object of
-// `self`'s prototype chain that owns the decorated method.
-function methodNamespace(self: unknown, wrapper: unknown, method: string): string {
-  for (
-    let owner = self === null || self === undefined ? null : Object(self);
-    owner !== null;
-    owner = Object.getPrototypeOf(owner)
-  ) {
-    if (Object.getOwnPropertyDescriptor(owner, method)?.value !== wrapper) continue;
-    const isClass = typeof owner === "function";
-    const className = isClass ? owner.name : owner.constructor?.name;
-    if (typeof className === "string" && className !== "") return `${className}${isClass ? "." : "#"}${method}`;
-    break;
-  }
-  throw new TypeError(
-    `Cannot call ${method}: cannot find the named class that defines it from this (${
-      describe(self)
-    }); call it on an instance of the class, or pass the name option to cached()`,
-  );
 }
