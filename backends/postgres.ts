@@ -30,8 +30,12 @@ import { checkBoolean, checkFinite, checkKey, checkOptions, checkString, checkTt
 import { beforeDeadline, settlesWithin } from "../_deadline.ts";
 import type { BackendEntry, CacheBackend } from "../types.ts";
 
-/** A client of the `postgres` driver (`postgres(url, options)`), borrowed by {@linkcode PostgresCacheBackend}. */
-export type PostgresClient = Sql<Record<string, unknown>>;
+/**
+ * A client of the `postgres` driver (`postgres(url, options)`), borrowed by {@linkcode PostgresCacheBackend}, with
+ * or without custom `types`.
+ */
+// deno-lint-ignore ban-types -- the driver's own type of a client with any custom types; the backend uses none.
+export type PostgresClient = Sql<{}>;
 
 /** Options of {@linkcode PostgresCacheBackend}: a `url` or a `client`, not both. */
 export interface PostgresCacheBackendOptions {

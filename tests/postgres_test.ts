@@ -147,6 +147,10 @@ describe("PostgresCacheBackend options", () => {
       });
     }
     assert.deepEqual(await backend.getMany(["k", "big1", "big2"]), [bytes(1), undefined, undefined]);
+    const large = new Uint8Array(65_536 * 16);
+    for (let at = 0; at < large.length; at += 65_536) crypto.getRandomValues(large.subarray(at, at + 65_536));
+    await backend.set("large", large, 60);
+    assert.deepEqual(await backend.get("large"), large, "a 1 MiB value round-trips byte for byte");
   });
 });
 
