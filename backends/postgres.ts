@@ -141,7 +141,8 @@ export function postgresCacheDdl(table: string = DEFAULT_TABLE, unlogged = false
   const parts = checkTable(context, table);
   checkBoolean(context, "unlogged", unlogged);
   const name = quote(parts);
-  const index = quote([...parts.slice(0, -1), `${parts.at(-1)}_expires_at`]).split(".").at(-1);
+  // An index lives in its table's schema: its name takes no schema.
+  const index = quote([`${parts.at(-1)}_expires_at`]);
   return [
     `CREATE ${unlogged ? "UNLOGGED " : ""}TABLE IF NOT EXISTS ${name} (` +
     "prefix bytea NOT NULL, key_hash bytea NOT NULL, key bytea NOT NULL, value bytea NOT NULL, " +
@@ -178,7 +179,9 @@ function statements(table: string): Statements {
       `FROM unnest($2::bytea[], $3::bytea[], $4::float8[]) AS q(key, value, ms) ${UPSERT}`,
     deleteMany: `DELETE FROM ${t} t USING unnest($2::bytea[]) AS q(key) ` +
       `WHERE t.prefix = $1 AND t.key_hash = sha256(q.key) AND t.key = q.key`,
-    clear: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE prefix = $1 LIMIT ${CLEAR_BATCH}))`,
+    // By primary key rather than ctid: a row updated meanwhile moves, and a batch that missed it would end the loop.
+    clear: `DELETE FROM ${t} WHERE prefix = $1 AND key_hash = ANY(ARRAY(` +
+      `SELECT key_hash FROM ${t} WHERE prefix = $1 LIMIT ${CLEAR_BATCH}))`,
     cleanup: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE expires_at <= now() ` +
       `LIMIT ${DELETE_BATCH} FOR UPDATE SKIP LOCKED))`,
   };

@@ -273,6 +273,20 @@ describe("PostgresCacheBackend storage", () => {
     }
   });
 
+  test("clear() of 25,000 rows deletes them all, 10,000 per statement", async () => {
+    const prefix = crypto.randomUUID();
+    await using backend = new PostgresCacheBackend({ url: PG_URL, table: shared, prefix });
+    await using neighbour = new PostgresCacheBackend({ url: PG_URL, table: shared, prefix: `${prefix}x` });
+    await backend.setMany(Array.from({ length: 25_000 }, (_, i) => ({ key: `k${i}`, value: bytes(1), ttl: 60 })));
+    await neighbour.set("k1", bytes(2), 60);
+    await backend.clear();
+    const count = async (p: string) =>
+      (await sql.unsafe(`SELECT count(*)::int AS n FROM ${shared} WHERE prefix = $1`, [Buffer.from(p)]))[0].n;
+    assert.equal(await count(prefix), 0);
+    assert.deepEqual(await neighbour.get("k1"), bytes(2));
+    await neighbour.clear();
+  });
+
   test("an expired row is never returned, and the cleanup removes it in batches", async () => {
     const name = table("cleanup");
     await using backend = new PostgresCacheBackend({ url: PG_URL, table: name, cleanupInterval: 0 });
