@@ -197,9 +197,10 @@ type Row = { value: Buffer; i?: number };
  *
  * The table (see {@linkcode postgresCacheDdl}) is created on first use.
  * `get`, `set`, `delete` and each batch method is one statement, one round
- * trip. Every call fails with a `CacheError` within `timeout`; while the
- * server refuses connections it fails at once, so a read-through cache falls
- * back to computing.
+ * trip. Every call fails with a `CacheError` within `timeout`; after a
+ * connection failure, until a call succeeds, one call at a time tries the
+ * server and the others fail at once, so a read-through cache falls back to
+ * computing without waiting.
  *
  * A backend that created its client keeps the process alive while
  * connections are open (the driver closes idle ones only on `close()`):
@@ -238,6 +239,9 @@ export class PostgresCacheBackend implements CacheBackend, AsyncDisposable {
   // The calls in flight, for close(); and who waits for them to settle.
   #pending = 0;
   #idle: (() => void)[] = [];
+  // The last connection failure, until a call succeeds; whether a call is trying the server meanwhile.
+  #down: Error | undefined;
+  #probing = false;
 
   /**
    * Creates a backend; it connects and creates its table on first use.
@@ -306,6 +310,9 @@ export class PostgresCacheBackend implements CacheBackend, AsyncDisposable {
       // "relation already exists, skipping" from CREATE ... IF NOT EXISTS is no news.
       onnotice: ignore,
       connection: { application_name: "cachet", statement_timeout: this.#timeoutMs },
+      // The driver waits before reconnecting a connection that failed, up to 20 s after a few failures: a call given
+      // to it once the server is back would wait that long. At most 1 s, as for Redis.
+      backoff: (retries: number) => Math.min(retries * 0.1, 1),
     }) as unknown as PostgresClient;
     this.#owned = true;
   }
@@ -533,6 +540,18 @@ export class PostgresCacheBackend implements CacheBackend, AsyncDisposable {
   // Runs one statement (creating the table first, once), failing with a CacheError within the timeout.
   #query(context: string, text: string, params: unknown[]): Promise<Row[] & { count: number }> {
     if (this.#closed) return Promise.reject(new CacheError(`${context}: the backend is closed`));
+    // While the server is known to be unreachable, one call at a time tries it; the others fail at once, so a
+    // fail-open caller computes without waiting (the driver may hold a call on a dead connection until the deadline).
+    const down = this.#down;
+    if (down !== undefined) {
+      if (this.#probing) {
+        return Promise.reject(
+          new CacheError(`${context}: Postgres is unreachable (${down.message}); retrying`, { cause: down }),
+        );
+      }
+      this.#probing = true;
+    }
+    const probe = down !== undefined;
     const run = () =>
       this.#sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[] & { count: number }>;
     const work = this.#ready ? run() : this.#create().then(run);
@@ -543,17 +562,20 @@ export class PostgresCacheBackend implements CacheBackend, AsyncDisposable {
       () => new CacheError(`${context}: Postgres did not answer within ${this.#timeoutMs} ms (timeout)`),
     ).then(
       (rows) => {
-        this.#settled();
+        this.#settled(probe);
+        this.#down = undefined;
         return rows;
       },
       (error) => {
-        this.#settled();
+        this.#settled(probe);
+        if (unreachable(error)) this.#down = error as Error;
         return Promise.reject(wrap(context, error));
       },
     );
   }
 
-  #settled(): void {
+  #settled(probe: boolean): void {
+    if (probe) this.#probing = false;
     if (--this.#pending > 0 || this.#idle.length === 0) return;
     for (const resolve of this.#idle.splice(0)) resolve();
   }
@@ -676,6 +698,28 @@ function toBytes(value: Buffer): Uint8Array {
 
 function firstValue(rows: Row[]): Uint8Array | undefined {
   return rows.length === 0 ? undefined : toBytes(rows[0].value);
+}
+
+// The driver's codes for a server it cannot reach or lost, and the server's own for shutting down or starting up.
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+
+function unreachable(error: unknown): boolean {
+  return error instanceof Error && UNREACHABLE.has((error as { code?: unknown }).code as string);
 }
 
 function wrap(context: string, error: unknown): CacheError {

@@ -49,18 +49,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A loopback TCP proxy to the machine's Postgres whose link can be frozen (bytes held, nothing answered). */
+/**
+ * A loopback TCP proxy to the machine's Postgres whose link can be frozen (bytes held, nothing answered) or cut (every
+ * connection reset and the port closed, as a dead server), then restored on the same port.
+ */
 export interface FreezableProxy {
   readonly url: string;
   freeze(): void;
   thaw(): void;
+  /** Resets every connection and stops listening: connecting is refused. */
+  kill(): Promise<void>;
+  /** Listens again on the same port. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startProxy(): Promise<FreezableProxy> {
   let frozen = false;
   const links = new Set<{ client: net.Socket; server: net.Socket }>();
-  const proxy = net.createServer((client) => {
+  const listener = (client: net.Socket) => {
     const server = net.connect(5432, "127.0.0.1");
     const link = { client, server };
     links.add(link);
@@ -77,9 +84,20 @@ export async function startProxy(): Promise<FreezableProxy> {
     };
     client.on("close", end).on("error", end);
     server.on("close", end).on("error", end);
-  });
+  };
+  let proxy = net.createServer(listener);
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   const { port } = proxy.address() as net.AddressInfo;
+  const cut = () => {
+    for (const { client, server } of links) {
+      client.resetAndDestroy();
+      server.destroy();
+    }
+  };
+  const stop = () => {
+    cut();
+    return new Promise<void>((resolve) => proxy.close(() => resolve()));
+  };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/test`,
     freeze() {
@@ -96,12 +114,11 @@ export async function startProxy(): Promise<FreezableProxy> {
         server.resume();
       }
     },
-    close() {
-      for (const { client, server } of links) {
-        client.destroy();
-        server.destroy();
-      }
-      return new Promise((resolve) => proxy.close(() => resolve()));
+    kill: stop,
+    async restart() {
+      proxy = net.createServer(listener);
+      await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
     },
+    close: () => proxy.listening ? stop() : (cut(), Promise.resolve()),
   };
 }
