@@ -303,7 +303,7 @@ export class PostgresCacheBackend implements CacheBackend, AsyncDisposable {
         `${CREATE}: pass url (such as postgres://user:password@localhost:5432/app) or client (a postgres driver client)`,
       );
     }
-    this.#sql = postgres(checkUrl(url), {
+    const options_ = {
       connect_timeout: this.#timeoutMs / 1000,
       // The statements name their types; the driver's start-up type query would cost a round trip per connection.
       fetch_types: false,
@@ -313,7 +313,17 @@ export class PostgresCacheBackend implements CacheBackend, AsyncDisposable {
       // The driver waits before reconnecting a connection that failed, up to 20 s after a few failures: a call given
       // to it once the server is back would wait that long. At most 1 s, as for Redis.
       backoff: (retries: number) => Math.min(retries * 0.1, 1),
-    }) as unknown as PostgresClient;
+    };
+    const checked = checkUrl(url);
+    try {
+      this.#sql = postgres(checked, options_) as unknown as PostgresClient;
+    } catch (error) {
+      throw new CacheSettingsValidationError(
+        `${CREATE}: url must be a valid URL such as postgres://user:password@localhost:5432/app (the driver cannot ` +
+          `parse it; see the cause): received ${describe(redact(checked))}`,
+        { cause: error },
+      );
+    }
     this.#owned = true;
   }
 
@@ -629,14 +639,18 @@ function checkTable(context: string, table: unknown): string[] {
 function checkUrl(url: unknown): string {
   if (typeof url !== "string") throw new TypeError(`${CREATE}: url must be a string: received ${describe(url)}`);
   if (!/^postgres(?:ql)?:\/\/./i.test(url)) {
-    // Everything up to the last "@" may be a password.
-    const shown = describe(url.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, "$1***@"));
+    const shown = describe(redact(url));
     throw new CacheSettingsValidationError(
       `${CREATE}: url must be a postgres:// or postgresql:// URL such as postgres://user:password@localhost:5432/app: ` +
         `received ${shown}`,
     );
   }
   return url;
+}
+
+// Everything up to the last "@" may be a password.
+function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, "$1***@");
 }
 
 function keyBytes(context: string, key: string): Buffer {

@@ -91,6 +91,12 @@ describe("PostgresCacheBackend options", () => {
       [{ url: PG_URL, tabel: "x" }, TypeError, /unknown option "tabel" \(did you mean table\?\)/],
       [{ url: 5432 }, TypeError, /url must be a string: received 5432/],
       [{ url: "mysql://root:s3cret@db/app" }, CacheSettingsValidationError, /postgres:\/\/ or postgresql:\/\/ URL/],
+      [{ url: "postgres://root:s3cret@[::1" }, CacheSettingsValidationError, /url must be a valid URL/],
+      [
+        { url: "postgres://root:s3cret@db:port/app" },
+        CacheSettingsValidationError,
+        /received "postgres:\/\/\*\*\*@db:port/,
+      ],
       [{ url: PG_URL, client: rawSql() }, TypeError, /client cannot be combined with url/],
       [{ client: { query() {} } }, TypeError, /client must be a client of the postgres driver/],
       [{ url: PG_URL, timeout: 0 }, RangeError, /timeout must be a finite number > 0 \(milliseconds\): received 0/],
