@@ -550,10 +550,8 @@ describe("TTLCache over PostgresCacheBackend", () => {
     assert.equal(await mine.get("k"), "mine");
   });
 
-  // A caller whose backend read returns after the first computation has finished starts a second one: about one
-  // round in five over this pooled backend (issue #21, item 4). The fix belongs in ttl_cache.ts.
-  const todo = "single flight over a slow backend: a late miss starts a second computation (ttl_cache.ts)";
-  test("getOrSet: 200 concurrent cold callers share one computation (10 rounds)", { todo }, async () => {
+  // Over this pooled backend some callers' reads answer after the first computation has landed: they must join it.
+  test("getOrSet: 200 concurrent cold callers share one computation (10 rounds)", async () => {
     const cache = json(backend(crypto.randomUUID()));
     const counts: number[] = [];
     for (let round = 0; round < 10; round++) {
