@@ -26,12 +26,14 @@ export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; 
   // in 5.3.1), so a backend given db 3 wrote to db 0.
   "ioredis": { as: "optional peer", browser: false, range: "^5.3.1 || ^6.0.0" },
   "msgpackr": { as: "optional peer", browser: true },
+  // ./postgres: porsager's driver, pure JS on Node, Deno and Bun (see docs/postgres.md for why not pg).
+  "postgres": { as: "optional peer", browser: false },
   // Types only: ./schema spells the Standard Schema types out today; a module importing them would need it.
   "@standard-schema/spec": { as: "optional peer", browser: true },
 };
 
 /** Subpaths that need a server runtime: not held to the core's purity, not bundled for the browser. */
-export const SERVER_ONLY: ReadonlySet<string> = new Set(["./redis", "./sqlite", "./deno-kv"]);
+export const SERVER_ONLY: ReadonlySet<string> = new Set(["./redis", "./postgres", "./sqlite", "./deno-kv"]);
 
 /**
  * Subpaths published on JSR only: `./deno-kv` runs on Deno alone, whose users install from JSR; in the npm package

@@ -34,6 +34,7 @@ const SUITES: { name: string; gc?: boolean; external?: boolean }[] = [
   { name: "redis" },
   { name: "redis_batch" },
   { name: "sqlite" },
+  { name: "postgres" },
   { name: "tiers" },
   { name: "stampede" },
   { name: "footprint", gc: true },

@@ -124,6 +124,19 @@ const roundTrips = {
       await backend.close();
     }
   },
+  // Needs the PostgreSQL on 127.0.0.1:5432 (or DATABASE_URL) of the suite's Postgres tests; clears only its own prefix.
+  "./postgres": async ({ ".": { TTLCache }, "./json": { JsonSerializer }, "./postgres": { PostgresCacheBackend } }) => {
+    const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+    const backend = new PostgresCacheBackend({ url, prefix: `cachet-smoke:${crypto.randomUUID()}` });
+    try {
+      const cache = new TTLCache({ backend, serializer: new JsonSerializer() });
+      await cache.set("user:1", { id: 1, name: "Ada" }, 30);
+      assert.deepEqual(await cache.get("user:1"), { id: 1, name: "Ada" });
+    } finally {
+      await backend.clear();
+      await backend.close();
+    }
+  },
 };
 
 const modules = {};
