@@ -18,6 +18,11 @@ import type { TTLCacheOptions } from "./ttl_cache_options.ts";
 
 const NO_RECORDS: readonly string[] = [];
 
+/** A value over `maxValueBytes`: a RangeError for `set`, a value left unstored (and reported) by read-through. */
+export class ValueTooLargeError extends RangeError {
+  override name = "RangeError";
+}
+
 /** An entry found by a read. */
 export interface Found<T> {
   readonly value: T;
@@ -35,6 +40,8 @@ export interface StoreParts<T> {
   readonly l1: L1Tier<T> | undefined;
   readonly link: InvalidationLink | undefined;
   readonly owed: OwedInvalidations;
+  /** The largest encoded value stored (Infinity: no limit). */
+  readonly maxValueBytes: number;
   readonly onError: TTLCacheOptions<T>["onError"];
 }
 
@@ -323,11 +330,20 @@ export class EntryStore<T> {
   }
 
   #encode(value: T): Uint8Array {
-    const serializer = this.#p.serializer;
-    if (serializer !== undefined) return serializer.dumps(value);
-    if (value instanceof Uint8Array) return value;
-    throw new TypeError(
-      `Cannot store ${typeName(value)} without a serializer: pass a serializer to TTLCache or store a Uint8Array`,
-    );
+    const { serializer, maxValueBytes } = this.#p;
+    let bytes: Uint8Array;
+    if (serializer !== undefined) bytes = serializer.dumps(value);
+    else if (value instanceof Uint8Array) bytes = value;
+    else {
+      throw new TypeError(
+        `Cannot store ${typeName(value)} without a serializer: pass a serializer to TTLCache or store a Uint8Array`,
+      );
+    }
+    if (bytes.length > maxValueBytes) {
+      throw new ValueTooLargeError(
+        `Cannot store a value of ${bytes.length} bytes (encoded): over maxValueBytes (${maxValueBytes})`,
+      );
+    }
+    return bytes;
   }
 }

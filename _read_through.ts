@@ -8,7 +8,7 @@ import { CacheError, CacheTimeoutError } from "./errors.ts";
 import { beforeDeadline } from "./_deadline.ts";
 import type { TagStamp } from "./_envelope.ts";
 import type { BackendIo } from "./_backend_io.ts";
-import type { EntryStore, Found } from "./_entry_store.ts";
+import { type EntryStore, type Found, ValueTooLargeError } from "./_entry_store.ts";
 import type { L1Entry, L1Tier } from "./_l1.ts";
 import { backendKey, recordsOf, type Scope } from "./_key_space.ts";
 import type { Records, Tokens } from "./_records.ts";
@@ -570,8 +570,12 @@ export class ReadThrough<T> {
     try {
       await written;
     } catch (error) {
-      this.#failOpen(call, "set", error);
-      this.#keepForOutage(bk, value);
+      // A value over maxValueBytes is returned, not stored: reported as a failed set.
+      if (error instanceof ValueTooLargeError) p.stats.swallowed("set", scope.path, key, error);
+      else {
+        this.#failOpen(call, "set", error);
+        this.#keepForOutage(bk, value);
+      }
     }
     return value;
   }

@@ -56,6 +56,7 @@ const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
   random: true,
   onError: true,
   circuitBreaker: true,
+  maxValueBytes: true,
   ...READ_THROUGH_NAMES,
 });
 const SET_KEYS = optionNames<SetOptions>({ ttl: true, grace: true, tags: true });
@@ -159,6 +160,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       random = Math.random,
       onError,
       circuitBreaker = 1_000,
+      maxValueBytes,
     } = options;
     const maxSeconds = checkMaxTtl(CREATE, maxTtl);
     checkCount(CREATE, "maxSize", maxSize);
@@ -175,6 +177,9 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     checkFunction(CREATE, "random", random);
     checkFunction(CREATE, "onError", onError);
     checkDuration(CREATE, "circuitBreaker", circuitBreaker, true);
+    if (maxValueBytes !== undefined && checkCount(CREATE, "maxValueBytes", maxValueBytes) === 0) {
+      throw new RangeError(`${CREATE}: maxValueBytes must be a positive integer (bytes): received 0`);
+    }
     const { l1: l1Options, bus } = options;
     if (bus !== undefined) {
       checkMethods(CREATE, "bus", bus, ["publish", "subscribe"]);
@@ -214,7 +219,18 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       },
       report: (error) => stats.swallowed("retry", "", undefined, error),
     });
-    const store = new EntryStore<T>({ io, serializer, clock, bound, stats, l1, link, owed, onError });
+    const store = new EntryStore<T>({
+      io,
+      serializer,
+      clock,
+      bound,
+      stats,
+      l1,
+      link,
+      owed,
+      onError,
+      maxValueBytes: maxValueBytes ?? Infinity,
+    });
     const engine = new ReadThrough<T>({
       io,
       store,

@@ -153,6 +153,15 @@ export interface TTLCacheOptions<T> extends ReadThroughOptions {
    */
   circuitBreaker?: number;
   /**
+   * The largest value, in encoded bytes, the cache stores. `set()` of a larger
+   * one rejects with a `RangeError` and changes nothing; read-through returns
+   * it without storing it (an `error` event, `operation: "set"`). A guard
+   * against values that would stall a backend or blow a memory budget.
+   *
+   * @default {undefined (no limit)}
+   */
+  maxValueBytes?: number;
+  /**
    * An in-process tier of decoded values in front of the backend: a hit there
    * costs no backend call and no decoding. Give it a `bus` when several
    * processes share the backend, or their tiers only learn of each other's
