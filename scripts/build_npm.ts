@@ -1,14 +1,15 @@
 // Builds the npm package in npm/ from the same sources as the JSR package and
-// packs it to .tmp/npm/cachet-<version>.tgz. Everything is derived from
-// deno.json: a new entry in its `exports` becomes an npm subpath with no change
-// here. Usage: node_modules/.bin/node scripts/build_npm.ts
+// packs it to dist/cachet-<version>.tgz, which another project installs from a
+// clone (`npm install /path/to/cachet/dist/cachet-<version>.tgz`). Everything is
+// derived from deno.json: a new entry in its `exports` becomes an npm subpath
+// with no change here. Usage: npm run build (node_modules/.bin/node scripts/build_npm.ts)
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { bin, root } from "./_common.ts";
 
 export const npmDir: string = join(root, "npm");
-export const packDir: string = join(root, ".tmp", "npm");
+export const packDir: string = join(root, "dist");
 
 /**
  * What each bare import of the sources becomes in the npm package. A core-only
@@ -235,7 +236,7 @@ export function buildNpm(): NpmPackageJson {
   return pkg;
 }
 
-/** Packs npm/ into .tmp/npm/ and returns the tarball's path. */
+/** Packs npm/ into dist/ and returns the tarball's path. */
 export function packNpm(): string {
   rmSync(packDir, { recursive: true, force: true });
   mkdirSync(packDir, { recursive: true });
@@ -256,5 +257,5 @@ if (import.meta.main) {
     const needs = [...runtime, ...types.map((name) => `${name} (types only)`)];
     console.log(`  ${subpath}: ${needs.length ? needs.join(", ") : "no dependency"}`);
   }
-  console.log(`packed ${relative(root, tarball)}`);
+  console.log(`packed ${relative(root, tarball)}; in another project: npm install ${tarball} (or bun add ${tarball})`);
 }

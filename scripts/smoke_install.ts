@@ -1,4 +1,4 @@
-// Installs the packed tarball (.tmp/npm/, from scripts/build_npm.ts) into scratch projects the way users do, and runs
+// Installs the packed tarball (dist/, from scripts/build_npm.ts) into scratch projects the way users do, and runs
 // tests/consumers/ there. Usage: node_modules/.bin/node scripts/smoke_install.ts npm|bun
 //   npm: `npm install ./cachet-x.y.z.tgz` alone (must pull no dependency; the system Node, the oldest one `engines`
 //        allows, runs the core-only smoke), then with every optional peer: the plain JavaScript smoke on that Node
