@@ -145,7 +145,12 @@ if (!only || only === "dist") {
   await step("exports: deno.json = npm = README", bin("node"), ["scripts/check_exports.ts"]);
   await step("core purity (DOM lib only)", bin("node"), ["scripts/check_core_purity.ts"]);
   await step("publint + attw (tarball)", bin("node"), ["scripts/check_npm_package.ts"]);
-  await step("smoke: npm install (node 20, node 24, tsc)", bin("node"), ["scripts/smoke_install.ts", "npm"], counted);
+  await step(
+    "smoke: npm install (node 20, node 24, tsc; two tiers)",
+    bin("node"),
+    ["scripts/smoke_install.ts", "npm"],
+    counted,
+  );
   await step("smoke: bun add", bin("node"), ["scripts/smoke_install.ts", "bun"], counted);
   await step("browser: headless chromium", bin("node"), ["scripts/smoke_browser.ts"], counted);
 }
