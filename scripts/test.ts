@@ -1,5 +1,5 @@
 // Runs every check and the whole suite on Node 24, Deno and Bun; exits non-zero
-// when any step fails. Usage: npm test [-- --only node|node20|deno|bun|checks|chaos|dist]
+// when any step fails. Usage: npm test [-- --only node|node20|deno|docs|bun|checks|chaos|dist]
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -121,6 +121,10 @@ if (!only || only === "deno") {
     failed: (num(out, /(\d+) failed/g) ?? 0) + (num(out, /failed \((\d+) steps?\)/g) ?? 0),
     skipped: num(out, /(\d+) ignored/g),
   }));
+}
+if (!only || only === "deno" || only === "docs") {
+  // The Markdown examples run as pasted: README.md and docs/*.md.
+  await step("docs examples (deno test --doc README.md docs/*.md)", bin("node"), ["scripts/test_docs.ts"], counted);
 }
 if (!only || only === "bun") {
   // Bun alone caps each test and hook at 5 s; starting a Redis cluster on a busy 2-core machine takes longer.
