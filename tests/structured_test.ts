@@ -219,7 +219,8 @@ describe("StructuredSerializer", () => {
     ) {
       const started = performance.now();
       assertCacheError(data);
-      assert.ok(performance.now() - started < 50);
+      // Allocating or walking gigabytes takes seconds; 1 s holds for a refusal on a loaded machine.
+      assert.ok(performance.now() - started < 1_000);
     }
   });
 

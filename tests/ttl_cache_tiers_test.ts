@@ -330,17 +330,30 @@ function startWorker(workerData: Record<string, unknown>) {
   const worker = new Worker(new URL("./_tiers_worker.ts", import.meta.url), { workerData });
   let next = 0;
   const pending = new Map<number, (reply: Record<string, unknown>) => void>();
-  worker.on("message", (reply: { id: number }) => {
-    pending.get(reply.id)?.(reply);
-    pending.delete(reply.id);
-  });
   const errors: unknown[] = [];
+  // A worker first loads (on Deno: type-checks and compiles) the library and ioredis, which took over 10 s on a loaded
+  // 2-core machine: requests wait for its "ready", under a bound of its own, so that their bound measures only them.
+  let signalReady = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the worker did not start within 60 s: ${errors}`)), 60_000);
+    signalReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  ready.catch(() => {}); // handled by every call(), which awaits it
+  worker.on("message", (reply: { id?: number; ready?: true }) => {
+    if (reply.ready) return signalReady();
+    pending.get(reply.id!)?.(reply);
+    pending.delete(reply.id!);
+  });
   worker.on("error", (error) => errors.push(error));
   return {
-    call(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    async call(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+      await ready;
       const id = next++;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(request)}: ${errors}`)), 10_000);
+      return await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(request)}: ${errors}`)), 20_000);
         pending.set(id, (reply) => {
           clearTimeout(timer);
           if (reply.error !== undefined) reject(new Error(String(reply.error)));
