@@ -98,7 +98,7 @@ export function subpathNeeds(pkg: NpmPackageJson): Record<string, { runtime: str
   const needs: Record<string, { runtime: string[]; types: string[] }> = {};
   const packages = (entry: string) =>
     new Set([...moduleGraph(entry).bare].filter((spec) => !spec.startsWith("node:")).map(packageName));
-  for (const [subpath, target] of Object.entries(pkg.exports)) {
+  for (const [subpath, target] of Object.entries(moduleExports(pkg))) {
     const runtime = packages(join(npmDir, target.default));
     const types = [...packages(join(npmDir, target.types))].filter((name) => !runtime.has(name));
     needs[subpath] = { runtime: [...runtime].sort(), types: types.sort() };
@@ -109,10 +109,36 @@ export function subpathNeeds(pkg: NpmPackageJson): Record<string, { runtime: str
 export interface NpmPackageJson {
   name: string;
   version: string;
-  exports: Record<string, { types: string; default: string }>;
+  /** The module subpaths, plus `"./package.json": "./package.json"` (tools read the version through it). */
+  exports: Record<string, { types: string; default: string } | string>;
   peerDependencies?: Record<string, string>;
   dependencies?: Record<string, string>;
   [field: string]: unknown;
+}
+
+/** The package's module subpaths (its `exports` without `./package.json`). */
+export function moduleExports(pkg: NpmPackageJson): Record<string, { types: string; default: string }> {
+  return Object.fromEntries(
+    Object.entries(pkg.exports).filter((entry): entry is [string, { types: string; default: string }] =>
+      typeof entry[1] === "object"
+    ),
+  );
+}
+
+/** The files besides the code that the npm package ships: the README's relative links reach them in the tarball. */
+const DOCUMENTS = ["README.md", "LICENSE", "CHANGELOG.md", "CONTRIBUTING.md", "docs/*.md", "docs/bench/*.svg"];
+
+/**
+ * The repository's URL, from package.json `repository` (`git+https://host/owner/name.git`), for `homepage` and
+ * `bugs`. Returns it without `git+` and `.git`.
+ */
+export function repositoryUrl(): string {
+  const { repository } = readJson<{ repository?: { url?: string } }>(join(root, "package.json"));
+  const url = repository?.url?.replace(/^git\+/, "").replace(/\.git$/, "");
+  if (url === undefined || !/^https:\/\/[^/]+\/[^/]+\/[^/]+$/.test(url)) {
+    throw new Error(`package.json needs "repository": { "type": "git", "url": "git+https://host/owner/name.git" }`);
+  }
+  return url;
 }
 
 function walk(dir: string): string[] {
@@ -211,12 +237,17 @@ export function buildNpm(): NpmPackageJson {
   for (const [subpath, source] of Object.entries(deno.exports)) {
     exports[subpath] = { types: `${stem(source)}.d.ts`, default: `${stem(source)}.js` };
   }
+  exports["./package.json"] = "./package.json";
+  const repository = repositoryUrl();
   const sorted = (record: Record<string, string>) => Object.fromEntries(Object.entries(record).sort());
   const pkg: NpmPackageJson = {
     name: npmName(),
     version: deno.version,
     description: deno.description,
     license: deno.license,
+    repository: { type: "git", url: `git+${repository}.git` },
+    homepage: `${repository}#readme`,
+    bugs: { url: `${repository}/issues` },
     type: "module",
     sideEffects: false,
     exports,
@@ -232,8 +263,36 @@ export function buildNpm(): NpmPackageJson {
       : {}),
   };
   writeFileSync(join(npmDir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
-  for (const file of ["README.md", "LICENSE"]) cpSync(join(root, file), join(npmDir, file));
+  for (const file of documents()) {
+    mkdirSync(dirname(join(npmDir, file)), { recursive: true });
+    cpSync(join(root, file), join(npmDir, file));
+  }
+  const broken = brokenLinks(npmDir);
+  if (broken.length > 0) throw new Error(`links the npm package cannot follow:\n  ${broken.join("\n  ")}`);
   return pkg;
+}
+
+/** The DOCUMENTS that exist, relative to the repository (a `dir/*.ext` pattern lists that folder). */
+function documents(): string[] {
+  return DOCUMENTS.flatMap((pattern) => {
+    const star = pattern.match(/^(.*)\/\*(\.\w+)$/);
+    if (star === null) return existsSync(join(root, pattern)) ? [pattern] : [];
+    const dir = join(root, star[1]);
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(star[2])).map((f) => `${star[1]}/${f}`) : [];
+  });
+}
+
+/** Relative links and images of the Markdown files in `dir` whose file is not in `dir` (anchors not checked). */
+export function brokenLinks(dir: string): string[] {
+  const broken: string[] = [];
+  for (const file of walk(dir).filter((f) => f.endsWith(".md"))) {
+    for (const [, target] of readFileSync(file, "utf8").matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target) || target.startsWith("#")) continue;
+      const path = join(dirname(file), target.split("#")[0]);
+      if (!existsSync(path)) broken.push(`${relative(dir, file)}: ${target}`);
+    }
+  }
+  return broken;
 }
 
 /** Packs npm/ into dist/ and returns the tarball's path. */
@@ -251,8 +310,13 @@ export function packNpm(): string {
 
 if (import.meta.main) {
   const pkg = buildNpm();
+  // The one field maintainers fill before publishing: homepage and bugs derive from it.
+  if (repositoryUrl().includes("/OWNER/")) {
+    console.warn(`note: package.json "repository" is a placeholder (${repositoryUrl()}): set it before publishing`);
+  }
   const tarball = packNpm();
-  console.log(`built npm/ (${Object.keys(pkg.exports).length} entry points: ${Object.keys(pkg.exports).join(", ")})`);
+  const modules = Object.keys(moduleExports(pkg));
+  console.log(`built npm/ (${modules.length} entry points: ${modules.join(", ")})`);
   for (const [subpath, { runtime, types }] of Object.entries(subpathNeeds(pkg))) {
     const needs = [...runtime, ...types.map((name) => `${name} (types only)`)];
     console.log(`  ${subpath}: ${needs.length ? needs.join(", ") : "no dependency"}`);

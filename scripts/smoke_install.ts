@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { bin, root } from "./_common.ts";
-import { npmDir, type NpmPackageJson, readJson, subpathNeeds, tarballPath } from "./build_npm.ts";
+import { moduleExports, npmDir, type NpmPackageJson, readJson, subpathNeeds, tarballPath } from "./build_npm.ts";
 import { systemNode } from "./_system_node.ts";
 
 const tool = process.argv[2];
@@ -89,7 +89,7 @@ try {
     // Every subpath's declarations must resolve and check (skipLibCheck off) under both resolutions.
     writeFileSync(
       join(scratch, "all.mts"),
-      Object.keys(pkg.exports).map((s, i) => `export * as m${i} from "cachet${s.slice(1)}";\n`).join(""),
+      Object.keys(moduleExports(pkg)).map((s, i) => `export * as m${i} from "cachet${s.slice(1)}";\n`).join(""),
     );
     // A Node project (Node's types, no DOM) and a browser project (DOM, no Node types): README's "TypeScript" lines.
     const projects = {
