@@ -125,8 +125,11 @@ export function moduleExports(pkg: NpmPackageJson): Record<string, { types: stri
   );
 }
 
-/** The files besides the code that the npm package ships: the README's relative links reach them in the tarball. */
-const DOCUMENTS = ["README.md", "LICENSE", "CHANGELOG.md", "CONTRIBUTING.md", "docs/*.md", "docs/bench/*.svg"];
+/**
+ * The files besides the code that the npm package ships, so that the README's relative links reach them in the
+ * tarball. Links to other files of the repository (CONTRIBUTING.md: publint counts it as internal) become absolute.
+ */
+const DOCUMENTS = ["README.md", "LICENSE", "CHANGELOG.md", "docs/*.md", "docs/bench/*.svg"];
 
 /**
  * The repository's URL, from package.json `repository` (`git+https://host/owner/name.git`), for `homepage` and
@@ -263,9 +266,21 @@ export function buildNpm(): NpmPackageJson {
       : {}),
   };
   writeFileSync(join(npmDir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
-  for (const file of documents()) {
+  const shipped = documents();
+  for (const file of shipped) {
     mkdirSync(dirname(join(npmDir, file)), { recursive: true });
-    cpSync(join(root, file), join(npmDir, file));
+    if (!file.endsWith(".md")) {
+      cpSync(join(root, file), join(npmDir, file));
+      continue;
+    }
+    const text = readFileSync(join(root, file), "utf8").replace(/\]\(([^)\s]+)\)/g, (link, target: string) => {
+      if (/^[a-z]+:/i.test(target) || target.startsWith("#")) return link;
+      const [path, anchor] = target.split("#");
+      const inRepository = relative(root, join(root, dirname(file), path));
+      if (shipped.includes(inRepository) || shipped.some((f) => f.startsWith(`${inRepository}/`))) return link;
+      return `](${repository}/blob/main/${inRepository}${anchor === undefined ? "" : `#${anchor}`})`;
+    });
+    writeFileSync(join(npmDir, file), text);
   }
   const broken = brokenLinks(npmDir);
   if (broken.length > 0) throw new Error(`links the npm package cannot follow:\n  ${broken.join("\n  ")}`);
