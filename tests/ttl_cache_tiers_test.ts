@@ -136,25 +136,31 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * Per op kind, how long after the write completed each reader first saw its result (0 when it saw it sooner, as a
- * reader without an l1 copy can). An op a reader never saw counts as Infinity.
+ * Per op kind, how long after the write completed each reader first saw its result or a later op's (0 when it saw it
+ * sooner, as a reader without an l1 copy can). A version that the next write replaced before a stalled reader looked
+ * again is covered by that reader's first view of a later version: the reader never served it stale, and the wait
+ * until that view counts. An op followed by no such view counts as Infinity.
  */
 function latencies(writer: Child, readers: Child[]): Map<string, number[]> {
   const byOp = new Map<string, number[]>();
   for (const reader of readers) {
     for (const key of KEYS) {
       const views = seen(reader).filter((s) => s.key === key);
+      const keyOps = ops(writer).filter((o) => o.key === key);
+      // A view shows op k's result when it has k's state and came after k began (deletes share the state null).
+      const covers = (view: { state: number | null; at: number }, j: number) =>
+        keyOps.slice(j).some((later) => later.state === view.state && view.at >= later.start);
       let from = 0;
-      for (const op of ops(writer).filter((o) => o.key === key)) {
-        const index = views.findIndex((v, i) => i >= from && v.state === op.state && v.at >= op.start);
+      keyOps.forEach((op, j) => {
+        const index = views.findIndex((v, i) => i >= from && covers(v, j));
         const list = byOp.get(op.op) ?? byOp.set(op.op, []).get(op.op)!;
         if (index < 0) {
           list.push(Infinity);
-          continue;
+          return;
         }
         list.push(Math.max(0, views[index].at - op.done));
-        from = index + 1;
-      }
+        from = index;
+      });
     }
   }
   return byOp;
