@@ -35,10 +35,11 @@ export function typeName(value: unknown): string {
 }
 
 /**
- * The largest `maxTtl`, in seconds: its milliseconds are still a safe integer,
- * so no backend has to round or cap a TTL below it.
+ * The largest `maxTtl`, in seconds (100 years): a tag record lives twice as
+ * long, and even then its expiry in milliseconds, added to the current time,
+ * is a safe integer that every backend (Redis `PX` included) takes exactly.
  */
-export const MAX_TTL_LIMIT: number = Number.MAX_SAFE_INTEGER / 1000;
+export const MAX_TTL_LIMIT: number = 100 * 365 * 86400;
 
 /**
  * The shortest TTL, in seconds: 1 ms, the finest expiry a backend keeps (Redis `PX`). A shorter one is a mistake
@@ -120,6 +121,21 @@ export function checkFinite(
   throw new ErrorType(`${context}: ${rule}: received ${describe(value)}`);
 }
 
+/** The longest delay a timer can wait on every runtime (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Checks a duration in milliseconds that a timer will wait: > 0 (or >= 0) and at most MAX_TIMER_MS. */
+export function checkDuration(context: string, name: string, value: unknown, zeroAllowed = false): number {
+  const ms = checkFinite(context, name, value, "milliseconds", 0, zeroAllowed);
+  if (ms > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${context}: ${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest a timer can wait: ` +
+        `received ${describe(value)}`,
+    );
+  }
+  return ms;
+}
+
 /** Checks a count: a non-negative safe integer. */
 export function checkCount(context: string, name: string, value: unknown): number {
   if (typeof value !== "number") {
@@ -154,12 +170,39 @@ export function checkKeyList(context: string, name: string, value: unknown): rea
 }
 
 /** Checks a list of tags: non-empty well-formed strings. */
-export function checkTags(context: string, value: unknown): readonly string[] {
+export function checkTags(context: string, value: unknown, room = MAX_RECORDS): readonly string[] {
   const tags = checkKeyList(context, "tags", value);
+  if (tags.length > room) {
+    throw new RangeError(
+      `${context}: tags must hold at most ${room} tags (what one entry's header can carry): received ${tags.length}`,
+    );
+  }
   tags.forEach((tag, i) => {
     if (tag === "") throw new TypeError(`${context}: tags[${i}] must be a non-empty string: received ""`);
+    if (tag.length > MAX_NAME_BYTES / 3 && utf8.encode(tag).length > MAX_NAME_BYTES) {
+      throw new RangeError(
+        `${context}: tags[${i}] must be at most ${MAX_NAME_BYTES} bytes in UTF-8 (what a tag record's name can ` +
+          `hold): received a string of ${utf8.encode(tag).length} bytes`,
+      );
+    }
   });
   return tags;
+}
+
+/** The most records (tags and enclosing namespaces) one entry can carry. */
+export const MAX_RECORDS = 0xffff;
+// A record's name is stored with a 16-bit length; tag and namespace records add two bytes of their own.
+const MAX_NAME_BYTES = 0xffff - 2;
+const utf8 = new TextEncoder();
+
+/** Checks that a namespace's record name (`record`, its whole path encoded) fits an entry's header. */
+export function checkRecordName(context: string, name: string, record: string): void {
+  if (record.length > MAX_NAME_BYTES / 3 && utf8.encode(record).length > 0xffff) {
+    throw new RangeError(
+      `${context}: name must be short enough for the namespace's path to fit in ${0xffff} bytes of UTF-8: ` +
+        `received a string of ${utf8.encode(name).length} bytes`,
+    );
+  }
 }
 
 /** Checks an optional string option (any string, well-formed). */

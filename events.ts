@@ -72,8 +72,11 @@ export class CacheEvent extends Event {
   readonly error?: unknown;
   /** The step that failed (`"get"`, `"set"`, `"lock"`, `"loads"`, `"refresh"`, `"publish"`, `"bus"`). */
   readonly operation?: string;
-  /** Which tier served a hit: `"l1"` (decoded values in this process) or `"backend"`. */
-  readonly tier?: "l1" | "backend";
+  /**
+   * Which tier served a hit: `"l1"` (decoded values in this process), `"backend"`, or `"outage"` (a value this
+   * process computed less than a second ago while the backend could not be read).
+   */
+  readonly tier?: "l1" | "backend" | "outage";
 
   /**
    * Creates an event.

@@ -142,6 +142,17 @@ export interface TTLCacheOptions<T> extends ReadThroughOptions {
    */
   onError?: (error: unknown, context: CacheErrorContext) => void;
   /**
+   * Milliseconds during which read-through (`getOrSet`, `cached()`) skips the
+   * backend after a backend call failed slowly (50 ms or more: a frozen or
+   * timing-out server), failing open at once, so that an outage costs one
+   * backend `timeout` per process, not one per call. A call refused at once
+   * opens nothing. Plain `get`, `set` and `delete` always call the backend. 0
+   * turns the breaker off.
+   *
+   * @default {1000}
+   */
+  circuitBreaker?: number;
+  /**
    * An in-process tier of decoded values in front of the backend: a hit there
    * costs no backend call and no decoding. Give it a `bus` when several
    * processes share the backend, or their tiers only learn of each other's

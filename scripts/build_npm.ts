@@ -32,7 +32,17 @@ export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; 
 };
 
 /** Subpaths that need a server runtime: not held to the core's purity, not bundled for the browser. */
-export const SERVER_ONLY: ReadonlySet<string> = new Set(["./redis"]);
+export const SERVER_ONLY: ReadonlySet<string> = new Set(["./redis", "./sqlite", "./deno-kv"]);
+
+/**
+ * Subpaths published on JSR only: `./deno-kv` runs on Deno alone, whose users install from JSR; in the npm package
+ * it would be a module that throws on every runtime npm installs for.
+ */
+export const JSR_ONLY: ReadonlySet<string> = new Set(["./deno-kv"]);
+
+/** The deno.json exports the npm package ships (all but {@linkcode JSR_ONLY}). */
+export const npmSources = (deno: DenoJson): [string, string][] =>
+  Object.entries(deno.exports).filter(([subpath]) => !JSR_ONLY.has(subpath));
 
 export interface DenoJson {
   name: string;
@@ -202,7 +212,7 @@ export function buildNpm(): NpmPackageJson {
     types: ["node"],
     rootDir: root,
     outDir: npmDir,
-  }, Object.values(deno.exports));
+  }, npmSources(deno).map(([, source]) => source));
   execFileSync(bin("tsc"), ["-p", tsconfig], { stdio: "inherit" });
 
   for (const file of walk(npmDir)) {
@@ -237,7 +247,7 @@ export function buildNpm(): NpmPackageJson {
   }
 
   const exports: NpmPackageJson["exports"] = {};
-  for (const [subpath, source] of Object.entries(deno.exports)) {
+  for (const [subpath, source] of npmSources(deno)) {
     exports[subpath] = { types: `${stem(source)}.d.ts`, default: `${stem(source)}.js` };
   }
   exports["./package.json"] = "./package.json";

@@ -281,10 +281,13 @@ describe("timeouts", () => {
 describe("failOpen", () => {
   test("a backend whose reads and writes reject: the value is still returned, errors counted and reported", async () => {
     const backend = deadBackend();
-    const cache = overBackend(backend);
+    const clock = manualClock();
+    const cache = new TTLCache<unknown>({ backend, clock, serializer: new StructuredSerializer() });
     const events = record(cache, ["error", "miss"]);
     let runs = 0;
     assert.equal(await cache.getOrSet("k", () => ++runs), 1);
+    await settle(); // the write left to the background fails first
+    clock.advance(1_000); // past the second a value computed during an outage is served again
     assert.equal(await cache.getOrSet("k", () => ++runs), 2, "nothing could be stored");
     await settle(); // a write after a failed read may be left to the background
     const info = cache.cacheInfo();
@@ -298,6 +301,25 @@ describe("failOpen", () => {
       assert.match((event.error as Error).message, /backend down/);
       assert.ok((event.error as Error).cause instanceof Error);
     }
+  });
+
+  test("during an outage, a value computed less than a second ago is served again (a copy), not recomputed", async () => {
+    const backend = deadBackend();
+    const clock = manualClock();
+    const cache = new TTLCache<unknown>({ backend, clock, serializer: new StructuredSerializer() });
+    const hits = record(cache, ["hit"]);
+    let runs = 0;
+    const first = await cache.getOrSet("k", () => ({ run: ++runs })) as { run: number };
+    first.run = 99;
+    clock.advance(999);
+    assert.deepEqual(await cache.getOrSet("k", () => ({ run: ++runs })), { run: 1 }, "kept, as a fresh copy");
+    assert.equal(runs, 1);
+    assert.deepEqual(hits.map((event) => event.tier), ["outage"]);
+    clock.advance(1);
+    assert.deepEqual(await cache.getOrSet("k", () => ({ run: ++runs })), { run: 2 }, "a second at most");
+    await assert.rejects(cache.delete("k"), CacheError);
+    assert.deepEqual(await cache.getOrSet("k", () => ({ run: ++runs })), { run: 3 }, "an invalidation drops it");
+    cache.close();
   });
 
   test("under failOpen, concurrent callers still share one computation", async () => {

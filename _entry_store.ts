@@ -1,0 +1,333 @@
+// Entries as a cache reads and writes them: the envelope (a header with expiry,
+// compute time and record tokens, then the serializer's bytes), checked against
+// the current tokens on read, decoded, counted in the LRU bound and copied into
+// the in-process tier; written and announced to the other caches.
+import { CacheError } from "./errors.ts";
+import { decode, type Decoded, encode, type Header, sameToken, type TagStamp } from "./_envelope.ts";
+import { backendError, type BackendIo } from "./_backend_io.ts";
+import type { InvalidationLink } from "./_invalidation.ts";
+import type { L1Tier } from "./_l1.ts";
+import type { OwedInvalidations } from "./_owed.ts";
+import { type Scope, userKeyOf } from "./_key_space.ts";
+import type { Tokens } from "./_records.ts";
+import type { SizeBound } from "./_size_bound.ts";
+import type { Stats } from "./_stats.ts";
+import { describe, typeName } from "./_validate.ts";
+import type { BackendEntry, CacheSerializer, Clock } from "./types.ts";
+import type { TTLCacheOptions } from "./ttl_cache_options.ts";
+
+const NO_RECORDS: readonly string[] = [];
+
+/** An entry found by a read. */
+export interface Found<T> {
+  readonly value: T;
+  readonly fresh: boolean;
+  readonly header: Header;
+}
+
+/** What a store needs of its cache. */
+export interface StoreParts<T> {
+  readonly io: BackendIo;
+  readonly serializer: CacheSerializer<T> | undefined;
+  readonly clock: Clock;
+  readonly bound: SizeBound;
+  readonly stats: Stats;
+  readonly l1: L1Tier<T> | undefined;
+  readonly link: InvalidationLink | undefined;
+  readonly owed: OwedInvalidations;
+  readonly onError: TTLCacheOptions<T>["onError"];
+}
+
+/** Reads, decodes and writes one cache's entries. */
+export class EntryStore<T> {
+  readonly #p: StoreParts<T>;
+
+  constructor(parts: StoreParts<T>) {
+    this.#p = parts;
+  }
+
+  // Reads an entry (with `records`' tokens in the same round trip) and judges
+  // it; synchronous on a backend with a SyncView. Fills `tokens` with every
+  // record read. Throws (or rejects with) a CacheError when the backend fails.
+  lookup(
+    scope: Scope,
+    key: string,
+    bk: string,
+    records: readonly string[],
+    tokens: Tokens | undefined,
+  ): Found<T> | undefined | Promise<Found<T> | undefined> {
+    const p = this.#p;
+    const sync = p.io.sync;
+    const since = p.l1?.generation ?? 0;
+    if (sync !== undefined) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = sync.get(bk, false);
+        if (bytes === undefined) return this.#gone(bk);
+        const entry = this.#decodeOrDrop(scope, key, bk, bytes);
+        if (entry === undefined) return undefined;
+        // Tokens are compared in place: a hit reads no record out.
+        for (const stamp of entry.tags) if (!sync.matches(stamp.record, stamp.token)) return this.#gone(bk);
+        return this.load(scope, key, bk, entry, undefined, NaN, since);
+      } catch (cause) {
+        throw backendError("get", key, cause);
+      }
+    }
+    const keys = records.length === 0 ? undefined : [bk, ...records];
+    return p.io.readMany(keys ?? [bk], "get").then((raw) => {
+      const current = tokens ?? new Map<string, Uint8Array | undefined>();
+      if (keys !== undefined) { for (let i = 1; i < keys.length; i++) current.set(keys[i], raw[i]); }
+      const bytes = raw[0];
+      if (bytes === undefined) return this.#gone(bk);
+      const entry = this.#decodeOrDrop(scope, key, bk, bytes);
+      if (entry === undefined) return undefined;
+      const missing = entry.tags.filter((stamp) => !current.has(stamp.record)).map((stamp) => stamp.record);
+      if (missing.length === 0) return this.load(scope, key, bk, entry, current, NaN, since);
+      return p.io.readMany(missing, "get").then((got) => {
+        missing.forEach((record, i) => current.set(record, got[i]));
+        return this.load(scope, key, bk, entry, current, NaN, since);
+      });
+    });
+  }
+
+  // Checks an entry's tag tokens (unless `tokens` is undefined: checked
+  // already) and freshness, then decodes its value. `since`: the l1
+  // generation when the read began.
+  load(
+    scope: Scope,
+    key: string,
+    bk: string,
+    entry: Decoded,
+    tokens: Tokens | undefined,
+    now: number,
+    since: number,
+  ): Found<T> | undefined | Promise<Found<T> | undefined> {
+    const p = this.#p;
+    // What an owed invalidation covers may still be in the backend: it is not served.
+    if (p.owed.any && p.owed.covers(bk, entry.tags)) return undefined;
+    if (tokens !== undefined) {
+      for (const stamp of entry.tags) if (!sameToken(tokens.get(stamp.record), stamp.token)) return this.#gone(bk);
+    }
+    let fresh = true;
+    if (entry.freshUntil !== entry.expiresAt) {
+      if (Number.isNaN(now)) now = p.clock.now();
+      fresh = now < entry.freshUntil;
+    }
+    let value: T;
+    const serializer = p.serializer;
+    if (serializer === undefined) {
+      value = entry.payload.slice() as T;
+    } else {
+      let loaded: T | Promise<T>;
+      try {
+        loaded = serializer.loads(entry.payload);
+      } catch (error) {
+        this.#undecodable(scope, key, bk, error);
+        return undefined;
+      }
+      if (loaded instanceof Promise) {
+        return loaded.then(
+          (value): Found<T> => {
+            if (fresh) p.bound.touch(bk);
+            p.l1?.fill(bk, value, entry, false, since);
+            return { value, fresh, header: entry };
+          },
+          (error) => {
+            this.#undecodable(scope, key, bk, error);
+            return undefined;
+          },
+        );
+      }
+      value = loaded;
+    }
+    if (fresh) p.bound.touch(bk);
+    p.l1?.fill(bk, value, entry, false, since);
+    return { value, fresh, header: entry };
+  }
+
+  // Bytes that are not an entry are dropped (and reported) as a miss.
+  decodeOrDrop(scope: Scope, key: string, bk: string, bytes: Uint8Array | undefined): Decoded | undefined {
+    if (bytes === undefined) return undefined;
+    return this.#decodeOrDrop(scope, key, bk, bytes);
+  }
+
+  #decodeOrDrop(scope: Scope, key: string, bk: string, bytes: Uint8Array): Decoded | undefined {
+    if (!(bytes instanceof Uint8Array)) {
+      this.#undecodable(scope, key, bk, new TypeError(`backend returned ${typeName(bytes)}, not a Uint8Array`));
+      return undefined;
+    }
+    const entry = decode(bytes, scope.known);
+    if (entry === undefined) {
+      this.#undecodable(
+        scope,
+        key,
+        bk,
+        new CacheError(`Cannot read key ${describe(key)}: the stored bytes are not an entry cachet wrote (format 1)`),
+      );
+    }
+    return entry;
+  }
+
+  #gone(bk: string): undefined {
+    this.#p.bound.delete(bk);
+    return undefined;
+  }
+
+  #undecodable(scope: Scope, key: string, bk: string, error: unknown): void {
+    const p = this.#p;
+    p.bound.delete(bk);
+    p.stats.errors++;
+    try {
+      p.onError?.(error, { key, operation: "loads" });
+    } catch {
+      // A failing hook must not turn a miss into an error.
+    }
+    p.stats.emit("error", scope.path, { key, operation: "loads", error });
+    p.io.forget(bk);
+  }
+
+  /** The stored bytes of an entry. */
+  envelope(value: T, now: number, ttl: number, grace: number, stamps: readonly TagStamp[], delta: number): Uint8Array {
+    const freshUntil = now + ttl * 1000;
+    return encode({ expiresAt: freshUntil + grace * 1000, freshUntil, delta, tags: stamps }, this.#encode(value));
+  }
+
+  // Stores one entry; on a backend with a SyncView, synchronously. `owed`: a
+  // failed write is owed as an invalidation (an explicit set replaces a value).
+  write(
+    scope: Scope,
+    key: string,
+    bk: string,
+    value: T,
+    ttl: number,
+    grace: number,
+    stamps: readonly TagStamp[],
+    delta: number,
+    owed = true,
+  ): Promise<void> {
+    const p = this.#p;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.envelope(value, p.clock.now(), ttl, grace, stamps, delta);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const lifetime = ttl + grace;
+    const sync = p.io.sync;
+    // The copy this write replaces goes first, whatever the write then does.
+    p.l1?.evictKeys([bk]);
+    if (sync === undefined) {
+      return p.io.write(key, bk, bytes, lifetime).then(() => {
+        p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
+        this.#written(scope, bk, bytes);
+        return this.admitted(bk, lifetime, stamps);
+      }, (error) => {
+        if (owed) this.failed([bk], error);
+        throw error;
+      });
+    }
+    try {
+      sync.set(bk, bytes, lifetime);
+    } catch (cause) {
+      const error = backendError("set", key, cause);
+      if (owed) this.failed([bk], error);
+      return Promise.reject(error);
+    }
+    p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
+    this.#written(scope, bk, bytes);
+    const victims = this.#admit(bk, lifetime, stamps);
+    try {
+      for (const victim of victims) sync.delete(victim);
+    } catch (cause) {
+      return Promise.reject(backendError("delete", victims.join(", "), cause));
+    }
+    return Promise.resolve();
+  }
+
+  /** Stores several entries in one round trip; `keys` are the user's, `stamps` each entry's, aligned with `rows`. */
+  async writeMany(
+    scope: Scope,
+    keys: readonly string[],
+    rows: readonly BackendEntry[],
+    stamps: readonly (readonly TagStamp[])[],
+  ): Promise<void> {
+    const bks = rows.map((row) => row.key);
+    this.#p.l1?.evictKeys(bks);
+    try {
+      await this.#p.io.writeMany(rows);
+    } catch (error) {
+      this.failed(bks, error);
+      throw error;
+    }
+    for (const [i, row] of rows.entries()) {
+      this.#written(scope, row.key, row.value);
+      await this.admitted(row.key, row.ttl, stamps[i]);
+      this.#p.stats.emitKey("set", scope.path, keys[i]);
+    }
+  }
+
+  // A write that failed or timed out may still be applied: the value it
+  // replaced is invalidated as if it had been, and the others are told.
+  failed(bks: readonly string[], error: unknown): void {
+    if (!(error instanceof CacheError)) return;
+    this.#p.owed.owe({ keys: bks });
+    this.#p.link?.announce({ keys: bks });
+  }
+
+  // After a write reached the backend: the in-process tier gets the value as
+  // every reader will decode it (not the caller's object), and the others are told.
+  #written(scope: Scope, bk: string, bytes: Uint8Array): void {
+    const { l1, serializer, link, owed } = this.#p;
+    if (owed.any) owed.settled(bk);
+    if (l1 === undefined) return;
+    const since = l1.generation;
+    const entry = decode(bytes, scope.known)!;
+    let value: T | Promise<T>;
+    try {
+      value = serializer === undefined ? entry.payload.slice() as T : serializer.loads(entry.payload);
+    } catch {
+      value = Promise.resolve(undefined as T);
+    }
+    if (value instanceof Promise) l1.entries.delete(bk);
+    else l1.fill(bk, value, entry, true, since);
+    link?.announce({ keys: [bk] });
+  }
+
+  /** Counts a key just written in the LRU bound, deleting what it evicts. */
+  admitted(bk: string, lifetime: number, stamps: readonly TagStamp[]): Promise<void> | undefined {
+    const victims = this.#admit(bk, lifetime, stamps);
+    if (victims.length === 0) return undefined;
+    const io = this.#p.io;
+    return victims.length === 1 ? io.delete(victims[0], victims[0]) : io.deleteMany(victims, victims.join(", "));
+  }
+
+  #admit(bk: string, seconds: number, stamps: readonly TagStamp[]): readonly string[] {
+    const p = this.#p;
+    const records = stamps.length === 0 ? NO_RECORDS : stamps.map((stamp) => stamp.record);
+    const victims = p.bound.admit(bk, seconds, p.clock.now(), records);
+    if (victims.length === 0) return victims;
+    if (p.l1 !== undefined) { for (const victim of victims) p.l1.entries.delete(victim); }
+    if (p.stats.listening.has("evict")) { for (const victim of victims) p.stats.emit("evict", "", userKeyOf(victim)); }
+    return victims;
+  }
+
+  /** A value's bytes, as the serializer writes them. */
+  encodeValue(value: T): Uint8Array {
+    return this.#encode(value);
+  }
+
+  /** A fresh copy of a value from its bytes. */
+  decodeValue(bytes: Uint8Array): T | Promise<T> {
+    const serializer = this.#p.serializer;
+    return serializer === undefined ? bytes.slice() as T : serializer.loads(bytes);
+  }
+
+  #encode(value: T): Uint8Array {
+    const serializer = this.#p.serializer;
+    if (serializer !== undefined) return serializer.dumps(value);
+    if (value instanceof Uint8Array) return value;
+    throw new TypeError(
+      `Cannot store ${typeName(value)} without a serializer: pass a serializer to TTLCache or store a Uint8Array`,
+    );
+  }
+}
