@@ -42,12 +42,24 @@ export function typeName(value: unknown): string {
 export const MAX_TTL_LIMIT: number = 100 * 365 * 86400;
 
 /**
- * Checks a TTL in seconds: a finite number > 0 and, when `maxTtl` is given, at
+ * The shortest TTL, in seconds: 1 ms, the finest expiry a backend keeps (Redis `PX`). A shorter one is a mistake
+ * (`1e-9`), not a request for a shorter life.
+ */
+export const MIN_TTL = 0.001;
+
+/**
+ * Checks a TTL in seconds: a finite number > 0, at least {@linkcode MIN_TTL} and, when `maxTtl` is given, at
  * most `maxTtl`, so that milliseconds given by mistake (`60000`) or absurd
- * values (`1e300`) are refused instead of silently kept or capped.
+ * values (`1e300`, `1e-9`) are refused instead of silently kept, rounded or capped.
  */
 export function checkTtl(context: string, name: string, value: unknown, maxTtl?: number): number {
   const seconds = checkFinite(context, name, value, "seconds");
+  if (seconds < MIN_TTL) {
+    throw new RangeError(
+      `${context}: ${name} must be at least ${MIN_TTL} seconds (1 ms, the finest expiry a backend keeps): received ` +
+        describe(value),
+    );
+  }
   if (maxTtl !== undefined && seconds > maxTtl) {
     const hint = seconds / 1000 <= maxTtl ? `; ${name} is in seconds (did you pass milliseconds?)` : "";
     throw new RangeError(

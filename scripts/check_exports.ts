@@ -10,6 +10,7 @@ import { bin, root } from "./_common.ts";
 import {
   denoJson,
   JSR_ONLY,
+  moduleExports,
   moduleGraph,
   npmDir,
   npmName,
@@ -22,7 +23,8 @@ const problems: string[] = [];
 const deno = denoJson();
 const pkg = readJson<NpmPackageJson>(join(npmDir, "package.json"));
 const denoKeys = Object.keys(deno.exports).sort();
-const npmKeys = Object.keys(pkg.exports).sort();
+const npmKeys = Object.keys(moduleExports(pkg)).sort();
+if (pkg.exports["./package.json"] !== "./package.json") problems.push(`npm exports lack "./package.json"`);
 
 for (const key of denoKeys) {
   if (!npmKeys.includes(key) && !JSR_ONLY.has(key)) problems.push(`${key} is in deno.json exports, not in npm's`);
@@ -36,7 +38,7 @@ for (const [key, source] of Object.entries(deno.exports)) {
   }
   if (!existsSync(join(root, source))) problems.push(`deno.json export ${key}: ${source} does not exist`);
 }
-for (const [key, target] of Object.entries(pkg.exports)) {
+for (const [key, target] of Object.entries(moduleExports(pkg))) {
   for (const file of [target.types, target.default]) {
     if (!existsSync(join(npmDir, file))) problems.push(`npm export ${key}: npm/${file} does not exist`);
   }

@@ -44,3 +44,5 @@ parentPort!.on("message", async (request: Request) => {
     parentPort!.postMessage({ id, error: String(error) });
   }
 });
+// Tells the test the worker has loaded and listens.
+parentPort!.postMessage({ ready: true });

@@ -179,14 +179,21 @@ describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
     try {
       await assert.rejects(backend.get("k"), CacheError);
       await eventually(() => backend.client.status === "reconnecting" ? Promise.resolve() : Promise.reject(), 3000);
-      for (let i = 0; i < 5; i++) {
+      // Waiting for a reconnect attempt (at most 1 s apart) would take U(0, 1 s) a call, so the median of 7 calls
+      // stays under 100 ms by chance with a probability of about 0.3%, while a loaded machine's stray 200 ms call (Bun,
+      // 214 ms) does not move the median. Every call also stays well under the reconnect interval plus connecting.
+      const took: number[] = [];
+      for (let i = 0; i < 7; i++) {
         const started = performance.now();
         await assert.rejects(backend.get(`k${i}`), /the Redis server is unreachable/);
         assert.deepEqual([...await cache.getOrSet(`c${i}`, () => bytes(i))], [i]);
-        const took = performance.now() - started;
-        assert.ok(took < 50, `call ${i} took ${Math.round(took)} ms`);
+        took.push(performance.now() - started);
         await sleep(150);
       }
+      const sorted = took.toSorted((a, b) => a - b);
+      const shown = took.map(Math.round).join(", ");
+      assert.ok(sorted[3] < 100, `median ${Math.round(sorted[3])} ms over 100 ms: ${shown}`);
+      assert.ok(sorted[6] < 1_000, `a call took ${Math.round(sorted[6])} ms: ${shown}`);
     } finally {
       await server.restart();
     }

@@ -95,7 +95,7 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
       const commands = await recordCommands(client, monitored.url, async () => {
         await backend.set("a", bytes(1), 30);
         await backend.set("b", bytes(2), 0.5);
-        await backend.set("c", bytes(3), 0.0001);
+        await backend.set("c", bytes(3), 0.0011); // ceil: 2 ms (below 0.001 s is a RangeError)
         await backend.set("d", bytes(4), 1.0001);
         await backend.get("a");
         await backend.delete("b");
@@ -105,7 +105,7 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
       assert.deepEqual(sets.map((c) => [c[1], c[3], c[4]]), [
         [`${prefix}a`, "PX", "30000"],
         [`${prefix}b`, "PX", "500"],
-        [`${prefix}c`, "PX", "1"],
+        [`${prefix}c`, "PX", "2"],
         [`${prefix}d`, "PX", "1001"],
       ]);
       const names = commands.map((c) => c[0].toLowerCase());

@@ -57,6 +57,38 @@ describe("TTLCache construction", () => {
     new TTLCache({ ttl: 0.001 });
   });
 
+  test("a ttl under 1 ms (0.001 s) is a RangeError wherever a TTL is taken", async () => {
+    const rule = "ttl must be at least 0.001 seconds (1 ms, the finest expiry a backend keeps)";
+    for (const ttl of [1e-9, 0.0009999]) {
+      assert.throws(() => new TTLCache({ ttl }), {
+        name: "RangeError",
+        message: `Cannot create TTLCache: ${rule}: received ${ttl}`,
+      });
+      const { cache } = jsonCache();
+      await assert.rejects(cache.set("k", 1, ttl), {
+        name: "RangeError",
+        message: `Cannot set in TTLCache: ${rule}: received ${ttl}`,
+      });
+      await assert.rejects(cache.set("k", 1, { ttl }), {
+        name: "RangeError",
+        message: new RegExp(rule.replace(/[()]/g, "\\$&")),
+      });
+      await assert.rejects(cache.getOrSet("k", () => 1, { ttl }), { name: "RangeError" });
+      assert.throws(() => new TTLCache({ l1: { maxSize: 10, ttl } }), {
+        name: "RangeError",
+        message: /l1\.ttl must be at least 0\.001/,
+      });
+      await assert.rejects(new MemoryCacheBackend().set("k", new Uint8Array([1]), ttl), {
+        name: "RangeError",
+        message: `Cannot set in MemoryCacheBackend: ${rule}: received ${ttl}`,
+      });
+      assert.equal(await cache.get("k"), undefined, "nothing was stored");
+    }
+    const { cache } = jsonCache();
+    await cache.set("k", 1, 0.001);
+    assert.equal(await cache.get("k"), 1, "1 ms is allowed");
+  });
+
   test("new TTLCache() rejects a backend, serializer, clock or onError of the wrong shape", () => {
     assert.throws(() => new TTLCache({ backend: {} as never }), {
       name: "TypeError",
