@@ -102,9 +102,9 @@ function open(name: string): BroadcastChannel {
  * import { BroadcastChannelBus } from "@cachet/cachet";
  *
  * await using bus = new BroadcastChannelBus(`docs:${crypto.randomUUID()}`);
- * let resolve!: (message: Uint8Array) => void;
- * const received = new Promise<Uint8Array>((settle) => (resolve = settle));
- * bus.subscribe({ message: resolve, down() {}, up() {} });
+ * const received = new Promise<Uint8Array>((resolve) => {
+ *   bus.subscribe({ message: resolve, down() {}, up() {} });
+ * });
  * await bus.publish(new Uint8Array([1, 2, 3]));
  * assert.deepEqual([...await received], [1, 2, 3]);
  * ```
