@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import { RedisBus, RedisCacheBackend } from "../backends/redis.ts";
+import { RedisBus, RedisCacheBackend } from "../backends/redis/mod.ts";
 import type { BusSubscriber } from "../bus.ts";
 import { CacheError } from "../errors.ts";
 import {

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { RedisCacheBackend } from "../backends/redis.ts";
+import { RedisCacheBackend } from "../backends/redis/mod.ts";
 import { CacheError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
 import { cached } from "../decorator.ts";

@@ -4,7 +4,7 @@ import { Buffer } from "node:buffer";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
+import { RedisCacheBackend, RedisLock } from "../backends/redis/mod.ts";
 import { CacheError } from "../errors.ts";
 import {
   deletePrefix,

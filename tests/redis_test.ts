@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import type { Redis } from "ioredis";
-import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
+import { RedisCacheBackend, RedisLock } from "../backends/redis/mod.ts";
 import { CacheError, CacheSettingsValidationError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
 import { JsonSerializer } from "../serializers/json.ts";

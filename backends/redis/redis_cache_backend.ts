@@ -1,33 +1,10 @@
-/**
- * A Redis backend on [ioredis](https://github.com/redis/ioredis), for caches
- * shared between processes, plus {@linkcode RedisLock}, a distributed lock
- * for `cached({ lock })`. Server-side only (Deno, Node, Bun).
- *
- * @example Caching in Redis under a prefix
- * ```ts
- * import assert from "node:assert/strict";
- * import { TTLCache } from "@cachet/cachet";
- * import { JsonSerializer } from "@cachet/cachet/json";
- * import { RedisCacheBackend } from "@cachet/cachet/redis";
- *
- * await using backend = new RedisCacheBackend({ url: "redis://127.0.0.1:6379", prefix: `docs:${crypto.randomUUID()}:` });
- * const cache = new TTLCache({ backend, serializer: new JsonSerializer() });
- * await cache.set("user:1", { name: "Ada" }, 30);
- * assert((await cache.get("user:1")) !== undefined);
- * await backend.clear();
- * ```
- *
- * @module
- */
+// RedisCacheBackend: cache entries in Redis (exported by ./mod.ts).
 import { Buffer } from "node:buffer";
-import { Redis } from "ioredis";
-import type { Cluster, RedisOptions as IORedisOptions } from "ioredis";
-import { CacheError } from "../errors.ts";
-import { checkBoolean, checkFinite, checkKey, checkOptions, checkString, checkTtl, describe } from "../_validate.ts";
-import { settlesWithin } from "../_deadline.ts";
-import type { BackendEntry, CacheBackend } from "../types.ts";
-import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_redis_batch.ts";
-import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
+import type { Cluster, Redis } from "ioredis";
+import { CacheError } from "../../errors.ts";
+import { checkBoolean, checkKey, checkOptions, checkString, checkTtl, describe } from "../../_validate.ts";
+import type { BackendEntry, CacheBackend } from "../../types.ts";
+import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_batch.ts";
 import {
   checkClient,
   IOREDIS_OPTIONS,
@@ -35,17 +12,8 @@ import {
   LOCK_KEY_SPACE,
   type RedisClient,
   wrapError,
-} from "./_redis_client.ts";
-import { resolveTarget } from "./_redis_settings.ts";
-
-export { RedisLock } from "./redis_lock.ts";
-export { RedisBus } from "./redis_bus.ts";
-export type { RedisBusOptions } from "./redis_bus.ts";
-export type { RedisLockOptions } from "./redis_lock.ts";
-export type { RedisClient } from "./_redis_client.ts";
-
-/** The options of an ioredis `Redis` client (`tls`, `username`, `connectionName`, `retryStrategy`, …). */
-export type RedisOptions = IORedisOptions;
+} from "./_client.ts";
+import { checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
 
 /**
  * Options of {@linkcode RedisCacheBackend}. Any other property must be an
@@ -107,10 +75,7 @@ export interface RedisCacheBackendOptions extends RedisOptions {
 }
 
 const CREATE = "Cannot create RedisCacheBackend";
-const DEFAULT_TIMEOUT_MS = 5_000;
-const MAX_RECONNECT_DELAY_MS = 1_000;
 const SCAN_COUNT = 1_000;
-const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
 // Redis accepts PX up to about 2^63 ms; beyond 2^53 a JS number skips integers, so a longer TTL is refused
 // rather than sent changed.
 const MAX_TTL_SECONDS = `${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}.${Number.MAX_SAFE_INTEGER % 1000}`;
@@ -147,15 +112,12 @@ const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
  */
 export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   #client: IORedisClient;
-  #owned: boolean;
   #prefix: string;
   #allowClearAll: boolean;
   #closed = false;
-  #timeoutMs = DEFAULT_TIMEOUT_MS;
-  #lastConnectionError: Error | undefined;
-  // The calls in flight on a client the backend created, for close(); bounded by the backend's own deadlines unless
-  // ioredis' commandTimeout was asked for. None for a borrowed client: its options time it, close() leaves it be.
-  #calls: Calls | undefined;
+  // The connection the backend created, which bounds its calls and which close() ends. None for a borrowed client:
+  // its options time it, close() leaves it be.
+  #connection: Connection | undefined;
   #getFailed = (error: unknown): Promise<never> =>
     Promise.reject(this.#wrap("Cannot get from RedisCacheBackend", error));
   #setFailed = (error: unknown): Promise<never> => Promise.reject(this.#wrap("Cannot set in RedisCacheBackend", error));
@@ -188,47 +150,10 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
           `${CREATE}: client cannot be combined with ${extra.join(", ")}: configure the client you pass instead`,
         );
       }
-      this.#owned = false;
       return;
     }
-    const timeoutMs = timeout === undefined
-      ? DEFAULT_TIMEOUT_MS
-      : Math.ceil(checkFinite(CREATE, "timeout", timeout, "milliseconds"));
-    this.#timeoutMs = timeoutMs;
-    const defaults: RedisOptions = {
-      lazyConnect: true,
-      connectTimeout: timeoutMs,
-      // Commands issued in the same tick share one write to the socket: more
-      // throughput with many concurrent callers.
-      enableAutoPipelining: true,
-      // Reject queued commands at every failed reconnect attempt instead of
-      // holding them until the server returns.
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
-    };
-    // Connection options given the ioredis way (host, port, path, sentinels) stand in for the url.
-    const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
-    const target = direct ? {} : resolveTarget(CREATE, url);
-    const redis = typeof target === "string"
-      ? new Redis(target, { ...defaults, ...ioredisOptions })
-      : new Redis({ ...defaults, ...target, ...ioredisOptions });
-    // Without a listener ioredis logs every failed reconnect attempt; keep the
-    // last one to explain the next command failure instead.
-    redis.on("error", (error: Error) => {
-      this.#lastConnectionError = error;
-    });
-    redis.on("ready", () => {
-      this.#lastConnectionError = undefined;
-    });
-    // A command timeout without ioredis' timer per command (unless the caller asked for ioredis' own).
-    let deadlines: Deadlines | undefined;
-    if (ioredisOptions.commandTimeout === undefined) {
-      deadlines = new Deadlines(timeoutMs);
-      boundCommands(redis, deadlines);
-    }
-    this.#calls = new Calls(deadlines);
-    this.#client = redis;
-    this.#owned = true;
+    this.#connection = new Connection(CREATE, url, checkTimeout(CREATE, timeout), ioredisOptions);
+    this.#client = this.#connection.client;
   }
 
   /** The key prefix. */
@@ -467,21 +392,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#owned) return;
-    const client = this.#client as Redis;
-    const deadline = performance.now() + this.#timeoutMs;
-    // With auto-pipelining a call made just before may still wait in the client, and QUIT would overtake it.
-    await settlesWithin(this.#calls!.idle(), this.#timeoutMs);
-    // A client between reconnect attempts has no socket left to end: it never emits "end".
-    const ended = client.status === "reconnecting" || client.status === "end"
-      ? undefined
-      : new Promise((resolve) => client.once("end", resolve));
-    try {
-      if (client.status === "ready") await settlesWithin(client.quit(), deadline - performance.now());
-    } finally {
-      client.disconnect();
-    }
-    if (ended !== undefined) await settlesWithin(ended, deadline - performance.now());
+    await this.#connection?.close();
   }
 
   /** Closes the backend at the end of an `await using` scope. */
@@ -490,7 +401,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   }
 
   #track<T>(reply: Promise<T>, bounded = true): Promise<T> {
-    return this.#calls === undefined ? reply : this.#calls.track(reply, bounded);
+    return this.#connection === undefined ? reply : this.#connection.track(reply, bounded);
   }
 
   #checkOpen(context: string): void {
@@ -498,13 +409,13 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     // While the client it owns waits to reconnect, the server is known to be
     // unreachable: fail at once instead of queueing until the next attempt,
     // so a fail-open caller computes without waiting.
-    if (this.#owned && this.#client.status === "reconnecting") {
+    if (this.#connection !== undefined && this.#client.status === "reconnecting") {
       throw this.#wrap(context, new Error("the Redis server is unreachable (reconnecting)"));
     }
   }
 
   #wrap(context: string, error: unknown): CacheError {
-    return wrapError(context, error, this.#lastConnectionError);
+    return wrapError(context, error, this.#connection?.lastError);
   }
 }
 

@@ -1,8 +1,8 @@
 // Helpers shared by the Redis backend and the Redis lock.
 import { Redis } from "ioredis";
 import type { Cluster } from "ioredis";
-import { CacheError } from "../errors.ts";
-import { checkMethods, describe } from "../_validate.ts";
+import { CacheError } from "../../errors.ts";
+import { checkMethods, describe } from "../../_validate.ts";
 
 /**
  * An ioredis client: a standalone `Redis` (`new Redis(url)`) or a `Cluster`

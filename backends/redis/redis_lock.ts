@@ -1,17 +1,11 @@
+// RedisLock: a distributed lock on Redis (exported by ./mod.ts).
 import { Buffer } from "node:buffer";
-import type { CacheLock } from "../cache_lock.ts";
-import { CacheError, CacheTimeoutError } from "../errors.ts";
-import { KeyLock } from "../_key_lock.ts";
-import { beforeDeadline } from "../_deadline.ts";
-import { checkFinite, checkKey, checkOptions, checkString, describe } from "../_validate.ts";
-import {
-  checkClient,
-  type IORedisClient,
-  LOCK_KEY_SPACE,
-  type RedisClient,
-  unrefTimer,
-  wrapError,
-} from "./_redis_client.ts";
+import type { CacheLock } from "../../cache_lock.ts";
+import { CacheError, CacheTimeoutError } from "../../errors.ts";
+import { KeyLock } from "../../_key_lock.ts";
+import { beforeDeadline } from "../../_deadline.ts";
+import { checkFinite, checkKey, checkOptions, checkString, describe } from "../../_validate.ts";
+import { checkClient, type IORedisClient, LOCK_KEY_SPACE, type RedisClient, unrefTimer, wrapError } from "./_client.ts";
 
 /** Options of {@linkcode RedisLock}. All durations are in milliseconds. */
 export interface RedisLockOptions {

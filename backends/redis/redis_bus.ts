@@ -1,12 +1,12 @@
-// RedisBus: the invalidation bus over Redis pub/sub (exported by ./redis.ts).
+// RedisBus: the invalidation bus over Redis pub/sub (exported by ./mod.ts).
 import { Buffer } from "node:buffer";
-import type { BusSubscriber, InvalidationBus } from "../bus.ts";
-import { CacheError } from "../errors.ts";
-import { checkFinite, checkKey, checkMethods, checkOptions, describe } from "../_validate.ts";
-import { settlesWithin } from "../_deadline.ts";
-import { IOREDIS_OPTIONS, type IORedisClient, unrefTimer, wrapError } from "./_redis_client.ts";
-import { resolveTarget } from "./_redis_settings.ts";
-import { RedisCacheBackend, type RedisOptions } from "./redis.ts";
+import type { BusSubscriber, InvalidationBus } from "../../bus.ts";
+import { CacheError } from "../../errors.ts";
+import { checkKey, checkMethods, checkOptions, describe } from "../../_validate.ts";
+import { settlesWithin } from "../../_deadline.ts";
+import { IOREDIS_OPTIONS, type IORedisClient, unrefTimer, wrapError } from "./_client.ts";
+import { checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
+import { RedisCacheBackend } from "./redis_cache_backend.ts";
 
 /**
  * Options of {@linkcode RedisBus}. Made from options, the bus creates its
@@ -43,9 +43,7 @@ export interface RedisBusOptions extends RedisOptions {
 
 const CREATE = "Cannot create RedisBus";
 const PUBLISH = "Cannot publish on RedisBus";
-const DEFAULT_TIMEOUT_MS = 5_000;
 const DEFAULT_CHANNEL = "cachet:bus";
-const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
 const KNOWN_OPTIONS = [...new Set(["url", "channel", "timeout", ...IOREDIS_OPTIONS])];
 const SUBSCRIBER_METHODS = ["message", "down", "up"] as const;
 
@@ -101,8 +99,9 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
   readonly #channel: string;
   readonly #timeoutMs: number;
   readonly #publisher: IORedisClient;
-  readonly #backend: RedisCacheBackend;
-  readonly #owned: boolean;
+  // The backend published through, or the connection the bus created (which close() ends).
+  readonly #backend: RedisCacheBackend | undefined;
+  readonly #connection: Connection | undefined;
   readonly #subscribers = new Set<BusSubscriber>();
   #subscriber: IORedisClient | undefined;
   #state: State = "idle";
@@ -135,22 +134,16 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     checkOptions(CREATE, own, fromBackend ? ["channel", "timeout"] : KNOWN_OPTIONS);
     const { url, channel, timeout, ...ioredisOptions } = own as RedisBusOptions;
     if (channel !== undefined) checkKey(CREATE, channel, "channel");
-    this.#timeoutMs = timeout === undefined
-      ? DEFAULT_TIMEOUT_MS
-      : Math.ceil(checkFinite(CREATE, "timeout", timeout, "milliseconds"));
+    this.#timeoutMs = checkTimeout(CREATE, timeout);
     if (fromBackend) {
       this.#backend = backendOrOptions;
-      this.#owned = false;
       this.#channel = channel ?? `${DEFAULT_CHANNEL}:${backendOrOptions.prefix}`;
+      this.#publisher = backendOrOptions.client as IORedisClient;
     } else {
-      // Checked here so that a bad url or environment is reported as the bus' own fault.
-      const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
-      if (!direct) resolveTarget(CREATE, url);
-      this.#backend = new RedisCacheBackend({ url, timeout: this.#timeoutMs, ...ioredisOptions });
-      this.#owned = true;
+      this.#connection = new Connection(CREATE, url, this.#timeoutMs, ioredisOptions);
       this.#channel = channel ?? DEFAULT_CHANNEL;
+      this.#publisher = this.#connection.client;
     }
-    this.#publisher = this.#backend.client as IORedisClient;
   }
 
   /** The pub/sub channel. */
@@ -200,7 +193,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     if (this.#state === "down") {
       throw wrapError(PUBLISH, new Error("the subscriber connection is down"), this.#lastConnectionError);
     }
-    if (this.#backend.closed) throw new CacheError(`${PUBLISH}: the backend it publishes through is closed`);
+    if (this.#backend?.closed === true) throw new CacheError(`${PUBLISH}: the backend it publishes through is closed`);
     const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -261,7 +254,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
       subscriber.disconnect();
       if (ended !== undefined) await settlesWithin(ended, this.#timeoutMs);
     }
-    if (this.#owned) await settlesWithin(this.#backend.close(), deadline - performance.now());
+    if (this.#connection !== undefined) await settlesWithin(this.#connection.close(), deadline - performance.now());
   }
 
   /** Closes the bus at the end of an `await using` scope. */

@@ -1,0 +1,218 @@
+// The connection a RedisCacheBackend or a RedisBus made from options creates:
+// where it connects (the url option, or the REDIS_* environment variables,
+// checked up front so a typo fails at construction with a message that names
+// the fault and never the password), the ioredis client with cachet's
+// defaults and command deadlines, and how it closes.
+import { Redis } from "ioredis";
+import type { RedisOptions as IORedisOptions } from "ioredis";
+import { CacheSettingsValidationError } from "../../errors.ts";
+import { checkFinite, describe } from "../../_validate.ts";
+import { settlesWithin } from "../../_deadline.ts";
+import { readEnv } from "../_env.ts";
+import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
+
+/** The options of an ioredis `Redis` client (`tls`, `username`, `connectionName`, `retryStrategy`, …). */
+export type RedisOptions = IORedisOptions;
+
+/** The default of `timeout`, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 5_000;
+const MAX_RECONNECT_DELAY_MS = 1_000;
+// ioredis options that say where to connect, standing in for the url.
+const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
+
+/** A URL for ioredis, or the parts read from REDIS_HOST and its companions. */
+export type RedisTarget = string | { host?: string; port?: number; db?: number; password?: string };
+
+/**
+ * Hides the password of a URL before it goes into an error message: all up to
+ * the last "@", since a password may hold "@", ":" or "/" unescaped.
+ */
+function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, "$1***@");
+}
+
+function invalid(context: string, message: string): CacheSettingsValidationError {
+  return new CacheSettingsValidationError(`${context}: ${message}`);
+}
+
+function checkUrl(context: string, name: string, value: string, fix: string): string {
+  const shown = describe(redact(value));
+  if (!/^rediss?:\/\//i.test(value)) {
+    throw invalid(
+      context,
+      `${name} must be a redis:// or rediss:// URL such as redis://localhost:6379/0: received ${shown}; ${fix}`,
+    );
+  }
+  // The authority without the user:password@ part, which is cut up to the last "@" so that no piece of a
+  // password (which may hold ":", "/" or "@") is ever read as the port.
+  const authority = value.replace(/^rediss?:\/\//i, "").replace(/^.*@/s, "").replace(/[/?#].*$/s, "");
+  const port = /^(?:\[[^\]]*\]|[^:]*)(?::(.*))?$/s.exec(authority)?.[1];
+  if (port !== undefined && port !== "" && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535)) {
+    throw invalid(
+      context,
+      `the port in ${name} must be an integer from 1 to 65535 (as in redis://localhost:6379/0): received ` +
+        `${describe(port)} in ${shown}; ${fix}`,
+    );
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    // Reported below.
+  }
+  if (parsed === undefined || parsed.hostname === "") {
+    throw invalid(
+      context,
+      `${name} must be a URL with a host, such as redis://localhost:6379/0: received ${shown}; ${fix}`,
+    );
+  }
+  const db = decodeURIComponent(parsed.pathname.slice(1));
+  if (db !== "" && !/^\d+$/.test(db)) {
+    throw invalid(
+      context,
+      `the database in ${name} must be a non-negative integer (the path, as in redis://localhost:6379/0): ` +
+        `received ${describe(db)}; ${fix}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The server to connect to: the `url` option when given, else `REDIS_URL`,
+ * else `REDIS_HOST` with `REDIS_PORT`, `REDIS_DB` and `REDIS_PASSWORD`.
+ *
+ * @throws {TypeError} When `url` is not a string.
+ * @throws {CacheSettingsValidationError} When the URL or the environment is missing or invalid.
+ */
+export function resolveTarget(context: string, url: unknown): RedisTarget {
+  if (url !== undefined) {
+    if (typeof url !== "string") {
+      throw new TypeError(`${context}: url must be a string: received ${describe(url)}`);
+    }
+    return checkUrl(context, "url", url, "fix the url option");
+  }
+  // An empty variable counts as unset. (On Deno, ioredis itself needs --allow-env to load.)
+  const env = (name: string): string | undefined => readEnv(name) || undefined;
+  const envUrl = env("REDIS_URL");
+  const host = env("REDIS_HOST");
+  if (envUrl !== undefined && host !== undefined) {
+    throw invalid(
+      context,
+      "both REDIS_URL and REDIS_HOST are set; unset one of them: REDIS_URL alone, or REDIS_HOST " +
+        "with REDIS_PORT, REDIS_DB and REDIS_PASSWORD",
+    );
+  }
+  if (envUrl !== undefined) return checkUrl(context, "REDIS_URL", envUrl, "fix the REDIS_URL environment variable");
+  if (host === undefined) {
+    throw invalid(
+      context,
+      "no Redis server configured; pass the url option, or set REDIS_URL (for example " +
+        "redis://localhost:6379/0), or REDIS_HOST with optional REDIS_PORT (6379), REDIS_DB (0) and REDIS_PASSWORD",
+    );
+  }
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env(name);
+    if (raw === undefined) return fallback;
+    const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+    if (!(value >= min && value <= max)) {
+      throw invalid(
+        context,
+        `${name} must be an integer from ${min} to ${max}: received ${describe(raw)}; fix or unset it ` +
+          `(default ${fallback})`,
+      );
+    }
+    return value;
+  };
+  const port = integer("REDIS_PORT", 6379, 1, 65_535);
+  const db = integer("REDIS_DB", 0, 0, Number.MAX_SAFE_INTEGER);
+  const password = env("REDIS_PASSWORD");
+  return password === undefined ? { host, port, db } : { host, port, db, password };
+}
+
+/** Checks a `timeout` option (milliseconds); the default when `undefined`. */
+export function checkTimeout(context: string, timeout: unknown): number {
+  return timeout === undefined
+    ? DEFAULT_TIMEOUT_MS
+    : Math.ceil(checkFinite(context, "timeout", timeout, "milliseconds"));
+}
+
+/**
+ * An ioredis client created from options, with cachet's defaults: lazy
+ * connect, auto-pipelining, queued commands rejected at every failed
+ * reconnect attempt, and every call bounded by `timeoutMs`.
+ */
+export class Connection {
+  /** The client. */
+  readonly client: Redis;
+  /** The bound of each call and of `close()`, in milliseconds. */
+  readonly timeoutMs: number;
+  /** The last failed connection attempt since the client was last ready, to explain the next failure. */
+  lastError: Error | undefined;
+  // Bounded by the connection's own deadlines unless ioredis' commandTimeout was asked for.
+  readonly #calls: Calls;
+
+  /**
+   * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
+   */
+  constructor(context: string, url: unknown, timeoutMs: number, ioredisOptions: RedisOptions) {
+    this.timeoutMs = timeoutMs;
+    const defaults: RedisOptions = {
+      lazyConnect: true,
+      connectTimeout: timeoutMs,
+      // Commands issued in the same tick share one write to the socket: more
+      // throughput with many concurrent callers.
+      enableAutoPipelining: true,
+      // Reject queued commands at every failed reconnect attempt instead of
+      // holding them until the server returns.
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+    };
+    const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
+    const target = direct ? {} : resolveTarget(context, url);
+    const redis = typeof target === "string"
+      ? new Redis(target, { ...defaults, ...ioredisOptions })
+      : new Redis({ ...defaults, ...target, ...ioredisOptions });
+    // Without a listener ioredis logs every failed reconnect attempt; keep the
+    // last one to explain the next command failure instead.
+    redis.on("error", (error: Error) => {
+      this.lastError = error;
+    });
+    redis.on("ready", () => {
+      this.lastError = undefined;
+    });
+    // A command timeout without ioredis' timer per command (unless the caller asked for ioredis' own).
+    let deadlines: Deadlines | undefined;
+    if (ioredisOptions.commandTimeout === undefined) {
+      deadlines = new Deadlines(timeoutMs);
+      boundCommands(redis, deadlines);
+    }
+    this.#calls = new Calls(deadlines);
+    this.client = redis;
+  }
+
+  /** Settles like `reply`, or (when `bounded`) fails with a timeout first. */
+  track<T>(reply: Promise<T>, bounded = true): Promise<T> {
+    return this.#calls.track(reply, bounded);
+  }
+
+  /**
+   * Answers the calls made before (even in the same tick), then ends the
+   * connection with `QUIT`; at most `timeoutMs`, past which the socket is dropped.
+   */
+  async close(): Promise<void> {
+    const client = this.client;
+    const deadline = performance.now() + this.timeoutMs;
+    // With auto-pipelining a call made just before may still wait in the client, and QUIT would overtake it.
+    await settlesWithin(this.#calls.idle(), this.timeoutMs);
+    // A client between reconnect attempts has no socket left to end: it never emits "end".
+    const ended = client.status === "reconnecting" || client.status === "end"
+      ? undefined
+      : new Promise((resolve) => client.once("end", resolve));
+    try {
+      if (client.status === "ready") await settlesWithin(client.quit(), deadline - performance.now());
+    } finally {
+      client.disconnect();
+    }
+    if (ended !== undefined) await settlesWithin(ended, deadline - performance.now());
+  }
+}
