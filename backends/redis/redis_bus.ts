@@ -88,11 +88,10 @@ type State = "idle" | "connecting" | "up" | "down";
  * const channel = `docs:${crypto.randomUUID()}`;
  * await using a = new RedisBus({ url: "redis://127.0.0.1:6379", channel });
  * await using b = new RedisBus({ url: "redis://127.0.0.1:6379", channel });
- * const received = Promise.withResolvers<Uint8Array>();
- * b.subscribe({ message: received.resolve, down() {}, up() {} });
+ * const received = new Promise<Uint8Array>((message) => b.subscribe({ message, down() {}, up() {} }));
  * await b.subscribed();
  * await a.publish(new Uint8Array([0, 255]));
- * assert.deepEqual([...await received.promise], [0, 255]);
+ * assert.deepEqual([...await received], [0, 255]);
  * ```
  */
 export class RedisBus implements InvalidationBus, AsyncDisposable {
@@ -107,7 +106,9 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
   #state: State = "idle";
   // Bumped at every loss of the connection, so a SUBSCRIBE reply from before it cannot report up().
   #generation = 0;
-  #settled: PromiseWithResolvers<void> | undefined;
+  // Resolved once the first subscription settled (up or down). Not Promise.withResolvers: Node 20 lacks it.
+  #settled: Promise<void> | undefined;
+  #markSettled: (() => void) | undefined;
   #lastConnectionError: Error | undefined;
   #closed = false;
 
@@ -172,7 +173,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
    * @returns A Promise that resolves when the first subscription settled.
    */
   subscribed(): Promise<void> {
-    return this.#settled?.promise ?? Promise.resolve();
+    return this.#settled ?? Promise.resolve();
   }
 
   /**
@@ -246,7 +247,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#subscribers.clear();
-    this.#settled?.resolve();
+    this.#markSettled?.();
     const subscriber = this.#subscriber;
     const deadline = performance.now() + this.#timeoutMs;
     if (subscriber !== undefined) {
@@ -266,7 +267,9 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     const client = this.#publisher.duplicate() as IORedisClient;
     this.#subscriber = client;
     this.#state = "connecting";
-    this.#settled = Promise.withResolvers();
+    this.#settled = new Promise((resolve) => {
+      this.#markSettled = resolve;
+    });
     client.on("messageBuffer", (channel: Buffer, message: Buffer) => {
       if (this.#closed || channel.toString() !== this.#channel) return;
       const bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
@@ -295,7 +298,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
       const wasDown = this.#state === "down";
       this.#state = "up";
       this.#lastConnectionError = undefined;
-      this.#settled?.resolve();
+      this.#markSettled?.();
       if (wasDown) { for (const subscriber of this.#subscribers) subscriber.up(); }
     }, (error: Error) => {
       this.#lastConnectionError ??= error;
@@ -306,7 +309,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
 
   #down(): void {
     this.#state = "down";
-    this.#settled?.resolve();
+    this.#markSettled?.();
     if (this.#closed) return;
     for (const subscriber of this.#subscribers) subscriber.down();
   }
