@@ -244,6 +244,33 @@ describe("RedisBus", { skip: redisServerSkip() }, () => {
     await custom.close();
   });
 
+  it("made from a backend: the default channel differs per prefix and per database, so they never cross-evict", async () => {
+    const prefix = `cachet-test:${crypto.randomUUID()}:`;
+    const made = [`${server.url}/0`, `${server.url}/3`, `${server.url}/13`].map((url) =>
+      new RedisCacheBackend({ url, prefix, timeout: TIMEOUT })
+    );
+    const other = new RedisCacheBackend({ url: server.url, prefix: `${prefix}2:`, timeout: TIMEOUT });
+    const channels = [...made, other].map((backend) => new RedisBus(backend).channel);
+    assert.deepEqual(channels, [
+      `cachet:bus:${prefix}`,
+      `cachet:bus@3:${prefix}`,
+      `cachet:bus@13:${prefix}`,
+      `cachet:bus:${prefix}2:`,
+    ]);
+    // A bus on db 3 does not hear one on db 0 with the same prefix (pub/sub channels span the databases).
+    await using zero = new RedisBus(made[0]);
+    await using three = new RedisBus(made[1]);
+    const seen = recorder();
+    three.subscribe(seen.subscriber);
+    await three.subscribed();
+    await zero.publish(new Uint8Array([1]));
+    await three.publish(new Uint8Array([2]));
+    await seen.until(() => seen.messages.length === 1, "its own message");
+    await sleep(100);
+    assert.deepEqual(seen.messages, [[2]]);
+    for (const backend of [...made, other]) await backend.close();
+  });
+
   it("refuses bad options with a TypeError or RangeError", async () => {
     const create = /^Cannot create RedisBus: /;
     const fails = (fn: () => unknown, type: typeof TypeError) =>

@@ -250,6 +250,36 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
     }
   });
 
+  test('RedisCacheBackend refuses a prefix another prefix could nest in (no closing ":"), naming the fix', () => {
+    for (const prefix of ["app", "tenant1", "a\\", "x:y", ":a"]) {
+      assert.throws(() => new RedisCacheBackend({ url: REDIS_URL, prefix }), (error: Error) => {
+        assert.ok(error instanceof TypeError, prefix);
+        assert.ok(error.message.includes(`prefix must end with ":"`), error.message);
+        assert.ok(error.message.includes(`received ${JSON.stringify(prefix)}`), error.message);
+        assert.ok(error.message.includes(`pass ${JSON.stringify(`${prefix}:`)}`), error.message);
+        return true;
+      });
+    }
+    // The empty prefix and any prefix ending with ":" are taken.
+    for (const prefix of ["", ":", "app:", "a\\:"]) new RedisCacheBackend({ url: REDIS_URL, prefix }).close();
+  });
+
+  test("RedisCacheBackend: clear() and keys of app:, tenant1: and a\\: never reach app2:, tenant10: and a\\b:", async () => {
+    const base = prefixed("nest");
+    for (const [mine, other] of [["app:", "app2:"], ["tenant1:", "tenant10:"], ["a\\:", "a\\b:"]]) {
+      await using a = new RedisCacheBackend({ url: REDIS_URL, prefix: `${base}${mine}` });
+      await using b = new RedisCacheBackend({ url: REDIS_URL, prefix: `${base}${other}` });
+      await b.set("secret", bytes(7), 60);
+      await a.set("k", bytes(1), 60);
+      // What a key of `a` would need to be to land on b's "secret" if the prefixes nested.
+      const reach = `${other.slice(mine.length - 1)}secret`;
+      assert.equal(await a.get(reach), undefined, `${mine} read ${other}secret through ${reach}`);
+      await a.clear();
+      assert.equal(await a.get("k"), undefined);
+      assert.deepEqual(await b.get("secret"), bytes(7), `clear() of ${mine} deleted ${other}secret`);
+    }
+  });
+
   test("RedisCacheBackend.clear() refuses an empty prefix without allowClearAll", async () => {
     const mine = prefixed("bystander");
     await raw.set(`${mine}k`, "keep", "PX", 60_000);

@@ -28,7 +28,12 @@ export interface RedisBusOptions extends RedisOptions {
    * The pub/sub channel: every bus on this channel (and server or cluster)
    * hears every other.
    *
-   * @default {"cachet:bus"} (made from a backend: `"cachet:bus:"` followed by the backend's prefix)
+   * Made from a backend, the default names the backend's prefix (and its
+   * database, other than 0), so caches over different prefixes or databases
+   * of one server never evict each other's l1 copies.
+   *
+   * @default {"cachet:bus"} (made from a backend: `"cachet:bus:"` and the backend's prefix; on database n > 0,
+   * `"cachet:bus@n:"` and the prefix)
    */
   channel?: string;
   /**
@@ -138,7 +143,11 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     this.#timeoutMs = checkTimeout(CREATE, timeout);
     if (fromBackend) {
       this.#backend = backendOrOptions;
-      this.#channel = channel ?? `${DEFAULT_CHANNEL}:${backendOrOptions.prefix}`;
+      // Pub/sub channels span every database of a server, so the db is part of the default too (for db 0 it is
+      // left out: "cachet:bus@" never starts "cachet:bus:", so the two forms cannot meet).
+      const db = (backendOrOptions.client as { options?: { db?: unknown } }).options?.db;
+      const scope = typeof db === "number" && db !== 0 ? `@${db}:` : ":";
+      this.#channel = channel ?? `${DEFAULT_CHANNEL}${scope}${backendOrOptions.prefix}`;
       this.#publisher = backendOrOptions.client as IORedisClient;
     } else {
       this.#connection = new Connection(CREATE, url, this.#timeoutMs, ioredisOptions);

@@ -38,7 +38,11 @@ export interface RedisCacheBackendOptions extends RedisOptions {
   url?: string;
   /**
    * Prepended to every key, so caches sharing a server stay apart and
-   * `clear()` deletes only this backend's keys.
+   * `clear()` deletes only this backend's keys. A non-empty prefix must end
+   * with `":"` (a `TypeError` otherwise), so two prefixes never nest by
+   * accident (`"tenant1"` inside `"tenant10"`). `"app:"` and `"app:2:"` still
+   * nest, on purpose: a hierarchy, where `clear()` on `"app:"` clears
+   * `"app:2:"` too.
    *
    * @default {""}
    */
@@ -127,7 +131,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    *
    * @param options Options, see {@linkcode RedisCacheBackendOptions}.
    * @throws {TypeError} When an option has the wrong type or an unknown name, a string is ill-formed (a lone
-   * surrogate), or `client` is combined with connection options.
+   * surrogate), `prefix` does not end with `":"`, or `client` is combined with connection options.
    * @throws {RangeError} When `timeout` is not a finite number > 0.
    * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
    */
@@ -135,6 +139,14 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     checkOptions(CREATE, options, KNOWN_OPTIONS);
     const { url, prefix = "", client, timeout, allowClearAll = false, ...ioredisOptions } = options;
     checkString(CREATE, "prefix", prefix);
+    if (prefix !== "" && !prefix.endsWith(":")) {
+      // Without a closing delimiter one prefix can nest inside another ("app" inside "app2", "tenant1" inside
+      // "tenant10"): clear() would delete the other's keys, and a key such as "2:secret" would reach them.
+      throw new TypeError(
+        `${CREATE}: prefix must end with ":", so that no other prefix can start with it (clear() on "app" would ` +
+          `also delete the keys of "app2"): received ${describe(prefix)}; pass ${describe(`${prefix}:`)}`,
+      );
+    }
     checkBoolean(CREATE, "allowClearAll", allowClearAll);
     this.#prefix = prefix;
     this.#allowClearAll = allowClearAll;
