@@ -10,6 +10,7 @@ import { checkFinite, describe } from "../../_validate.ts";
 import { settlesWithin } from "../../_deadline.ts";
 import { readEnv } from "../_env.ts";
 import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
+import { endClient } from "./_client.ts";
 
 /** The options of an ioredis `Redis` client (`tls`, `username`, `connectionName`, `retryStrategy`, …). */
 export type RedisOptions = IORedisOptions;
@@ -166,6 +167,9 @@ export class Connection {
       // holding them until the server returns.
       maxRetriesPerRequest: 0,
       retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+      // ioredis' timer that destroys a socket disconnect() could not end: with a socket already gone (a client
+      // waiting to reconnect) its 2 s default kept the process alive after close(), which bounds the wait itself.
+      disconnectTimeout: 0,
     };
     const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
     const target = direct ? {} : resolveTarget(context, url);
@@ -197,22 +201,19 @@ export class Connection {
 
   /**
    * Answers the calls made before (even in the same tick), then ends the
-   * connection with `QUIT`; at most `timeoutMs`, past which the socket is dropped.
+   * connection with `QUIT`; at most `timeoutMs`, past which the socket is
+   * dropped. At once when the client waits to reconnect: the server is
+   * unreachable, and nothing is left to flush.
    */
   async close(): Promise<void> {
     const client = this.client;
     const deadline = performance.now() + this.timeoutMs;
-    // With auto-pipelining a call made just before may still wait in the client, and QUIT would overtake it.
-    await settlesWithin(this.#calls.idle(), this.timeoutMs);
-    // A client between reconnect attempts has no socket left to end: it never emits "end".
-    const ended = client.status === "reconnecting" || client.status === "end"
-      ? undefined
-      : new Promise((resolve) => client.once("end", resolve));
-    try {
-      if (client.status === "ready") await settlesWithin(client.quit(), deadline - performance.now());
-    } finally {
-      client.disconnect();
+    const left = () => Math.max(0, deadline - performance.now());
+    if (client.status !== "reconnecting" && client.status !== "end") {
+      // With auto-pipelining a call made just before may still wait in the client, and QUIT would overtake it.
+      await settlesWithin(this.#calls.idle(), left());
+      if (client.status === "ready") await settlesWithin(client.quit(), left());
     }
-    if (ended !== undefined) await settlesWithin(ended, deadline - performance.now());
+    await endClient(client, left());
   }
 }

@@ -1,10 +1,11 @@
 // RedisBus: the invalidation bus over Redis pub/sub (exported by ./mod.ts).
 import { Buffer } from "node:buffer";
+import type { Redis } from "ioredis";
 import type { BusSubscriber, InvalidationBus } from "../../bus.ts";
 import { CacheError } from "../../errors.ts";
 import { checkKey, checkMethods, checkOptions, describe } from "../../_validate.ts";
 import { settlesWithin } from "../../_deadline.ts";
-import { IOREDIS_OPTIONS, type IORedisClient, unrefTimer, wrapError } from "./_client.ts";
+import { endClient, IOREDIS_OPTIONS, type IORedisClient, unrefTimer, wrapError } from "./_client.ts";
 import { checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
 import { RedisCacheBackend } from "./redis_cache_backend.ts";
 
@@ -250,21 +251,20 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
   /**
    * Stops delivery at once, ends the subscriber connection and, for a bus
    * made from options, the publisher connection (after the messages being
-   * published). A backend's client stays open. Later calls are no-ops.
+   * published), within `timeout`; at once while the server is unreachable.
+   * Afterwards nothing of the bus keeps the process alive. A backend's client
+   * stays open. Later calls are no-ops.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#subscribers.clear();
     this.#markSettled?.();
-    const subscriber = this.#subscriber;
-    const deadline = performance.now() + this.#timeoutMs;
-    if (subscriber !== undefined) {
-      const ended = subscriber.status === "end" ? undefined : new Promise((resolve) => subscriber.once("end", resolve));
-      subscriber.disconnect();
-      if (ended !== undefined) await settlesWithin(ended, this.#timeoutMs);
-    }
-    if (this.#connection !== undefined) await settlesWithin(this.#connection.close(), deadline - performance.now());
+    // Both connections end concurrently: the subscriber has nothing to flush, the publisher its messages in flight.
+    await Promise.all([
+      this.#subscriber === undefined ? undefined : endClient(this.#subscriber, this.#timeoutMs),
+      this.#connection === undefined ? undefined : settlesWithin(this.#connection.close(), this.#timeoutMs),
+    ]);
   }
 
   /** Closes the bus at the end of an `await using` scope. */
@@ -273,7 +273,11 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
   }
 
   #connect(): void {
-    const client = this.#publisher.duplicate() as IORedisClient;
+    // Without ioredis' 2 s disconnect timer, which would keep the process alive after close() (see endClient).
+    const client =
+      (this.#publisher.isCluster
+        ? this.#publisher.duplicate()
+        : (this.#publisher as Redis).duplicate({ disconnectTimeout: 0 })) as IORedisClient;
     this.#subscriber = client;
     this.#state = "connecting";
     this.#settled = new Promise((resolve) => {

@@ -11,6 +11,7 @@ import {
   type IORedisClient,
   LOCK_KEY_SPACE,
   type RedisClient,
+  setCallTracker,
   wrapError,
 } from "./_client.ts";
 import { checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
@@ -166,6 +167,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     }
     this.#connection = new Connection(CREATE, url, checkTimeout(CREATE, timeout), ioredisOptions);
     this.#client = this.#connection.client;
+    setCallTracker(this, (reply) => this.#track(reply));
   }
 
   /** The key prefix. */
@@ -398,6 +400,8 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    * ended: the calls made before `close()` (even in the same tick) get their
    * replies first, then `QUIT` ends the connection. It takes at most
    * `timeout`: past it, calls still pending fail and the socket is dropped.
+   * While the server is unreachable (the client waits to reconnect) it
+   * returns at once; afterwards nothing of the backend keeps the process alive.
    * A borrowed `client` stays open. Later calls are no-ops; using the backend
    * afterwards throws a `CacheError`.
    */
