@@ -279,6 +279,7 @@ describe("RedisBus", { skip: redisServerSkip() }, () => {
     fails(() => new RedisBus({ url: server.url, channel: 1 as unknown as string }), TypeError);
     fails(() => new RedisBus({ url: server.url, channel: "\uD800" }), TypeError);
     fails(() => new RedisBus({ url: server.url, timeout: -1 }), RangeError);
+    fails(() => new RedisBus({ url: server.url, timeout: 30 * 86_400_000 }), RangeError); // over 2^31 - 1 ms
     fails(() => new RedisBus({ url: server.url, timeout: "1" as unknown as number }), TypeError);
     fails(() => new RedisBus({ url: 42 as unknown as string }), TypeError);
     fails(() => new RedisBus(null as unknown as object), TypeError);

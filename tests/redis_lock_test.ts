@@ -170,6 +170,11 @@ describe("RedisLock", { skip }, () => {
       [raw, { waitTimeout: NaN }, "RangeError", /waitTimeout .*: received NaN/],
       [raw, { retryInterval: 0 }, "RangeError", /retryInterval must be a finite number >= 1 .*: received 0/],
       [raw, { retryInterval: Infinity }, "RangeError", /retryInterval .*: received Infinity/],
+      // Longer than a timer waits: it would fire at once (a renewal every ms, or an acquire Redis refuses).
+      [raw, { lease: 1e10 }, "RangeError", /lease must be at most 2147483647 ms .*: received 10000000000/],
+      [raw, { lease: 1e300 }, "RangeError", /lease must be at most 2147483647 ms .*: received 1e\+300/],
+      [raw, { waitTimeout: 2 ** 31 }, "RangeError", /waitTimeout must be at most 2147483647 ms/],
+      [raw, { retryInterval: 2 ** 40 }, "RangeError", /retryInterval must be at most 2147483647 ms/],
       [raw, { leese: 100 }, "TypeError", /unknown option "leese" \(did you mean lease\?\)/],
       [raw, { waitTimeOut: 100 }, "TypeError", /unknown option "waitTimeOut" \(did you mean waitTimeout\?\)/],
       [raw, { prefix: "l\uD800:" }, "TypeError", /prefix must be a well-formed string .*lone surrogate/],

@@ -439,6 +439,7 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
         [{ url: REDIS_URL, prefix: 1 }, "TypeError", /prefix must be a string: received 1/],
         [{ url: REDIS_URL, timeout: "1s" }, "TypeError", /timeout must be a finite number > 0 .*: received "1s"/],
         [{ url: REDIS_URL, timeout: 0 }, "RangeError", /timeout must be a finite number > 0 .*: received 0/],
+        [{ url: REDIS_URL, timeout: 2 ** 31 }, "RangeError", /timeout must be at most 2147483647 ms/],
         [{ url: REDIS_URL, timeout: Infinity }, "RangeError", /received Infinity/],
         [{ url: REDIS_URL, allowClearAll: "yes" }, "TypeError", /allowClearAll must be a boolean: received "yes"/],
         [{ client: {} }, "TypeError", /client \(an ioredis Redis or Cluster\) must be an object with methods/],

@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import type { RedisOptions as IORedisOptions } from "ioredis";
 import { CacheSettingsValidationError } from "../../errors.ts";
-import { checkFinite, describe } from "../../_validate.ts";
+import { checkDuration, describe } from "../../_validate.ts";
 import { settlesWithin } from "../../_deadline.ts";
 import { readEnv } from "../_env.ts";
 import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
@@ -132,9 +132,7 @@ export function resolveTarget(context: string, url: unknown): RedisTarget {
 
 /** Checks a `timeout` option (milliseconds); the default when `undefined`. */
 export function checkTimeout(context: string, timeout: unknown): number {
-  return timeout === undefined
-    ? DEFAULT_TIMEOUT_MS
-    : Math.ceil(checkFinite(context, "timeout", timeout, "milliseconds"));
+  return timeout === undefined ? DEFAULT_TIMEOUT_MS : Math.ceil(checkDuration(context, "timeout", timeout));
 }
 
 /**

@@ -126,7 +126,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
    * @param options With a backend: `channel` and `timeout` only.
    * @throws {TypeError} When an option has the wrong type or an unknown name, a string is ill-formed, or connection
    * options are given with a backend.
-   * @throws {RangeError} When `timeout` is not a finite number > 0.
+   * @throws {RangeError} When `timeout` is not a finite number > 0, or over 2^31 − 1 ms (the longest a timer waits).
    * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
    */
   constructor(

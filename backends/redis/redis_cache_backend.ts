@@ -133,7 +133,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    * @param options Options, see {@linkcode RedisCacheBackendOptions}.
    * @throws {TypeError} When an option has the wrong type or an unknown name, a string is ill-formed (a lone
    * surrogate), `prefix` does not end with `":"`, or `client` is combined with connection options.
-   * @throws {RangeError} When `timeout` is not a finite number > 0.
+   * @throws {RangeError} When `timeout` is not a finite number > 0, or over 2^31 − 1 ms (the longest a timer waits).
    * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
    */
   constructor(options: RedisCacheBackendOptions = {}) {

@@ -4,7 +4,7 @@ import type { CacheLock } from "../../cache_lock.ts";
 import { CacheError, CacheTimeoutError } from "../../errors.ts";
 import { KeyLock } from "../../_key_lock.ts";
 import { beforeDeadline } from "../../_deadline.ts";
-import { checkFinite, checkKey, checkOptions, checkString, describe } from "../../_validate.ts";
+import { checkDuration, checkFinite, checkKey, checkOptions, checkString, describe } from "../../_validate.ts";
 import {
   checkClient,
   type IORedisClient,
@@ -114,7 +114,7 @@ export class RedisLock implements CacheLock {
    * @param options Options, see {@linkcode RedisLockOptions}.
    * @throws {TypeError} When an argument has the wrong type, an option an unknown name, or `prefix` is
    * ill-formed (a lone surrogate).
-   * @throws {RangeError} When a duration is out of range.
+   * @throws {RangeError} When a duration is out of range (each at most 2^31 − 1 ms, the longest a timer waits).
    */
   constructor(redis: HasClient | RedisClient, options: RedisLockOptions = {}) {
     checkOptions(CREATE, options, OPTIONS);
@@ -230,5 +230,6 @@ export class RedisLock implements CacheLock {
 }
 
 function checkMs(name: string, value: unknown, min: number): number {
-  return Math.ceil(checkFinite(CREATE, name, value, "milliseconds", min, true));
+  checkFinite(CREATE, name, value, "milliseconds", min, true);
+  return Math.ceil(checkDuration(CREATE, name, value, true));
 }
