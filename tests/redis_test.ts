@@ -314,6 +314,27 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
       assert.equal(await (backend.client as Redis).dbsize(), 0);
     });
 
+    test("RedisCacheBackend: a database the server refuses fails every call, and nothing lands in database 0", async () => {
+      const url = `redis://:s3cret@127.0.0.1:${server.port}`;
+      await using backend = new RedisCacheBackend({ url: `${url}/99`, prefix: "db99:", timeout: 1_000 });
+      // Both made while connecting: the write was queued before the server answered the SELECT.
+      const [set, get] = await Promise.allSettled([backend.set("k", bytes(1), 60), backend.get("k")]);
+      for (const outcome of [set, get]) {
+        assert.equal(outcome.status, "rejected");
+        const error = (outcome as PromiseRejectedResult).reason as Error;
+        assert.ok(error instanceof CacheError, String(error));
+        assert.match(error.message, /^Cannot (set in|get from) RedisCacheBackend: the server refused database 99 /);
+      }
+      await assert.rejects(backend.connect(), /refused database 99/);
+      await assert.rejects(backend.set("k", bytes(1), 60), /refused database 99/);
+      const check = rawClient(`${url}/0`);
+      try {
+        assert.equal(await check.exists("db99:k"), 0, "nothing written to db 0 instead");
+      } finally {
+        check.disconnect();
+      }
+    });
+
     test("RedisCacheBackend reads REDIS_HOST, REDIS_PORT, REDIS_DB and REDIS_PASSWORD", async () => {
       await withEnv({
         REDIS_HOST: "127.0.0.1",

@@ -16,7 +16,7 @@ import { endClient } from "./_client.ts";
 export type RedisOptions = IORedisOptions;
 
 /** The default of `timeout`, in milliseconds. */
-export const DEFAULT_TIMEOUT_MS = 5_000;
+export const DEFAULT_TIMEOUT_MS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 1_000;
 // ioredis options that say where to connect, standing in for the url.
 const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
@@ -149,6 +149,8 @@ export class Connection {
   lastError: Error | undefined;
   // Bounded by the connection's own deadlines unless ioredis' commandTimeout was asked for.
   readonly #calls: Calls;
+  // Set when the server refused the database: every command then fails with it.
+  #refused: Error | undefined;
 
   /**
    * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
@@ -178,7 +180,26 @@ export class Connection {
     // last one to explain the next command failure instead.
     redis.on("error", (error: Error) => {
       this.lastError = error;
+      // ioredis reports a refused SELECT (a db the server does not have) as an event only, then goes on in db 0.
+      const command = (error as { command?: { name?: string; args?: unknown[] } }).command;
+      if (command?.name === "select") {
+        this.#refused ??= new Error(
+          `the server refused database ${String(command.args?.[0])} (${error.message}); use a database from 0 to ` +
+            "the server's databases setting minus 1 (16 databases by default), in the url or REDIS_DB",
+          { cause: error },
+        );
+      }
     });
+    // Every command fails once the database was refused, those queued while connecting included (ioredis flushes
+    // them through sendCommand right after the SELECT's reply), so nothing is ever written to database 0 instead.
+    const send = redis.sendCommand;
+    redis.sendCommand = (command, stream) => {
+      if (this.#refused !== undefined) {
+        command.reject(this.#refused);
+        return command.promise;
+      }
+      return send.call(redis, command, stream);
+    };
     redis.on("ready", () => {
       this.lastError = undefined;
     });

@@ -42,7 +42,7 @@ export interface RedisBusOptions extends RedisOptions {
    * connecting gives up (ioredis `connectTimeout`, when the bus creates its
    * connections). `close()` takes at most this long.
    *
-   * @default {5000}
+   * @default {1000}
    */
   timeout?: number;
 }

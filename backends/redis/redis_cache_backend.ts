@@ -67,7 +67,7 @@ export interface RedisCacheBackendOptions extends RedisOptions {
    * attempt (at most 1 s apart), or after this timeout, whichever is first.
    * `close()` takes at most this long.
    *
-   * @default {5000}
+   * @default {1000}
    */
   timeout?: number;
   /**
