@@ -203,6 +203,25 @@ describe("RedisCacheBackend faults", { skip: redisServerSkip() }, () => {
     assert.deepEqual([...(await backend.get("k"))!], [2], "it recovers");
   });
 
+  test("RedisCacheBackend explains an unreachable server without ioredis' maxRetriesPerRequest wording", async () => {
+    await using backend = new RedisCacheBackend({ url: `redis://127.0.0.1:${await freePort()}`, timeout: TIMEOUT });
+    const error = await failsFast(backend.get("k"), "get()");
+    const chain: string[] = [];
+    for (let e: unknown = error; e instanceof Error; e = e.cause) chain.push(e.message);
+    assert.match(chain[0], /^Cannot get from RedisCacheBackend: the Redis server is unreachable/);
+    assert.match(chain[1], /^the Redis server is unreachable: connect ECONNREFUSED/);
+    assert.ok(!chain.some((m) => /maxRetriesPerRequest|max retries/i.test(m)), chain.join(" <- "));
+  });
+
+  test("RedisCacheBackend: rediss:// against a plain server says the TLS handshake did not complete", async () => {
+    await using backend = new RedisCacheBackend({ url: server.url.replace("redis:", "rediss:"), timeout: TIMEOUT });
+    const error = await failsFast(backend.get("k"), "get()");
+    assert.match(error.message, /the TLS handshake did not complete: is the server TLS-enabled\?/);
+    // A plain URL to a server that is down gets no such hint.
+    await using plain = new RedisCacheBackend({ url: `redis://127.0.0.1:${await freePort()}`, timeout: TIMEOUT });
+    assert.doesNotMatch((await failsFast(plain.get("k"), "get()")).message, /TLS/);
+  });
+
   test("RedisCacheBackend.close() does not hang while the server is down", async () => {
     const backend = new RedisCacheBackend({ url: server.url, prefix: "close:", timeout: TIMEOUT });
     await backend.connect();

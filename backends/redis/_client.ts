@@ -68,17 +68,29 @@ export function trackCall<T>(owner: object | undefined, reply: Promise<T>): Prom
   return track === undefined ? reply : track(reply);
 }
 
-/** Wraps what ioredis threw in a `CacheError` that names the operation. */
-export function wrapError(context: string, error: unknown, lastConnectionError?: Error): CacheError {
+/**
+ * Wraps what ioredis threw in a `CacheError` that names the operation, with
+ * the last connection error and `hint` (how to fix it) when known.
+ */
+export function wrapError(context: string, error: unknown, lastConnectionError?: Error, hint?: string): CacheError {
   if (error instanceof CacheError) return error;
-  // ioredis names the queue flush after its option; what the caller needs to know is that Redis is unreachable.
-  const message = error instanceof Error
-    ? (error.name === "MaxRetriesPerRequestError" ? "the Redis server is unreachable" : error.message)
-    : String(error);
+  let cause = error;
+  let message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && error.name === "MaxRetriesPerRequestError") {
+    // ioredis names the queue flush after its option (which cachet set, not the caller): what the caller needs to
+    // know is that Redis is unreachable, and why.
+    message = "the Redis server is unreachable";
+    cause = new Error(
+      lastConnectionError === undefined
+        ? "the Redis server is unreachable: the command was dropped at a failed reconnect attempt"
+        : `the Redis server is unreachable: ${lastConnectionError.message}`,
+      { cause: lastConnectionError },
+    );
+  }
   const connection = lastConnectionError !== undefined && lastConnectionError.message !== message
     ? ` (last connection error: ${lastConnectionError.message})`
     : "";
-  return new CacheError(`${context}: ${message}${connection}`, { cause: error });
+  return new CacheError(`${context}: ${message}${connection}${hint === undefined ? "" : `; ${hint}`}`, { cause });
 }
 
 /**

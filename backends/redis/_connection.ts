@@ -5,12 +5,12 @@
 // defaults and command deadlines, and how it closes.
 import { Redis } from "ioredis";
 import type { RedisOptions as IORedisOptions } from "ioredis";
-import { CacheSettingsValidationError } from "../../errors.ts";
+import { type CacheError, CacheSettingsValidationError } from "../../errors.ts";
 import { checkDuration, describe } from "../../_validate.ts";
 import { settlesWithin } from "../../_deadline.ts";
 import { readEnv } from "../_env.ts";
 import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
-import { endClient } from "./_client.ts";
+import { endClient, wrapError } from "./_client.ts";
 
 /** The options of an ioredis `Redis` client (`tls`, `username`, `connectionName`, `retryStrategy`, …). */
 export type RedisOptions = IORedisOptions;
@@ -149,6 +149,8 @@ export class Connection {
   lastError: Error | undefined;
   // Bounded by the connection's own deadlines unless ioredis' commandTimeout was asked for.
   readonly #calls: Calls;
+  readonly #tls: boolean;
+  #wasReady = false;
   // Set when the server refused the database: every command then fails with it.
   #refused: Error | undefined;
 
@@ -176,6 +178,10 @@ export class Connection {
     const redis = typeof target === "string"
       ? new Redis(target, { ...defaults, ...ioredisOptions })
       : new Redis({ ...defaults, ...target, ...ioredisOptions });
+    this.#tls = (typeof target === "string" && /^rediss:/i.test(target)) || ioredisOptions.tls !== undefined;
+    redis.on("ready", () => {
+      this.#wasReady = true;
+    });
     // Without a listener ioredis logs every failed reconnect attempt; keep the
     // last one to explain the next command failure instead.
     redis.on("error", (error: Error) => {
@@ -211,6 +217,22 @@ export class Connection {
     }
     this.#calls = new Calls(deadlines);
     this.client = redis;
+  }
+
+  /** A `CacheError` for `error`, with the last connection error and a hint when one applies. */
+  failure(context: string, error: unknown): CacheError {
+    return wrapError(context, error, this.lastError, this.#hint(error));
+  }
+
+  #hint(error: unknown): string | undefined {
+    // TLS against a plain server: the server waits for a command line, the handshake never ends, and all the
+    // client sees is a timeout.
+    const timedOut = /timed out|ETIMEDOUT/.test(`${(error as Error)?.message} ${this.lastError?.message}`);
+    if (this.#tls && !this.#wasReady && timedOut) {
+      return "the TLS handshake did not complete: is the server TLS-enabled? (rediss:// and the tls option need a " +
+        "TLS port; use redis:// for a plain server)";
+    }
+    return undefined;
   }
 
   /** Settles like `reply`, or (when `bounded`) fails with a timeout first. */

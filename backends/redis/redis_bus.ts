@@ -214,7 +214,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     try {
       await Promise.race([this.#publisher.publish(this.#channel, bytes), timedOut]);
     } catch (error) {
-      throw wrapError(PUBLISH, error, this.#lastConnectionError);
+      throw this.#connection?.failure(PUBLISH, error) ?? wrapError(PUBLISH, error, this.#lastConnectionError);
     } finally {
       clearTimeout(timer);
     }

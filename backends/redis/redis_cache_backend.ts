@@ -431,7 +431,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   }
 
   #wrap(context: string, error: unknown): CacheError {
-    return wrapError(context, error, this.#connection?.lastError);
+    return this.#connection === undefined ? wrapError(context, error) : this.#connection.failure(context, error);
   }
 }
 
