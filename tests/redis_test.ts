@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import type { Redis } from "ioredis";
-import { RedisCacheBackend, RedisLock } from "../backends/redis/mod.ts";
+import { RedisBus, RedisCacheBackend, RedisLock } from "../backends/redis/mod.ts";
 import { CacheError, CacheSettingsValidationError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
 import { JsonSerializer } from "../serializers/json.ts";
@@ -391,6 +391,66 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
     });
   });
 
+  test("RedisCacheBackend and RedisBus with envPrefix read CACHE_REDIS_URL, not REDIS_URL", async () => {
+    // REDIS_URL points nowhere: only the prefixed variable may be read.
+    await withEnv({ REDIS_URL: "redis://127.0.0.1:1", CACHE_REDIS_URL: REDIS_URL }, async () => {
+      const prefix = prefixed("env-prefix");
+      await using backend = new RedisCacheBackend({ prefix, envPrefix: "CACHE_REDIS_", timeout: 2_000 });
+      await backend.set("k", bytes(1), 60);
+      assert.equal(await raw.exists(`${prefix}k`), 1);
+      await using bus = new RedisBus({ envPrefix: "CACHE_REDIS_", channel: `${prefix}bus`, timeout: 2_000 });
+      await bus.publish(new Uint8Array([1]));
+    });
+    const url = new URL(REDIS_URL);
+    await withEnv({
+      REDIS_HOST: "127.0.0.1",
+      REDIS_PORT: "1",
+      APP_CACHE_HOST: url.hostname,
+      APP_CACHE_PORT: url.port || "6379",
+    }, async () => {
+      const prefix = prefixed("env-prefix-host");
+      await using backend = new RedisCacheBackend({ prefix, envPrefix: "APP_CACHE_", timeout: 2_000 });
+      await backend.set("k", bytes(2), 60);
+      assert.equal(await raw.exists(`${prefix}k`), 1);
+    });
+  });
+
+  test("RedisCacheBackend envPrefix: bad values and variables are named, with the prefix", async () => {
+    await withEnv({ CACHE_REDIS_HOST: "127.0.0.1", CACHE_REDIS_PORT: "abc" }, () => {
+      assert.throws(() => new RedisCacheBackend({ envPrefix: "CACHE_REDIS_" }), (error: Error) => {
+        assert.ok(error instanceof CacheSettingsValidationError);
+        assert.match(error.message, /CACHE_REDIS_PORT must be an integer from 1 to 65535: received "abc"/);
+        return true;
+      });
+      return Promise.resolve();
+    });
+    await withEnv({ REDIS_URL }, () => {
+      assert.throws(
+        () => new RedisCacheBackend({ envPrefix: "NOPE_" }),
+        /no Redis server configured; pass the url option, or set NOPE_URL .* or NOPE_HOST with optional NOPE_PORT/,
+      );
+      return Promise.resolve();
+    });
+    const create = /^Cannot create RedisCacheBackend: /;
+    for (
+      const [options, pattern] of [
+        [{ envPrefix: 1 }, /envPrefix must be a string: received 1/],
+        [{ envPrefix: "cache-redis" }, /envPrefix must be letters, digits and underscores.*received "cache-redis"/],
+        [{ envPrefix: "1X_" }, /envPrefix must be letters/],
+        [{ envPrefix: "X_", url: REDIS_URL }, /envPrefix has no effect with url/],
+        [{ envPrefix: "X_", host: "127.0.0.1" }, /envPrefix has no effect with host/],
+        [{ envPrefix: "X_", client: raw }, /client cannot be combined with envPrefix/],
+      ] as const
+    ) {
+      assert.throws(() => new RedisCacheBackend(options as never), (error: Error) => {
+        assert.ok(error instanceof TypeError, `${pattern}: ${error}`);
+        assert.match(error.message, create);
+        assert.match(error.message, pattern);
+        return true;
+      });
+    }
+  });
+
   test("RedisCacheBackend with only REDIS_HOST defaults to port 6379 and db 0", async () => {
     await withEnv({ REDIS_HOST: "127.0.0.1" }, async () => {
       await using backend = new RedisCacheBackend();
@@ -596,7 +656,9 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
 
 /** Runs `fn` with exactly the given REDIS_* variables set, restoring them afterwards. */
 async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
-  const names = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD"];
+  const names = [
+    ...new Set(["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD", ...Object.keys(vars)]),
+  ];
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   try {
     for (const name of names) {

@@ -78,37 +78,57 @@ function checkUrl(context: string, name: string, value: string, fix: string): st
   return value;
 }
 
+/** The default `envPrefix`: the variables read are `REDIS_URL`, `REDIS_HOST`, … */
+export const DEFAULT_ENV_PREFIX = "REDIS_";
+
+/** Checks an `envPrefix` option: the start of an environment variable name, such as `"CACHE_REDIS_"`. */
+export function checkEnvPrefix(context: string, envPrefix: unknown): string {
+  if (envPrefix === undefined) return DEFAULT_ENV_PREFIX;
+  if (typeof envPrefix !== "string") {
+    throw new TypeError(`${context}: envPrefix must be a string: received ${describe(envPrefix)}`);
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(envPrefix)) {
+    throw new TypeError(
+      `${context}: envPrefix must be letters, digits and underscores, not starting with a digit (as in ` +
+        `"CACHE_REDIS_", which reads CACHE_REDIS_URL): received ${describe(envPrefix)}`,
+    );
+  }
+  return envPrefix;
+}
+
 /**
- * The server to connect to: the `url` option when given, else `REDIS_URL`,
- * else `REDIS_HOST` with `REDIS_PORT`, `REDIS_DB` and `REDIS_PASSWORD`.
+ * The server to connect to: the `url` option when given, else
+ * `<envPrefix>URL`, else `<envPrefix>HOST` with `<envPrefix>PORT`,
+ * `<envPrefix>DB` and `<envPrefix>PASSWORD` (`REDIS_URL`, … by default).
  *
  * @throws {TypeError} When `url` is not a string.
  * @throws {CacheSettingsValidationError} When the URL or the environment is missing or invalid.
  */
-export function resolveTarget(context: string, url: unknown): RedisTarget {
+export function resolveTarget(context: string, url: unknown, envPrefix: string = DEFAULT_ENV_PREFIX): RedisTarget {
   if (url !== undefined) {
     if (typeof url !== "string") {
       throw new TypeError(`${context}: url must be a string: received ${describe(url)}`);
     }
     return checkUrl(context, "url", url, "fix the url option");
   }
+  const [URL_, HOST, PORT, DB, PASSWORD] = ["URL", "HOST", "PORT", "DB", "PASSWORD"].map((name) => envPrefix + name);
   // An empty variable counts as unset. (On Deno, ioredis itself needs --allow-env to load.)
   const env = (name: string): string | undefined => readEnv(name) || undefined;
-  const envUrl = env("REDIS_URL");
-  const host = env("REDIS_HOST");
+  const envUrl = env(URL_);
+  const host = env(HOST);
   if (envUrl !== undefined && host !== undefined) {
     throw invalid(
       context,
-      "both REDIS_URL and REDIS_HOST are set; unset one of them: REDIS_URL alone, or REDIS_HOST " +
-        "with REDIS_PORT, REDIS_DB and REDIS_PASSWORD",
+      `both ${URL_} and ${HOST} are set; unset one of them: ${URL_} alone, or ${HOST} ` +
+        `with ${PORT}, ${DB} and ${PASSWORD}`,
     );
   }
-  if (envUrl !== undefined) return checkUrl(context, "REDIS_URL", envUrl, "fix the REDIS_URL environment variable");
+  if (envUrl !== undefined) return checkUrl(context, URL_, envUrl, `fix the ${URL_} environment variable`);
   if (host === undefined) {
     throw invalid(
       context,
-      "no Redis server configured; pass the url option, or set REDIS_URL (for example " +
-        "redis://localhost:6379/0), or REDIS_HOST with optional REDIS_PORT (6379), REDIS_DB (0) and REDIS_PASSWORD",
+      `no Redis server configured; pass the url option, or set ${URL_} (for example ` +
+        `redis://localhost:6379/0), or ${HOST} with optional ${PORT} (6379), ${DB} (0) and ${PASSWORD}`,
     );
   }
   const integer = (name: string, fallback: number, min: number, max: number): number => {
@@ -124,9 +144,9 @@ export function resolveTarget(context: string, url: unknown): RedisTarget {
     }
     return value;
   };
-  const port = integer("REDIS_PORT", 6379, 1, 65_535);
-  const db = integer("REDIS_DB", 0, 0, Number.MAX_SAFE_INTEGER);
-  const password = env("REDIS_PASSWORD");
+  const port = integer(PORT, 6379, 1, 65_535);
+  const db = integer(DB, 0, 0, Number.MAX_SAFE_INTEGER);
+  const password = env(PASSWORD);
   return password === undefined ? { host, port, db } : { host, port, db, password };
 }
 
@@ -157,7 +177,13 @@ export class Connection {
   /**
    * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
    */
-  constructor(context: string, url: unknown, timeoutMs: number, ioredisOptions: RedisOptions) {
+  constructor(
+    context: string,
+    url: unknown,
+    timeoutMs: number,
+    ioredisOptions: RedisOptions,
+    envPrefix: string = DEFAULT_ENV_PREFIX,
+  ) {
     this.timeoutMs = timeoutMs;
     const defaults: RedisOptions = {
       lazyConnect: true,
@@ -174,7 +200,15 @@ export class Connection {
       disconnectTimeout: 0,
     };
     const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
-    const target = direct ? {} : resolveTarget(context, url);
+    if (envPrefix !== DEFAULT_ENV_PREFIX && (url !== undefined || direct)) {
+      const given = url !== undefined
+        ? "url"
+        : DIRECT_KEYS.filter((key) => ioredisOptions[key] !== undefined).join(", ");
+      throw new TypeError(
+        `${context}: envPrefix has no effect with ${given}, which name the server themselves: pass one or the other`,
+      );
+    }
+    const target = direct ? {} : resolveTarget(context, url, envPrefix);
     const redis = typeof target === "string"
       ? new Redis(target, { ...defaults, ...ioredisOptions })
       : new Redis({ ...defaults, ...target, ...ioredisOptions });

@@ -6,7 +6,7 @@ import { CacheError } from "../../errors.ts";
 import { checkKey, checkMethods, checkOptions, describe } from "../../_validate.ts";
 import { settlesWithin } from "../../_deadline.ts";
 import { endClient, IOREDIS_OPTIONS, type IORedisClient, unrefTimer, wrapError } from "./_client.ts";
-import { checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
+import { checkEnvPrefix, checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
 import { RedisCacheBackend } from "./redis_cache_backend.ts";
 
 /**
@@ -25,6 +25,13 @@ export interface RedisBusOptions extends RedisOptions {
    * @default {undefined}
    */
   url?: string;
+  /**
+   * Where the environment variables read without `url` start, as for
+   * {@linkcode RedisCacheBackend} (`"CACHE_REDIS_"` reads `CACHE_REDIS_URL`, …).
+   *
+   * @default {"REDIS_"}
+   */
+  envPrefix?: string;
   /**
    * The pub/sub channel: every bus on this channel (and server or cluster)
    * hears every other.
@@ -50,7 +57,7 @@ export interface RedisBusOptions extends RedisOptions {
 const CREATE = "Cannot create RedisBus";
 const PUBLISH = "Cannot publish on RedisBus";
 const DEFAULT_CHANNEL = "cachet:bus";
-const KNOWN_OPTIONS = [...new Set(["url", "channel", "timeout", ...IOREDIS_OPTIONS])];
+const KNOWN_OPTIONS = [...new Set(["url", "channel", "timeout", "envPrefix", ...IOREDIS_OPTIONS])];
 const SUBSCRIBER_METHODS = ["message", "down", "up"] as const;
 
 /** Where the subscriber connection stands. */
@@ -139,7 +146,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
       throw new TypeError(`${CREATE}: a second argument is only taken after a RedisCacheBackend`);
     }
     checkOptions(CREATE, own, fromBackend ? ["channel", "timeout"] : KNOWN_OPTIONS);
-    const { url, channel, timeout, ...ioredisOptions } = own as RedisBusOptions;
+    const { url, channel, timeout, envPrefix, ...ioredisOptions } = own as RedisBusOptions;
     if (channel !== undefined) checkKey(CREATE, channel, "channel");
     this.#timeoutMs = checkTimeout(CREATE, timeout);
     if (fromBackend) {
@@ -151,7 +158,8 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
       this.#channel = channel ?? `${DEFAULT_CHANNEL}${scope}${backendOrOptions.prefix}`;
       this.#publisher = backendOrOptions.client as IORedisClient;
     } else {
-      this.#connection = new Connection(CREATE, url, this.#timeoutMs, ioredisOptions);
+      const variables = checkEnvPrefix(CREATE, envPrefix);
+      this.#connection = new Connection(CREATE, url, this.#timeoutMs, ioredisOptions, variables);
       this.#channel = channel ?? DEFAULT_CHANNEL;
       this.#publisher = this.#connection.client;
     }

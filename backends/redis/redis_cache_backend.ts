@@ -14,7 +14,7 @@ import {
   setCallTracker,
   wrapError,
 } from "./_client.ts";
-import { checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
+import { checkEnvPrefix, checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
 
 /**
  * Options of {@linkcode RedisCacheBackend}. Any other property must be an
@@ -37,6 +37,16 @@ export interface RedisCacheBackendOptions extends RedisOptions {
    * @default {undefined}
    */
   url?: string;
+  /**
+   * Where the environment variables read without `url` start:
+   * `"CACHE_REDIS_"` reads `CACHE_REDIS_URL`, or `CACHE_REDIS_HOST` with
+   * `CACHE_REDIS_PORT`, `CACHE_REDIS_DB` and `CACHE_REDIS_PASSWORD`. Letters,
+   * digits and underscores (a `TypeError` otherwise); cannot be combined with
+   * `url`, `host`, `port`, `path` or `sentinels`, which name the server.
+   *
+   * @default {"REDIS_"}
+   */
+  envPrefix?: string;
   /**
    * Prepended to every key, so caches sharing a server stay apart and
    * `clear()` deletes only this backend's keys. A non-empty prefix must end
@@ -84,7 +94,7 @@ const SCAN_COUNT = 1_000;
 // Redis accepts PX up to about 2^63 ms; beyond 2^53 a JS number skips integers, so a longer TTL is refused
 // rather than sent changed.
 const MAX_TTL_SECONDS = `${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}.${Number.MAX_SAFE_INTEGER % 1000}`;
-const OWN_OPTIONS = ["url", "prefix", "client", "timeout", "allowClearAll"];
+const OWN_OPTIONS = ["url", "prefix", "client", "timeout", "allowClearAll", "envPrefix"];
 const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
 
 /**
@@ -138,7 +148,8 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    */
   constructor(options: RedisCacheBackendOptions = {}) {
     checkOptions(CREATE, options, KNOWN_OPTIONS);
-    const { url, prefix = "", client, timeout, allowClearAll = false, ...ioredisOptions } = options;
+    const { url, prefix = "", client, timeout, allowClearAll = false, envPrefix, ...ioredisOptions } = options;
+    const variables = checkEnvPrefix(CREATE, envPrefix);
     checkString(CREATE, "prefix", prefix);
     if (prefix !== "" && !prefix.endsWith(":")) {
       // Without a closing delimiter one prefix can nest inside another ("app" inside "app2", "tenant1" inside
@@ -156,6 +167,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       const extra = [
         ...(url !== undefined ? ["url"] : []),
         ...(timeout !== undefined ? ["timeout"] : []),
+        ...(envPrefix !== undefined ? ["envPrefix"] : []),
         ...Object.keys(ioredisOptions),
       ];
       if (extra.length > 0) {
@@ -165,7 +177,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       }
       return;
     }
-    this.#connection = new Connection(CREATE, url, checkTimeout(CREATE, timeout), ioredisOptions);
+    this.#connection = new Connection(CREATE, url, checkTimeout(CREATE, timeout), ioredisOptions, variables);
     this.#client = this.#connection.client;
     setCallTracker(this, (reply) => this.#track(reply));
   }
