@@ -12,9 +12,13 @@ const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
 const entryPoints: string[] = Object.values(denoJson.exports as Record<string, string>);
 // Every published module, so `deno test --doc` runs the examples of symbols that
 // entry points re-export from other files too.
-const modules: string[] = ["", "backends", "serializers"].flatMap((dir) =>
-  readdirSync(join(root, dir || ".")).filter((f) => f.endsWith(".ts")).map((f) => `./${dir ? `${dir}/` : ""}${f}`)
-);
+const modules: string[] = [
+  ...readdirSync(root).filter((f) => f.endsWith(".ts")).map((f) => `./${f}`),
+  ...["backends", "serializers"].flatMap((dir) =>
+    readdirSync(join(root, dir), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"))
+      .map((f) => `./${dir}/${f}`)
+  ),
+];
 
 function testFiles(): string[] {
   const found: string[] = [];

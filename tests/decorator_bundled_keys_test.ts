@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { RedisCacheBackend } from "../backends/redis.ts";
+import { RedisCacheBackend } from "../backends/redis/mod.ts";
 import { JsonSerializer } from "../serializers/json.ts";
 import { TTLCache } from "../ttl_cache.ts";
 import { deletePrefix, rawClient, REDIS_URL, sharedRedisSkip, uniquePrefix } from "./_redis_server.ts";
