@@ -206,9 +206,12 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
         l1!.sourceDown = down;
       },
     };
-    const link = bus === undefined
-      ? undefined
-      : new InvalidationLink(bus, heard, (operation, error) => stats.swallowed(operation, "", undefined, error));
+    const link = bus === undefined ? undefined : new InvalidationLink(
+      bus,
+      typeof io.backend.scope === "string" ? io.backend.scope : undefined,
+      heard,
+      (operation, error) => stats.swallowed(operation, "", undefined, error),
+    );
     const records = new Records(io, maxSeconds);
     const owed = new OwedInvalidations({
       io,

@@ -265,3 +265,36 @@ describe("bounded waits", () => {
     assert.doesNotThrow(() => new TTLCache({ hardTimeout: 2 ** 31 - 1, circuitBreaker: 0 }));
   });
 });
+
+describe("bus messages carry the backend's key space", () => {
+  test("caches over different prefixes share a channel without evicting each other's copies", async () => {
+    const bus = new LocalBus();
+    const scoped = (scope: string): CacheBackend => {
+      const memory = new MemoryCacheBackend();
+      return {
+        scope,
+        get: (key) => memory.get(key),
+        set: (key, value, ttl) => memory.set(key, value, ttl),
+        delete: (key) => memory.delete(key),
+        clear: () => memory.clear(),
+      };
+    };
+    const make = (backend: CacheBackend) =>
+      new TTLCache<unknown>({ backend, bus, l1: { maxSize: 10 }, serializer: new JsonSerializer() });
+    const appA = scoped("redis:app:");
+    const [a1, a2] = [make(appA), make(appA)];
+    const b1 = make(scoped("redis:billing:"));
+    await a1.set("k", "a");
+    await b1.set("k", "b");
+    assert.equal(await a2.get("k"), "a");
+    const hits = a2.cacheInfo().l1Hits;
+    await b1.set("k", "b2"); // another key space: a2 keeps its copy
+    await b1.clear();
+    assert.equal(await a2.get("k"), "a");
+    assert.equal(a2.cacheInfo().l1Hits, hits + 1, "served from l1");
+    await a1.set("k", "a2"); // the same key space: a2 drops it
+    assert.equal(await a2.get("k"), "a2");
+    const text = bus.sent.map((message) => new TextDecoder().decode(message)).join("\n");
+    assert.match(text, /"p":"redis:billing:"/);
+  });
+});

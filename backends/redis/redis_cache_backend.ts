@@ -187,6 +187,11 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     return this.#prefix;
   }
 
+  /** The key space bus messages name (`redis:` and the prefix), see {@linkcode CacheBackend.scope}. */
+  get scope(): string {
+    return `redis:${this.#prefix}`;
+  }
+
   /** The ioredis client in use (created or borrowed), for raw commands or a {@linkcode RedisLock}. */
   get client(): RedisClient {
     return this.#client;
