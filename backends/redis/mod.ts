@@ -1,7 +1,8 @@
 /**
  * A Redis backend on [ioredis](https://github.com/redis/ioredis), for caches
  * shared between processes, plus {@linkcode RedisBus}, an invalidation bus
- * for two-tier caches, and {@linkcode RedisLock}, a distributed lock for
+ * for two-tier caches, {@linkcode RedisTracking}, server-assisted invalidation
+ * (Redis client tracking) for them, and {@linkcode RedisLock}, a distributed lock for
  * `cached({ lock })`. Server-side only (Deno, Node, Bun).
  *
  * @example Caching in Redis under a prefix
@@ -24,6 +25,8 @@ export { RedisCacheBackend } from "./redis_cache_backend.ts";
 export type { RedisCacheBackendOptions } from "./redis_cache_backend.ts";
 export { RedisBus } from "./redis_bus.ts";
 export type { RedisBusOptions } from "./redis_bus.ts";
+export { RedisTracking } from "./redis_tracking.ts";
+export type { RedisTrackingOptions } from "./redis_tracking.ts";
 export { RedisLock } from "./redis_lock.ts";
 export type { RedisLockOptions } from "./redis_lock.ts";
 export type { RedisClient } from "./_client.ts";
