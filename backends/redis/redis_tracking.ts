@@ -104,10 +104,13 @@ interface Session {
  * const cache = new TTLCache({ backend, bus: tracking, l1: { maxSize: 100 } });
  * await tracking.subscribed();
  * await cache.set("k", new Uint8Array([1]), 30);
- * await cache.get("k");
+ * assert.deepEqual(await cache.get("k"), new Uint8Array([1]));
+ * // Another program deletes the key: the server tells this process, which drops its copy within milliseconds.
  * const other = new Redis("redis://127.0.0.1:6379");
  * await other.del(`${prefix}k`);
- * await new Promise((resolve) => setTimeout(resolve, 100));
+ * for (let i = 0; i < 100 && (await cache.get("k")) !== undefined; i++) {
+ *   await new Promise((resolve) => setTimeout(resolve, 10));
+ * }
  * assert.equal(await cache.get("k"), undefined);
  * other.disconnect();
  * await cache.close();
@@ -131,6 +134,8 @@ export class RedisTracking implements InvalidationBus, AsyncDisposable {
   #settled: Promise<void> | undefined;
   #markSettled: (() => void) | undefined;
   #closed = false;
+  // Whether the server has CLIENT TRACKINGINFO (checked by the health check until it says otherwise).
+  #trackingInfo = true;
 
   /**
    * Creates the tracking; it connects on the first `subscribe()`.
@@ -270,6 +275,7 @@ export class RedisTracking implements InvalidationBus, AsyncDisposable {
         autoResubscribe: false,
         enableAutoPipelining: false,
         maxRetriesPerRequest: 0,
+        enableOfflineQueue: true,
         connectTimeout: this.#timeoutMs,
         disconnectTimeout: 0,
       });
@@ -346,13 +352,15 @@ export class RedisTracking implements InvalidationBus, AsyncDisposable {
     try {
       const [, info] = await Promise.all([
         this.#bounded(session.subscriber.ping()),
-        this.#bounded(session.control.call("CLIENT", "TRACKINGINFO")),
+        this.#trackingInfo
+          ? this.#bounded(session.control.call("CLIENT", "TRACKINGINFO")).catch((error: Error) => {
+            // Redis 6.0 has no TRACKINGINFO (6.2+): the server answered, so the connection is alive; PING from now on.
+            if (error?.name !== "ReplyError") throw error;
+            this.#trackingInfo = false;
+          })
+          : this.#bounded(session.control.ping()),
       ]);
-      const fields = new Map<string, unknown>();
-      const list = info as unknown[];
-      for (let i = 0; i + 1 < list.length; i += 2) fields.set(String(list[i]), list[i + 1]);
-      const flags = (fields.get("flags") as unknown[] | undefined)?.map(String) ?? [];
-      if (!flags.includes("on") || flags.includes("broken_redirect") || String(fields.get("redirect")) !== session.id) {
+      if (Array.isArray(info) && !redirects(info, session.id!)) {
         throw new Error(`the server no longer redirects invalidations (CLIENT TRACKINGINFO: ${JSON.stringify(info)})`);
       }
     } catch {
@@ -398,4 +406,14 @@ export class RedisTracking implements InvalidationBus, AsyncDisposable {
       });
     });
   }
+}
+
+// Whether a CLIENT TRACKINGINFO reply says tracking is on and redirected to `id`, a client that still exists.
+function redirects(info: unknown[], id: string): boolean {
+  const fields = new Map<string, unknown>();
+  for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
+  const flags = fields.get("flags");
+  if (!Array.isArray(flags)) return false;
+  const names = flags.map(String);
+  return names.includes("on") && !names.includes("broken_redirect") && String(fields.get("redirect")) === id;
 }
