@@ -17,6 +17,7 @@ import { TTLCache } from "../../mod.ts";
 import { RedisCacheBackend } from "../../backends/redis/mod.ts";
 import * as redisModule from "../../backends/redis/mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
+import type { InvalidationBus } from "../../bus.ts";
 import { type Case, check, measure, type Row, runtimeName, type SuiteOptions, type SuiteResult } from "./_harness.ts";
 import { BATCH, keys, record, TTL_SECONDS } from "./_fixtures.ts";
 import { root } from "../_common.ts";
@@ -87,6 +88,32 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     check(tiered.cacheInfo().l1Hits >= KEYS, "the l1 tier did not serve the warm-up reads");
     l1Case("cachet get (l1 over Redis, JSON)", (i) => tiered.get(hitKeys[i]), true);
     l1Case("cachet getOrSet (l1 over Redis, JSON)", (i) => tiered.getOrSet(hitKeys[i], () => origin(i)), true);
+
+    // The same hit with the server's invalidations on (the cache's own writes are reported too: wait, then warm).
+    const Tracking = (redisModule as Record<string, unknown>).RedisTracking as
+      | (new (backend: RedisCacheBackend) => InvalidationBus & { subscribed(): Promise<void>; close(): Promise<void> })
+      | undefined;
+    if (Tracking !== undefined) {
+      const trackedBackend = new RedisCacheBackend({ url: URL, prefix: `${runId}:tracked:` });
+      const tracking = new Tracking(trackedBackend);
+      const tracked = new TTLCache<User>({
+        ttl: TTL_SECONDS,
+        backend: trackedBackend,
+        bus: tracking,
+        serializer: new JsonSerializer<User>(),
+        l1: { maxSize: KEYS },
+      });
+      cleanups.push(async () => {
+        await tracked.close();
+        await tracking.close();
+        await trackedBackend.close();
+      });
+      await tracking.subscribed();
+      for (const [i, key] of hitKeys.entries()) await tracked.set(key, values[i]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const key of hitKeys) await tracked.get(key);
+      l1Case("cachet get (l1 over Redis, JSON, RedisTracking on)", (i) => tracked.get(hitKeys[i]), true);
+    }
 
     // One slot of l1 and keys read in turn: every read misses l1, reads Redis and fills l1 (evicting the last key).
     const narrow = new TTLCache<User>({
@@ -164,20 +191,65 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   }
 }
 
-// Two processes over the same Redis, each with l1 and a RedisBus: one writes a
-// timestamped value about 100 times a second, the other reads in a loop and
-// records, for every value it sees first, how long after the write it saw it.
+// Two processes over the same Redis, each with l1 and a RedisBus (or a
+// RedisTracking): one writes a timestamped value about 100 times a second (with
+// cachet, or a raw ioredis SET), the other reads in a loop and records, for
+// every value it sees first, how long after the write it saw it.
 async function invalidationRows(
   options: SuiteOptions,
   runId: string,
 ): Promise<{ rows: Row[]; note: string } | undefined> {
   if (!("RedisBus" in redisModule)) return undefined;
   const writes = options.quick ? 20 : 500;
+  const runs = [
+    { label: "RedisBus", writer: "writer", source: "bus" },
+    ...("RedisTracking" in redisModule
+      ? [
+        { label: "RedisTracking", writer: "writer", source: "tracking" },
+        { label: "RedisTracking, raw ioredis SET", writer: "raw-writer", source: "tracking" },
+      ]
+      : []),
+  ];
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const [n, { label, writer, source }] of runs.entries()) {
+    const result = await invalidationRun(`${runId}:inv${n}:`, `${runId}:channel${n}`, writes, writer, source);
+    const sorted = result.latencies.sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    const group = `invalidation latency across 2 processes, ${label} (ms, lower is better)`;
+    const row = (peer: string, value: number, cachet: boolean): Row => ({
+      group,
+      peer,
+      cachet,
+      value,
+      unit: "ms",
+      higherIsBetter: false,
+    });
+    rows.push(row("cachet p50", at(0.5), false), row("cachet p99", at(0.99), true), row("max", sorted.at(-1)!, false));
+    notes.push(
+      `${label}: ${Math.round(result.reads / result.seconds)} reads/s, ${sorted.length} values seen, ` +
+        `${result.missed} never seen`,
+    );
+  }
+  return {
+    rows,
+    note: `Invalidation: ${writes} writes at ~100/s in one process (cachet sets; for the raw rows, a plain ioredis ` +
+      "SET of the bytes, made by a cache under another prefix just before, so two more round trips count); the other " +
+      "read the key in a loop (each read through l1) and timed each new value from the write (timestamp in the " +
+      `value) to its first read (never seen: overwritten before a read reached them). ${notes.join("; ")}.`,
+  };
+}
+
+async function invalidationRun(
+  prefix: string,
+  channel: string,
+  writes: number,
+  writerRole: string,
+  source: string,
+): Promise<{ latencies: number[]; reads: number; seconds: number; missed: number }> {
   const script = join(root, "scripts/bench/_invalidation_child.ts");
-  const prefix = `${runId}:bus:`;
-  const channel = `${runId}:channel`;
   const start = (role: string) =>
-    spawn(process.execPath, [script, role, prefix, channel, String(writes)], {
+    spawn(process.execPath, [script, role, prefix, channel, String(writes), source], {
       cwd: root,
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -193,35 +265,12 @@ async function invalidationRows(
       }
     });
   });
-  const writer = start("writer");
+  const writer = start(writerRole);
   const exited = (child: ReturnType<typeof spawn>) =>
     new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
   const [writerCode, readerCode] = await Promise.all([exited(writer), exited(reader)]);
   check(writerCode === 0 && readerCode === 0, `invalidation children exited with ${writerCode} and ${readerCode}`);
-  const result = JSON.parse(out.slice(out.indexOf("ready\n") + 6)) as {
-    latencies: number[];
-    reads: number;
-    seconds: number;
-    missed: number;
-  };
-  const sorted = result.latencies.sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  const group = "invalidation latency across 2 processes, RedisBus (ms, lower is better)";
-  const row = (peer: string, value: number, cachet: boolean): Row => ({
-    group,
-    peer,
-    cachet,
-    value,
-    unit: "ms",
-    higherIsBetter: false,
-  });
-  return {
-    rows: [row("cachet p50", at(0.5), false), row("cachet p99", at(0.99), true), row("max", sorted.at(-1)!, false)],
-    note: `Invalidation: ${writes} sets at ~100/s in one process; the other read the key in a loop ` +
-      `(${Math.round(result.reads / result.seconds)} reads/s, each through l1) and timed each new value from the ` +
-      `write (timestamp in the value) to its first read: ${sorted.length} values seen, ${result.missed} never seen ` +
-      "(overwritten before a read reached them).",
-  };
+  return JSON.parse(out.slice(out.indexOf("ready\n") + 6));
 }
 
 // Deletes the keys this run wrote (they all contain its unique id), and nothing else.
