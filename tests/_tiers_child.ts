@@ -1,6 +1,7 @@
 // A process for ttl_cache_tiers_test.ts: a TTLCache with an in-process tier over a private Redis, kept coherent by a
-// RedisBus. Usage: <json settings> (see Settings). Talks in JSON lines: the test writes commands on stdin ("go",
-// "stop"), the process reports on stdout (see the `report` calls). Timestamps are Date.now() (one machine).
+// RedisBus (or a RedisTracking: settings.source). Usage: <json settings> (see Settings). Talks in JSON lines: the test
+// writes commands on stdin ("go", "stop"), the process reports on stdout (see the `report` calls). Timestamps are
+// Date.now() (one machine).
 //
 // A writer seeds every key (version 0, tagged), reports "ready", and on "go" runs its ops: "sequence" cycles each key
 // through set, set, delete, set, deleteTags; "continuous" sets ever higher versions until "stop". A reader reports
@@ -10,7 +11,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { TTLCache } from "../mod.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { RedisBus, RedisCacheBackend } from "../backends/redis/mod.ts";
+import { RedisBus, RedisCacheBackend, RedisTracking } from "../backends/redis/mod.ts";
 
 interface Settings {
   url: string;
@@ -18,6 +19,8 @@ interface Settings {
   role: "writer" | "reader";
   keys: string[];
   mode?: "sequence" | "continuous";
+  // What keeps the l1 tiers coherent: RedisBus messages, or the server's own invalidations (RedisTracking).
+  source?: "bus" | "tracking";
   steps: number;
   intervalMs: number;
   // Hard bound on the whole run, whatever the test does.
@@ -33,7 +36,9 @@ const tagOf = (key: string) => `tag:${key}`;
 // Named, so that the test can kill the readers' connections alone (the bus' subscriber is a duplicate: same name).
 const connectionName = `cachet-tiers-${settings.role}`;
 const backend = new RedisCacheBackend({ url: settings.url, prefix: settings.prefix, timeout: 1_000, connectionName });
-const bus = new RedisBus(backend, { timeout: 1_000 });
+const bus = settings.source === "tracking"
+  ? new RedisTracking(backend, { timeout: 1_000 })
+  : new RedisBus(backend, { timeout: 1_000 });
 const cache = new TTLCache<number>({ backend, bus, l1: { maxSize: 1000 }, serializer: new JsonSerializer() });
 // Subscribed after the cache: on up(), the cache has already dropped its tier when this runs.
 bus.subscribe({

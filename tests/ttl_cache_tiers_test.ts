@@ -104,8 +104,8 @@ async function withProcesses(
   const common = { url: server.url, prefix: uniquePrefix("tiers"), keys: KEYS, steps: 0, intervalMs: 0, maxMs: 60_000 };
   const children = [
     startChild("writer", { ...common, role: "writer", ...writer }),
-    startChild("reader 1", { ...common, role: "reader" }),
-    startChild("reader 2", { ...common, role: "reader" }),
+    startChild("reader 1", { ...common, role: "reader", source: writer.source }),
+    startChild("reader 2", { ...common, role: "reader", source: writer.source }),
   ];
   try {
     // Starting three runtimes on a loaded 2-core machine takes a while.
@@ -208,6 +208,16 @@ function checkNoStaleAfterUp(writer: Child, readers: Child[], allowMiss: boolean
 }
 
 describe("TTLCache tiers across 3 processes over a private Redis (RedisBus)", { skip: redisServerSkip() }, () => {
+  acrossProcesses("bus");
+});
+
+// The same with the server's own invalidations (CLIENT TRACKING) instead of the bus: the pub/sub connections killed
+// are the trackings' invalidation connections.
+describe("TTLCache tiers across 3 processes over a private Redis (RedisTracking)", { skip: redisServerSkip() }, () => {
+  acrossProcesses("tracking");
+});
+
+function acrossProcesses(source: "bus" | "tracking"): void {
   let server: RedisServer;
   let admin: Redis;
   before(async () => {
@@ -222,7 +232,7 @@ describe("TTLCache tiers across 3 processes over a private Redis (RedisBus)", { 
   it(`makes set, delete and deleteTags visible in the other processes' l1 within ${LATENCY_BOUND_MS} ms at p99`, async () => {
     const measure = async () => {
       let result: { byOp: Map<string, number[]>; rate: number } | undefined;
-      await withProcesses(server, { mode: "sequence", steps: 300, intervalMs: 20 }, async (writer, readers) => {
+      await withProcesses(server, { mode: "sequence", steps: 300, intervalMs: 20, source }, async (writer, readers) => {
         for (const reader of readers) reader.send("go");
         // Every reader has seen every key once (its l1 holds version 0) before the first write.
         for (const reader of readers) {
@@ -268,7 +278,8 @@ describe("TTLCache tiers across 3 processes over a private Redis (RedisBus)", { 
 
   /** Runs a continuous writer and two readers, with `fault` done while writes continue. */
   async function underFault(fault: () => Promise<void>, allowMiss: boolean): Promise<void> {
-    await withProcesses(server, { mode: "continuous", steps: 5_000, intervalMs: 5 }, async (writer, readers) => {
+    const continuous = { mode: "continuous", steps: 5_000, intervalMs: 5, source };
+    await withProcesses(server, continuous, async (writer, readers) => {
       for (const reader of readers) reader.send("go");
       writer.send("go");
       await writer.waitFor((l) => l.t === "op" && (l.state as number) > 60, 10_000);
@@ -329,7 +340,7 @@ describe("TTLCache tiers across 3 processes over a private Redis (RedisBus)", { 
       await server.restart();
     }, true);
   });
-});
+}
 
 /** A worker of _tiers_worker.ts, driven by request/reply messages. */
 function startWorker(workerData: Record<string, unknown>) {
