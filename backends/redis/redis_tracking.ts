@@ -276,6 +276,8 @@ export class RedisTracking implements InvalidationBus, AsyncDisposable {
         enableAutoPipelining: false,
         maxRetriesPerRequest: 0,
         enableOfflineQueue: true,
+        // A client passed to the backend may carry one; the channel and the tracked prefix are exact.
+        keyPrefix: "",
         connectTimeout: this.#timeoutMs,
         disconnectTimeout: 0,
       });
