@@ -1,6 +1,7 @@
 // RedisTracking: an l1 kept coherent by the Redis server's own invalidations (CLIENT TRACKING, BCAST), against
 // private redis-server processes (killed, frozen, flushed) and the machine's shared server (own prefixes only).
 import assert from "node:assert/strict";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import process from "node:process";
 import { setImmediate } from "node:timers";
@@ -83,6 +84,41 @@ async function trackingCache(url: string, prefix: string) {
       await cache.close();
       await tracking.close();
       await backend.close();
+    },
+  };
+}
+
+/**
+ * A loopback TCP proxy to `port` whose open connections can be cut silently (bytes dropped both ways, sockets left
+ * open), as a middlebox that forgets a connection does; connections opened afterwards pass.
+ */
+async function startProxy(port: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+  const pairs: { client: Socket; upstream: Socket; cut: boolean }[] = [];
+  const server: Server = createServer((client) => {
+    const pair = { client, upstream: connect(port, "127.0.0.1"), cut: false };
+    pairs.push(pair);
+    client.on("data", (chunk) => pair.cut || pair.upstream.write(chunk));
+    pair.upstream.on("data", (chunk) => pair.cut || client.write(chunk));
+    for (const socket of [client, pair.upstream]) {
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        pair.client.destroy();
+        pair.upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    cut() {
+      for (const pair of pairs) pair.cut = true;
+    },
+    async close() {
+      for (const pair of pairs) {
+        pair.client.destroy();
+        pair.upstream.destroy();
+      }
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }
@@ -378,6 +414,48 @@ describe("RedisTracking against a private redis-server", { skip: redisServerSkip
       }
     });
   }
+
+  it("a silent cut of its connections is noticed by the health check: down, up again, and the write made meanwhile seen", async () => {
+    const prefix = uniquePrefix("tracking-cut");
+    const proxy = await startProxy(server.port);
+    // The cache reads Redis directly; only the tracking goes through the proxy (same prefix: the same scope).
+    const backend = new RedisCacheBackend({ url: server.url, prefix, timeout: TIMEOUT });
+    const proxied = new RedisCacheBackend({ url: `redis://127.0.0.1:${proxy.port}`, prefix, timeout: TIMEOUT });
+    const tracking = new RedisTracking(proxied, { timeout: TIMEOUT, checkInterval: 200 });
+    const cache = new TTLCache<unknown>({
+      backend,
+      bus: tracking,
+      l1: { maxSize: 10 },
+      serializer: new JsonSerializer(),
+    });
+    const { log, subscriber } = recorder();
+    tracking.subscribe(subscriber);
+    try {
+      await tracking.subscribed();
+      await cache.set("k", 1, 300);
+      await sleep(50);
+      assert.equal(await cache.get("k"), 1);
+      const reads = countReads(backend);
+      assert.equal(await cache.get("k"), 1);
+      assert.equal(reads.count, 0, "the copy is in l1");
+      proxy.cut();
+      const cutAt = performance.now();
+      // Another process writes meanwhile: its invalidation is lost with the cut connections.
+      const other = new RedisCacheBackend({ url: server.url, prefix, timeout: TIMEOUT });
+      await new TTLCache<unknown>({ backend: other, serializer: new JsonSerializer() }).set("k", 2, 300);
+      await other.close();
+      await until(async () => (await cache.get("k")) === 2, "the write made during the cut", 5_000);
+      const took = performance.now() - cutAt;
+      assert.ok(log.includes("down") && log.lastIndexOf("up") > log.indexOf("down"), `log: ${log.join(", ")}`);
+      assert.ok(took < 200 + TIMEOUT + 1_000, `seen ${Math.round(took)} ms after the cut`);
+    } finally {
+      await cache.close();
+      await tracking.close();
+      await backend.close();
+      await proxied.close();
+      await proxy.close();
+    }
+  });
 
   it("FLUSHDB drops every l1 copy", async () => {
     const reader = await trackingCache(server.url, uniquePrefix("tracking-flush"));
