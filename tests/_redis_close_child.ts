@@ -1,8 +1,9 @@
 // A process for redis_faults_test.ts: opens a RedisCacheBackend, a RedisBus made from it and one made from options,
-// uses them, then kills (SIGKILL) or freezes (SIGSTOP) the server, closes all three and prints how long that took as
-// JSON; the test checks that the process then exits by itself, promptly. Usage: <url> <kill|freeze> <timeout ms>
+// and a RedisTracking of the backend, uses them, then kills (SIGKILL) or freezes (SIGSTOP) the server, closes all four
+// and prints how long that took as JSON; the test checks that the process then exits by itself, promptly.
+// Usage: <url> <kill|freeze> <timeout ms>
 import process from "node:process";
-import { RedisBus, RedisCacheBackend } from "../backends/redis/mod.ts";
+import { RedisBus, RedisCacheBackend, RedisTracking } from "../backends/redis/mod.ts";
 
 const [url, mode, timeoutText] = process.argv.slice(-3);
 const timeout = Number(timeoutText);
@@ -14,6 +15,10 @@ for (const bus of [fromBackend, fromOptions]) {
   await bus.subscribed();
   await bus.publish(new Uint8Array([1]));
 }
+const tracking = new RedisTracking(backend, { timeout });
+tracking.subscribe({ message() {}, down() {}, up() {} });
+await tracking.subscribed();
+if (!tracking.connected) throw new Error("tracking did not come up");
 await backend.set("k", new Uint8Array([1]), 5);
 const info = String(await (backend.client as unknown as { info(section: string): Promise<string> }).info("server"));
 const pid = Number(/process_id:(\d+)/.exec(info)![1]);
@@ -23,5 +28,5 @@ if (mode === "kill") {
   for (let i = 0; i < 100 && backend.client.status === "ready"; i++) await new Promise((r) => setTimeout(r, 20));
 }
 const started = performance.now();
-await Promise.all([fromBackend.close(), fromOptions.close(), backend.close()]);
+await Promise.all([fromBackend.close(), fromOptions.close(), tracking.close(), backend.close()]);
 console.log(JSON.stringify({ closeMs: Math.round(performance.now() - started), status: backend.client.status }));

@@ -275,7 +275,7 @@ describe("close() of the Redis backend and buses under faults", { skip: redisSer
     }
   }
 
-  test("with the server killed, close() of the backend and of both buses returns at once and the process exits", async () => {
+  test("with the server killed, close() of the backend, of both buses and of a RedisTracking returns at once and the process exits", async () => {
     const timeout = 3_000;
     const { closeMs, exitMs } = await closeInChild("kill", timeout);
     // Before: the bus waited its whole timeout for an "end" event that never came, then ioredis' 2 s disconnect timer
