@@ -2,9 +2,10 @@
 // Redis 7 on 127.0.0.1:6379. The L1 hit (get and getOrSet) against the
 // `await Map.get` floor, cache-manager 7's createCache() default store and
 // bentocache's L1 + L2 getOrSet; an L2 hit through the tiers (the key not in
-// l1) against a single-tier Redis get; and the invalidation latency across
-// processes with RedisBus, when the build has it. Keys live under a prefix
-// unique to this run and are deleted afterwards.
+// l1) against a single-tier Redis get; the L1 hit with RedisTracking on
+// (issue #22); and the invalidation latency across processes with RedisBus
+// and RedisTracking (cachet writes, and raw ioredis SETs), when the build has
+// them. Keys live under a prefix unique to this run and are deleted afterwards.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
