@@ -51,7 +51,7 @@ export function covered(write: Write, layout: Layout): number[] {
   const all = Array.from({ length: layout.keys }, (_, key) => key);
   if (kind === "set" || kind === "delete") return [write[2]];
   if (kind === "deleteTags") return all.filter((key) => key % layout.tags === write[2]);
-  return all.filter((key) => namespaced(key, layout));
+  return all.filter((key) => namespaced(key, layout) && key % layout.namespaces === write[2]);
 }
 
 /** Judges every process' reads against the writer's log. */
@@ -67,6 +67,7 @@ export function judge(
     return end + bound;
   };
   const exempt = (t: number) => faults.some((fault) => t >= fault.start && t <= fault.heal + bound);
+  const inFault = (t: number) => faults.some((fault) => t >= fault.start && t <= fault.heal);
   const phaseOf = (t: number) => faults.findLast((fault) => fault.start <= t)?.name ?? BEFORE;
   // Per key, the operations covering it in order, and from each position the earliest due of those after it.
   const perKey = Array.from({ length: layout.keys }, () => ({ ops: [] as Write[], dues: [] as number[] }));
@@ -87,6 +88,7 @@ export function judge(
 
   const violations: Violation[] = [];
   const judged = new Map<string, number>();
+  const lag = new Map<string, number>();
   const impossible: Judgement["impossible"] = [];
   reads.forEach((runs, process) => {
     for (const [key, value, first, last, count] of runs) {
@@ -102,6 +104,11 @@ export function judge(
       }
       const next = position[key].get(value)! + 1;
       const due = firstDue[key][next];
+      for (const t of [first, last]) {
+        if (t <= due - bound || inFault(t)) continue;
+        const phase = phaseOf(t);
+        lag.set(phase, Math.max(lag.get(phase) ?? 0, t - (due - bound)));
+      }
       const offending = [last, first].find((t) => t > due && !exempt(t));
       if (offending === undefined) continue;
       const { ops, dues } = perKey[key];
@@ -110,5 +117,5 @@ export function judge(
       violations.push({ process, key, value, at: offending, by: ops[by], due, phase: phaseOf(offending) });
     }
   });
-  return { violations, judged, impossible };
+  return { violations, judged, lag, impossible };
 }

@@ -14,7 +14,9 @@ import {
   type FromChild,
   keyName,
   namespaced,
+  namespaceName,
   OP_KINDS,
+  quiet,
   type Read,
   tagOf,
   type ToChild,
@@ -37,8 +39,8 @@ const cache = new TTLCache<number>({
   serializer: new JsonSerializer<number>(),
   ttl: 300,
 });
-const ns = cache.namespace(config.namespace);
-const viewOf = (key: number) => namespaced(key, config) ? ns : cache;
+const namespaces = Array.from({ length: config.namespaces }, (_, i) => cache.namespace(namespaceName(i)));
+const viewOf = (key: number) => namespaced(key, config) ? namespaces[key % config.namespaces] : cache;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const busEvents: [kind: "down" | "up", at: number][] = [];
 bus.subscribe({ message() {}, down: () => busEvents.push(["down", now()]), up: () => busEvents.push(["up", now()]) });
@@ -91,27 +93,35 @@ const random = () => {
 };
 
 const writes: Write[] = [];
+let quietOn = false;
 
 async function writeLoop(start: number): Promise<void> {
   for (let op = 1; !stopped; op++) {
     await sleep(start + op * config.writeEveryMs - now());
     if (stopped) break;
     const draw = random();
-    const key = Math.floor(random() * config.keys);
-    const group = key % config.tags;
     // Mostly sets, so that readers hold values worth invalidating.
     const kind = draw < 0.55 ? "set" : draw < 0.7 ? "delete" : draw < 0.9 ? "deleteTags" : "clearNamespace";
+    const pick = (count: number) => {
+      const n = Math.floor(random() * count);
+      return quietOn && quiet(n) ? n - 1 : n;
+    };
+    const target = kind === "deleteTags"
+      ? pick(config.tags)
+      : kind === "clearNamespace"
+      ? pick(config.namespaces)
+      : pick(config.keys);
     const began = now();
     let ok: 0 | 1 = 1;
     try {
-      if (kind === "set") await viewOf(key).set(keyName(key), op, { tags: [tagOf(group)] });
-      else if (kind === "delete") await viewOf(key).delete(keyName(key));
-      else if (kind === "deleteTags") await cache.deleteTags([tagOf(group)]);
-      else await ns.clear();
+      if (kind === "set") await viewOf(target).set(keyName(target), op, { tags: [tagOf(target % config.tags)] });
+      else if (kind === "delete") await viewOf(target).delete(keyName(target));
+      else if (kind === "deleteTags") await cache.deleteTags([tagOf(target)]);
+      else await namespaces[target].clear();
     } catch {
       ok = 0;
     }
-    writes.push([op, OP_KINDS.indexOf(kind), kind === "deleteTags" ? group : key, began, now(), ok]);
+    writes.push([op, OP_KINDS.indexOf(kind), target, began, now(), ok]);
   }
 }
 
@@ -119,10 +129,9 @@ async function writeLoop(start: number): Promise<void> {
 await backend.get("ready");
 await bus.subscribed();
 process.on("message", async (message: ToChild) => {
-  if (message.type === "stop") {
-    stopped = true;
-    return;
-  }
+  if (message.type === "stop") stopped = true;
+  if (message.type === "quiet") quietOn = message.on;
+  if (message.type !== "go") return;
   await sleep(message.start - now());
   const loops = [readLoop()];
   if (config.writer) loops.push(writeLoop(message.start));

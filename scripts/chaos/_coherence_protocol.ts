@@ -17,27 +17,33 @@ export interface ChildConfig extends Layout {
 }
 
 /**
- * Keys are numbers 0..keys-1, named `k<n>`; the last `namespaced` live in a
- * namespace; key n carries the tag `g<n % tags>`.
+ * Keys are numbers 0..keys-1, named `k<n>`; key n carries the tag `g<n % tags>`,
+ * and the last `namespaced` keys live in namespace `ns<n % namespaces>`. The
+ * odd keys are "quiet": the writer leaves them (and their tags and namespaces,
+ * so `tags` and `namespaces` are even) alone from each fault's heal until
+ * shortly before the next fault, so that a write of theirs that failed during
+ * a fault is not hidden by a later one.
  */
 export interface Layout {
   keys: number;
   namespaced: number;
   tags: number;
-  namespace: string;
+  namespaces: number;
 }
 
 export const keyName = (key: number): string => `k${key}`;
 export const tagOf = (group: number): string => `g${group}`;
+export const namespaceName = (index: number): string => `ns${index}`;
 export const namespaced = (key: number, layout: Layout): boolean => key >= layout.keys - layout.namespaced;
+export const quiet = (n: number): boolean => n % 2 === 1;
 
 export const OP_KINDS = ["set", "delete", "deleteTags", "clearNamespace"] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 
 /**
  * One write or invalidation, in the writer's order: [op number (a set stores
- * it as the value), kind (index into OP_KINDS), key (set, delete) or tag group
- * (deleteTags; unused for clearNamespace), started, returned or failed (ms
+ * it as the value), kind (index into OP_KINDS), key (set, delete), tag group
+ * (deleteTags) or namespace (clearNamespace), started, returned or failed (ms
  * since the epoch), 1 when the call succeeded, 0 when it failed or timed out].
  */
 export type Write = [op: number, kind: number, target: number, start: number, end: number, ok: 0 | 1];
@@ -49,7 +55,8 @@ export type Write = [op: number, kind: number, target: number, start: number, en
  */
 export type Read = [key: number, value: number | null, first: number, last: number, count: number];
 
-export type ToChild = { type: "go"; start: number } | { type: "stop" };
+/** To every process: go (at `start`), stop; to the writer: leave the quiet keys alone, or not. */
+export type ToChild = { type: "go"; start: number } | { type: "stop" } | { type: "quiet"; on: boolean };
 
 export type FromChild =
   | { type: "ready" }
