@@ -12,7 +12,7 @@
 // v was due before t, unless t itself falls in a fault or the `bound` ms after
 // it heals (while Redis is frozen or the bus down, a process cannot hear of a
 // write). A miss is never a violation: it serves no value.
-import { OP_KINDS, type Layout, namespaced, type Read, type Write } from "./_coherence_protocol.ts";
+import { type Layout, namespaced, OP_KINDS, type Read, type Write } from "./_coherence_protocol.ts";
 
 /** A fault window: from `start` until it healed (server answering again; for an instant fault, start = heal). */
 export interface Fault {
@@ -39,6 +39,12 @@ export interface Judgement {
   readonly violations: Violation[];
   /** Reads judged (outside the exempt windows), by phase. */
   readonly judged: Map<string, number>;
+  /**
+   * By phase, the read that served a superseded value the longest after the write superseding it returned or failed
+   * (or, for a write due after a fault, after the heal), outside the faults themselves; within the bound, it is no
+   * violation.
+   */
+  readonly latest: Map<string, Violation>;
   /** Values no set of that key ever wrote (a corrupted or crossed value). */
   readonly impossible: { process: number; key: number; value: number; at: number }[];
 }
@@ -88,7 +94,7 @@ export function judge(
 
   const violations: Violation[] = [];
   const judged = new Map<string, number>();
-  const lag = new Map<string, number>();
+  const latest = new Map<string, Violation>();
   const impossible: Judgement["impossible"] = [];
   reads.forEach((runs, process) => {
     for (const [key, value, first, last, count] of runs) {
@@ -104,18 +110,19 @@ export function judge(
       }
       const next = position[key].get(value)! + 1;
       const due = firstDue[key][next];
-      for (const t of [first, last]) {
-        if (t <= due - bound || inFault(t)) continue;
-        const phase = phaseOf(t);
-        lag.set(phase, Math.max(lag.get(phase) ?? 0, t - (due - bound)));
-      }
-      const offending = [last, first].find((t) => t > due && !exempt(t));
-      if (offending === undefined) continue;
+      if (due === Infinity) continue;
       const { ops, dues } = perKey[key];
       let by = next;
       while (dues[by] !== due) by++;
-      violations.push({ process, key, value, at: offending, by: ops[by], due, phase: phaseOf(offending) });
+      const served = (at: number): Violation => ({ process, key, value, at, by: ops[by], due, phase: phaseOf(at) });
+      for (const t of [first, last]) {
+        if (t <= due - bound || inFault(t)) continue;
+        const seen = latest.get(phaseOf(t));
+        if (seen === undefined || t - due > seen.at - seen.due) latest.set(phaseOf(t), served(t));
+      }
+      const offending = [last, first].find((t) => t > due && !exempt(t));
+      if (offending !== undefined) violations.push(served(offending));
     }
   });
-  return { violations, judged, lag, impossible };
+  return { violations, judged, latest, impossible };
 }

@@ -5,6 +5,7 @@
 // schedule and logs each one's outcome. The parent says "go" and "stop" over
 // IPC and gets one "done" message with the logs.
 import process from "node:process";
+import { setImmediate as afterIo } from "node:timers/promises";
 import { TTLCache } from "../../mod.ts";
 import { RedisBus, RedisCacheBackend } from "../../backends/redis.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
@@ -77,8 +78,11 @@ async function readLoop(): Promise<void> {
         open[key] = next;
       }
     }
-    // An l1 hit never leaves the microtask queue: bus messages need turns of the event loop.
+    // An l1 hit never leaves the microtask queue: bus messages need turns of the event loop. After a timer, one
+    // more turn (setImmediate runs after the poll phase) hands over what reached the socket meanwhile, so that a
+    // process the loaded machine did not run for a while reads only after it has heard what it missed.
     await sleep(config.readPauseMs);
+    await afterIo();
   }
 }
 
@@ -93,6 +97,7 @@ const random = () => {
 };
 
 const writes: Write[] = [];
+const errors: string[] = [];
 let quietOn = false;
 
 async function writeLoop(start: number): Promise<void> {
@@ -112,16 +117,22 @@ async function writeLoop(start: number): Promise<void> {
       ? pick(config.namespaces)
       : pick(config.keys);
     const began = now();
-    let ok: 0 | 1 = 1;
+    let error: number | undefined;
     try {
       if (kind === "set") await viewOf(target).set(keyName(target), op, { tags: [tagOf(target % config.tags)] });
       else if (kind === "delete") await viewOf(target).delete(keyName(target));
       else if (kind === "deleteTags") await cache.deleteTags([tagOf(target)]);
       else await namespaces[target].clear();
-    } catch {
-      ok = 0;
+    } catch (thrown) {
+      const text = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+      error = errors.indexOf(text) >= 0 ? errors.indexOf(text) : errors.push(text) - 1;
     }
-    writes.push([op, OP_KINDS.indexOf(kind), target, began, now(), ok]);
+    const end = now();
+    writes.push(
+      error === undefined
+        ? [op, OP_KINDS.indexOf(kind), target, began, end, 1]
+        : [op, OP_KINDS.indexOf(kind), target, began, end, 0, error],
+    );
   }
 }
 
@@ -140,6 +151,7 @@ process.on("message", async (message: ToChild) => {
   await send({
     type: "done",
     writes,
+    errors,
     reads,
     readCount,
     readErrors,

@@ -44,9 +44,10 @@ export type OpKind = (typeof OP_KINDS)[number];
  * One write or invalidation, in the writer's order: [op number (a set stores
  * it as the value), kind (index into OP_KINDS), key (set, delete), tag group
  * (deleteTags) or namespace (clearNamespace), started, returned or failed (ms
- * since the epoch), 1 when the call succeeded, 0 when it failed or timed out].
+ * since the epoch), 1 when the call succeeded, 0 when it failed or timed out,
+ * and then the error (an index into the report's `errors`)].
  */
-export type Write = [op: number, kind: number, target: number, start: number, end: number, ok: 0 | 1];
+export type Write = [op: number, kind: number, target: number, start: number, end: number, ok: 0 | 1, error?: number];
 
 /**
  * Reads of one key that served one value (`null`: a miss), in one run: [key,
@@ -63,6 +64,8 @@ export type FromChild =
   | {
     type: "done";
     writes: Write[];
+    /** The distinct messages of the writes that failed. */
+    errors: string[];
     reads: Read[];
     readCount: number;
     /** Start times of reads that failed (a backend error). */

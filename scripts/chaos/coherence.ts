@@ -71,7 +71,9 @@ function startProcess(host: CoherenceHost, config: ChildConfig) {
   const done = new Promise<Done | undefined>((resolve) => {
     child.on("exit", (code, signal) => {
       host.children.delete(child);
-      if (report === undefined) console.error(`coherence: process ${config.seed} exited (${signal ?? code}) without a report`);
+      if (report === undefined) {
+        console.error(`coherence: process ${config.seed} exited (${signal ?? code}) without a report`);
+      }
       ready();
       resolve(report);
     });
@@ -134,7 +136,10 @@ export async function runCoherence(host: CoherenceHost): Promise<void> {
       const killed = Number(await admin.client("KILL", "TYPE", "pubsub"));
       quiet(true);
       faults.push({ name: "pubsub kill", start: at, heal: at });
-      host.check(killed >= PROCESSES, `coherence: CLIENT KILL TYPE pubsub killed ${killed} connections (>= ${PROCESSES})`);
+      host.check(
+        killed >= PROCESSES,
+        `coherence: CLIENT KILL TYPE pubsub killed ${killed} connections (>= ${PROCESSES})`,
+      );
     } finally {
       admin.disconnect();
     }
@@ -161,7 +166,13 @@ function summarize(host: CoherenceHost, start: number, faults: Fault[], reports:
   const writer = reports[0];
   if (writer === undefined || got.length !== PROCESSES) return;
   const writes = writer.writes;
-  const { violations, judged, lag, impossible } = judge(LAYOUT, writes, reports.map((r) => r!.reads), faults, BOUND_MS);
+  const { violations, judged, latest, impossible } = judge(
+    LAYOUT,
+    writes,
+    reports.map((r) => r!.reads),
+    faults,
+    BOUND_MS,
+  );
 
   const phases = [BEFORE, ...faults.map((f) => f.name)];
   const phaseOf = (t: number) => faults.findLast((f) => f.start <= t)?.name ?? BEFORE;
@@ -177,7 +188,7 @@ function summarize(host: CoherenceHost, start: number, faults: Fault[], reports:
       `${inPhase.length} (${inPhase.filter((w) => w[5] === 0).length} failed)`,
       String(judged.get(phase) ?? 0),
       String(got.reduce((n, r) => n + r.readErrors.filter((t) => phaseOf(t) === phase).length, 0)),
-      lag.has(phase) ? `${Math.round(lag.get(phase)!)} ms` : "-",
+      latest.has(phase) ? `${Math.round(late(latest.get(phase)!))} ms` : "-",
       String(episodes),
     ];
   });
@@ -219,18 +230,26 @@ function summarize(host: CoherenceHost, start: number, faults: Fault[], reports:
     const seen = byEpisode.get(id);
     if (seen === undefined || v.at > seen.at) byEpisode.set(id, v);
   }
-  const worst = [...byEpisode.values()].sort((a, b) => late(b) - late(a)).slice(0, 8);
-  for (const v of worst) {
+  const describe = (v: Violation) => {
     const [op, kind, target, , end, ok] = v.by;
     const what = OP_KINDS[kind] === "deleteTags"
       ? `deleteTags ${tagOf(target)}`
       : OP_KINDS[kind] === "clearNamespace"
       ? `clear of namespace ${namespaceName(target)}`
       : `${OP_KINDS[kind]} ${keyName(target)}`;
+    return `process ${v.process} served ${keyName(v.key)} = ${v.value} at ${seconds(v.at, start)} (${v.phase}); ` +
+      `op ${op} (${what}) ${ok ? "returned" : "failed"} at ${seconds(end, start)}, due ${seconds(v.due, start)}: ` +
+      `${Math.round(late(v))} ms after`;
+  };
+  for (const v of latest.values()) console.log(`  latest superseded read: ${describe(v)}`);
+  const worst = [...byEpisode.values()].sort((a, b) => late(b) - late(a)).slice(0, 8);
+  for (const v of worst) console.log(`  stale: ${describe(v)}`);
+  // Writes that failed outside the faults and the second after each: the machine's load, or a fault of its own.
+  const outside = writes.filter((w) => w[5] === 0 && !faults.some((f) => w[4] >= f.start && w[3] <= f.heal + BOUND_MS));
+  for (const w of outside.slice(0, 5)) {
     console.log(
-      `  stale: process ${v.process} served ${keyName(v.key)} = ${v.value} at ${seconds(v.at, start)} (${v.phase}); ` +
-        `op ${op} (${what}) ${ok ? "returned" : "failed"} at ${seconds(end, start)}, due ${seconds(v.due, start)}: ` +
-        `${Math.round(late(v))} ms after`,
+      `  failed outside the faults: op ${w[0]} (${OP_KINDS[w[1]]}) ${seconds(w[3], start)} to ` +
+        `${seconds(w[4], start)}: ${writer.errors[w[6]!]}`,
     );
   }
   for (const x of impossible.slice(0, 5)) {
