@@ -224,6 +224,14 @@ function summarize({ scenario, reports, faultStart, faultEnd }: Outcome): void {
     for (const [text, count] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`  ${count} × ${text}`);
   }
   for (const sample of got.flatMap((r) => r.unhandledSamples)) console.log(`unhandled rejection: ${sample}`);
+  // Where the slow calls sit in the fault tells which wait they paid (one started just before it paid several).
+  const slow = during.filter((r) => latency(r) > bound).sort((a, b) => latency(b) - latency(a));
+  if (slow.length > 0) {
+    const at = (t: number) => `${t < faultStart ? "" : "+"}${Math.round(t - faultStart)} ms`;
+    console.log(`
+${slow.length} calls during the fault over ${bound} ms; the slowest (times from the fault's start):`);
+    for (const r of slow.slice(0, 5)) console.log(`  ${at(r[0])} to ${at(r[1])}: ${ms(latency(r))}`);
+  }
   console.log("");
   check(got.length === run.workers, `${scenario.name}: every worker reported (${got.length}/${run.workers})`);
   check(wrong === 0, `${scenario.name}: no wrong value (${wrong})`);
