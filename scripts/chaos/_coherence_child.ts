@@ -56,9 +56,11 @@ const open: (Read | undefined)[] = Array.from({ length: config.keys }, () => und
 let readCount = 0;
 const readErrors: number[] = [];
 
+let idle = false;
+
 async function readLoop(): Promise<void> {
   while (!stopped) {
-    for (let key = 0; key < config.keys && !stopped; key++) {
+    for (let key = 0; key < config.keys && !stopped && !idle; key++) {
       const at = now();
       let value: number | null;
       try {
@@ -142,6 +144,7 @@ await bus.subscribed();
 process.on("message", async (message: ToChild) => {
   if (message.type === "stop") stopped = true;
   if (message.type === "quiet") quietOn = message.on;
+  if (message.type === "idle") idle = message.on;
   if (message.type !== "go") return;
   await sleep(message.start - now());
   const loops = [readLoop()];

@@ -56,8 +56,13 @@ export type Write = [op: number, kind: number, target: number, start: number, en
  */
 export type Read = [key: number, value: number | null, first: number, last: number, count: number];
 
-/** To every process: go (at `start`), stop; to the writer: leave the quiet keys alone, or not. */
-export type ToChild = { type: "go"; start: number } | { type: "stop" } | { type: "quiet"; on: boolean };
+/** To every process: go (at `start`), stop; to the writer: leave the quiet keys alone, or not; to a reader: stop
+ * reading for a while, or read again. */
+export type ToChild =
+  | { type: "go"; start: number }
+  | { type: "stop" }
+  | { type: "quiet"; on: boolean }
+  | { type: "idle"; on: boolean };
 
 export type FromChild =
   | { type: "ready" }

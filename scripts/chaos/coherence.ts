@@ -107,34 +107,44 @@ export async function runCoherence(host: CoherenceHost): Promise<void> {
     await Promise.all(processes.map((p) => p.ready));
     start = now() + 100;
     for (const p of processes) p.say({ type: "go", start });
-    const quiet = (on: boolean) => processes[0].say({ type: "quiet", on });
+    // At a fault's start, the last process stops reading (a process without traffic meanwhile) until it heals,
+    // when the writer starts leaving the quiet keys alone (see Layout).
+    const began = () => {
+      processes[PROCESSES - 1].say({ type: "idle", on: true });
+      return now();
+    };
+    const healed = (name: string, start: number) => {
+      processes[PROCESSES - 1].say({ type: "idle", on: false });
+      processes[0].say({ type: "quiet", on: true });
+      faults.push({ name, start, heal: now() });
+    };
+    const nextFaultIn = async (ms: number) => {
+      await sleep(ms - QUIET_UNTIL_MS);
+      processes[0].say({ type: "quiet", on: false });
+      await sleep(QUIET_UNTIL_MS);
+    };
     await sleep(start + run.warm - now());
 
-    let at = now();
+    let at = began();
     server.pause(true);
     await sleep(run.freeze);
     server.pause(false);
-    quiet(true);
-    faults.push({ name: "freeze", start: at, heal: now() });
-    await sleep(run.gap - QUIET_UNTIL_MS);
-    quiet(false);
-    await sleep(QUIET_UNTIL_MS);
+    healed("freeze", at);
+    await nextFaultIn(run.gap);
 
-    at = now();
+    at = began();
     await server.kill();
     await sleep(at + run.kill - now());
     await server.restart();
-    quiet(true);
-    faults.push({ name: "kill+restart", start: at, heal: now() });
-    await sleep(run.gap - QUIET_UNTIL_MS);
-    quiet(false);
-    await sleep(QUIET_UNTIL_MS);
+    healed("kill+restart", at);
+    await nextFaultIn(run.gap);
 
     const admin = rawClient(server.url);
     try {
+      await admin.ping();
       at = now();
       const killed = Number(await admin.client("KILL", "TYPE", "pubsub"));
-      quiet(true);
+      processes[0].say({ type: "quiet", on: true });
       faults.push({ name: "pubsub kill", start: at, heal: at });
       host.check(
         killed >= PROCESSES,
@@ -204,7 +214,9 @@ function summarize(host: CoherenceHost, start: number, faults: Fault[], reports:
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   console.log(
-    `\n### (c) coherence: ${PROCESSES} processes (l1 + RedisBus; process 0 also writes), ` +
+    `\n### (c) coherence: ${PROCESSES} processes (l1 + RedisBus; process 0 also writes, process ${
+      PROCESSES - 1
+    } does not read during the faults), ` +
       `${LAYOUT.keys} keys (${LAYOUT.namespaced} in ${LAYOUT.namespaces} namespaces, ${LAYOUT.tags} tags; ` +
       `the odd ones left alone from each heal until 1 s before the next fault)\n`,
   );
