@@ -138,6 +138,16 @@ async function writeLoop(start: number): Promise<void> {
   }
 }
 
+// Writes of a key outside the judged ones, on a cadence of their own (each waits 100 ms after the previous one
+// settles): an application writes other things meanwhile, and each of its slow failures reopens the circuit breaker
+// out of step with the judged writes and the owed retries.
+async function otherWrites(): Promise<void> {
+  for (let i = 0; !stopped; i++) {
+    await cache.set("other", i).catch(() => {});
+    await sleep(100);
+  }
+}
+
 // Connect (and subscribe) before the parent starts the clock.
 await backend.get("ready");
 await bus.subscribed();
@@ -148,7 +158,7 @@ process.on("message", async (message: ToChild) => {
   if (message.type !== "go") return;
   await sleep(message.start - now());
   const loops = [readLoop()];
-  if (config.writer) loops.push(writeLoop(message.start));
+  if (config.writer) loops.push(writeLoop(message.start), otherWrites());
   await Promise.all(loops);
   const info = cache.cacheInfo();
   await send({
