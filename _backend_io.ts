@@ -7,8 +7,9 @@ import { describe } from "./_validate.ts";
 import type { BackendEntry, CacheBackend, Clock } from "./types.ts";
 
 // A call that failed only after this long waited on a server that does not
-// answer (a freeze, a timeout): the next calls fail at once for a while
-// instead of each waiting as long. A call refused at once needs no breaker.
+// answer (a freeze, a timeout): read-through then skips the backend for a
+// while instead of each call waiting as long. A call refused at once needs no
+// breaker: it is fast already.
 const SLOW_FAILURE_MS = 50;
 
 /** A backend's calls, as the cache makes them. */
@@ -22,7 +23,7 @@ export class BackendIo {
   #openedBy: Error | undefined;
 
   /**
-   * @param breakMs How long calls fail at once after a slow failure (0: never).
+   * @param breakMs How long read-through skips the backend after a slow failure (0: never).
    */
   constructor(backend: CacheBackend, clock: Clock, breakMs: number) {
     this.backend = backend;
@@ -31,17 +32,27 @@ export class BackendIo {
     this.#breakMs = breakMs;
   }
 
-  // Runs a backend call unless the breaker is open; a slow failure opens it.
-  async #call<R>(operation: string, body: () => Promise<R>): Promise<R> {
-    const started = this.#openUntil === 0 && this.#breakMs === 0 ? 0 : this.#clock.now();
-    if (started < this.#openUntil) {
-      throw new CacheError(
-        `Cannot ${operation} in the cache backend: it failed slowly ${
-          Math.round(started - this.#openUntil + this.#breakMs)
-        } ms ago, so calls fail at once for ${this.#breakMs} ms (circuit breaker)`,
-        { cause: this.#openedBy },
-      );
+  /**
+   * While the breaker is open (a call failed slowly less than breakMs ago), the error that read-through reports
+   * instead of calling the backend; undefined while it is closed. Plain calls are never skipped.
+   */
+  breakerError(): CacheError | undefined {
+    if (this.#openUntil === 0) return undefined;
+    const now = this.#clock.now();
+    if (now >= this.#openUntil) {
+      this.#openUntil = 0;
+      return undefined;
     }
+    return new CacheError(
+      `Cannot reach the cache backend: a call failed slowly ${Math.round(now - this.#openUntil + this.#breakMs)} ms ` +
+        `ago, so read-through skips it for ${this.#breakMs} ms (circuitBreaker)`,
+      { cause: this.#openedBy },
+    );
+  }
+
+  // Runs a backend call; one that fails slowly opens the breaker.
+  async #call<R>(body: () => Promise<R>): Promise<R> {
+    const started = this.#breakMs === 0 ? 0 : this.#clock.now();
     try {
       return await body();
     } catch (error) {
@@ -58,7 +69,7 @@ export class BackendIo {
 
   /** Reads `keys` in one round trip when the backend can. */
   readMany(keys: readonly string[], operation: string): Promise<(Uint8Array | undefined)[]> {
-    return this.#call(operation, () => this.#readMany(keys, operation));
+    return this.#call(() => this.#readMany(keys, operation));
   }
 
   async #readMany(keys: readonly string[], operation: string): Promise<(Uint8Array | undefined)[]> {
@@ -89,7 +100,7 @@ export class BackendIo {
 
   /** Writes `rows` in one round trip when the backend can. */
   writeMany(rows: readonly BackendEntry[]): Promise<void> {
-    return this.#call("set", () => this.#writeMany(rows));
+    return this.#call(() => this.#writeMany(rows));
   }
 
   async #writeMany(rows: readonly BackendEntry[]): Promise<void> {
@@ -105,7 +116,7 @@ export class BackendIo {
 
   /** Writes one entry; `key` is the user's, for the error message. */
   write(key: string, bk: string, bytes: Uint8Array, ttl: number): Promise<void> {
-    return this.#call("set", () => this.#write(key, bk, bytes, ttl));
+    return this.#call(() => this.#write(key, bk, bytes, ttl));
   }
 
   #write(key: string, bk: string, bytes: Uint8Array, ttl: number): Promise<void> {
@@ -120,7 +131,7 @@ export class BackendIo {
 
   /** Deletes one key; `key` is the user's, for the error message. */
   delete(bk: string, key: string): Promise<void> {
-    return this.#call("delete", async () => {
+    return this.#call(async () => {
       try {
         await this.backend.delete(bk);
       } catch (cause) {
@@ -131,7 +142,7 @@ export class BackendIo {
 
   /** Deletes `keys` in one round trip when the backend can; `label` names them in an error. */
   deleteMany(keys: readonly string[], label: string): Promise<void> {
-    return this.#call("delete", () => this.#deleteMany(keys, label));
+    return this.#call(() => this.#deleteMany(keys, label));
   }
 
   async #deleteMany(keys: readonly string[], label: string): Promise<void> {
@@ -146,7 +157,7 @@ export class BackendIo {
 
   /** Empties the backend. */
   clear(): Promise<void> {
-    return this.#call("clear", async () => {
+    return this.#call(async () => {
       try {
         await this.backend.clear();
       } catch (cause) {

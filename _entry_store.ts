@@ -16,6 +16,13 @@ import { describe, typeName } from "./_validate.ts";
 import type { BackendEntry, CacheSerializer, Clock } from "./types.ts";
 import type { TTLCacheOptions } from "./ttl_cache_options.ts";
 
+const NO_RECORDS: readonly string[] = [];
+
+/** A value over `maxValueBytes`: a RangeError for `set`, a value left unstored (and reported) by read-through. */
+export class ValueTooLargeError extends RangeError {
+  override name = "RangeError";
+}
+
 /** An entry found by a read. */
 export interface Found<T> {
   readonly value: T;
@@ -33,6 +40,8 @@ export interface StoreParts<T> {
   readonly l1: L1Tier<T> | undefined;
   readonly link: InvalidationLink | undefined;
   readonly owed: OwedInvalidations;
+  /** The largest encoded value stored (Infinity: no limit). */
+  readonly maxValueBytes: number;
   readonly onError: TTLCacheOptions<T>["onError"];
 }
 
@@ -218,7 +227,7 @@ export class EntryStore<T> {
       return p.io.write(key, bk, bytes, lifetime).then(() => {
         p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
         this.#written(scope, bk, bytes);
-        return this.admitted(bk, lifetime);
+        return this.admitted(bk, lifetime, stamps);
       }, (error) => {
         if (owed) this.failed([bk], error);
         throw error;
@@ -233,7 +242,7 @@ export class EntryStore<T> {
     }
     p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
     this.#written(scope, bk, bytes);
-    const victims = this.#admit(bk, lifetime);
+    const victims = this.#admit(bk, lifetime, stamps);
     try {
       for (const victim of victims) sync.delete(victim);
     } catch (cause) {
@@ -242,8 +251,13 @@ export class EntryStore<T> {
     return Promise.resolve();
   }
 
-  /** Stores several entries in one round trip; `keys` are the user's, aligned with `rows`. */
-  async writeMany(scope: Scope, keys: readonly string[], rows: readonly BackendEntry[]): Promise<void> {
+  /** Stores several entries in one round trip; `keys` are the user's, `stamps` each entry's, aligned with `rows`. */
+  async writeMany(
+    scope: Scope,
+    keys: readonly string[],
+    rows: readonly BackendEntry[],
+    stamps: readonly (readonly TagStamp[])[],
+  ): Promise<void> {
     const bks = rows.map((row) => row.key);
     this.#p.l1?.evictKeys(bks);
     try {
@@ -254,7 +268,7 @@ export class EntryStore<T> {
     }
     for (const [i, row] of rows.entries()) {
       this.#written(scope, row.key, row.value);
-      await this.admitted(row.key, row.ttl);
+      await this.admitted(row.key, row.ttl, stamps[i]);
       this.#p.stats.emitKey("set", scope.path, keys[i]);
     }
   }
@@ -287,16 +301,17 @@ export class EntryStore<T> {
   }
 
   /** Counts a key just written in the LRU bound, deleting what it evicts. */
-  admitted(bk: string, lifetime: number): Promise<void> | undefined {
-    const victims = this.#admit(bk, lifetime);
+  admitted(bk: string, lifetime: number, stamps: readonly TagStamp[]): Promise<void> | undefined {
+    const victims = this.#admit(bk, lifetime, stamps);
     if (victims.length === 0) return undefined;
     const io = this.#p.io;
     return victims.length === 1 ? io.delete(victims[0], victims[0]) : io.deleteMany(victims, victims.join(", "));
   }
 
-  #admit(bk: string, seconds: number): readonly string[] {
+  #admit(bk: string, seconds: number, stamps: readonly TagStamp[]): readonly string[] {
     const p = this.#p;
-    const victims = p.bound.admit(bk, seconds, p.clock.now());
+    const records = stamps.length === 0 ? NO_RECORDS : stamps.map((stamp) => stamp.record);
+    const victims = p.bound.admit(bk, seconds, p.clock.now(), records);
     if (victims.length === 0) return victims;
     if (p.l1 !== undefined) { for (const victim of victims) p.l1.entries.delete(victim); }
     if (p.stats.listening.has("evict")) { for (const victim of victims) p.stats.emit("evict", "", userKeyOf(victim)); }
@@ -315,11 +330,20 @@ export class EntryStore<T> {
   }
 
   #encode(value: T): Uint8Array {
-    const serializer = this.#p.serializer;
-    if (serializer !== undefined) return serializer.dumps(value);
-    if (value instanceof Uint8Array) return value;
-    throw new TypeError(
-      `Cannot store ${typeName(value)} without a serializer: pass a serializer to TTLCache or store a Uint8Array`,
-    );
+    const { serializer, maxValueBytes } = this.#p;
+    let bytes: Uint8Array;
+    if (serializer !== undefined) bytes = serializer.dumps(value);
+    else if (value instanceof Uint8Array) bytes = value;
+    else {
+      throw new TypeError(
+        `Cannot store ${typeName(value)} without a serializer: pass a serializer to TTLCache or store a Uint8Array`,
+      );
+    }
+    if (bytes.length > maxValueBytes) {
+      throw new ValueTooLargeError(
+        `Cannot store a value of ${bytes.length} bytes (encoded): over maxValueBytes (${maxValueBytes})`,
+      );
+    }
+    return bytes;
   }
 }

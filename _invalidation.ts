@@ -29,13 +29,21 @@ export class InvalidationLink {
   // Tells this cache's messages apart from other caches' (in this process too).
   readonly #sender = crypto.randomUUID();
   readonly #bus: InvalidationBus;
+  // The backend's key space: messages about another one are not for this cache.
+  readonly #scope: string | undefined;
   readonly #sink: InvalidationSink;
   readonly #report: (operation: string, error: unknown) => void;
   #outbox: Uint8Array[] = [];
   #unsubscribe: (() => void) | undefined;
 
-  constructor(bus: InvalidationBus, sink: InvalidationSink, report: (operation: string, error: unknown) => void) {
+  constructor(
+    bus: InvalidationBus,
+    scope: string | undefined,
+    sink: InvalidationSink,
+    report: (operation: string, error: unknown) => void,
+  ) {
     this.#bus = bus;
+    this.#scope = scope;
     this.#sink = sink;
     this.#report = report;
     this.#unsubscribe = bus.subscribe({
@@ -53,7 +61,7 @@ export class InvalidationLink {
 
   /** Tells the other caches what changed here. */
   announce(what: Invalidation): void {
-    for (const message of encodeMessages(this.#sender, what)) this.#publish(message);
+    for (const message of encodeMessages(this.#sender, this.#scope, what)) this.#publish(message);
   }
 
   /** Sends again the messages the bus refused. */
@@ -73,7 +81,7 @@ export class InvalidationLink {
     const keep = (error?: unknown) => {
       if (error !== undefined) this.#report("publish", error);
       // The oldest are superseded by a full clear past OUTBOX_MAX.
-      if (this.#outbox.length >= OUTBOX_MAX) this.#outbox = encodeMessages(this.#sender, { all: true });
+      if (this.#outbox.length >= OUTBOX_MAX) this.#outbox = encodeMessages(this.#sender, this.#scope, { all: true });
       else this.#outbox.push(message);
     };
     try {
@@ -92,7 +100,7 @@ export class InvalidationLink {
       this.#report("bus", new CacheError("Cannot apply a bus message: it is malformed", { cause }));
       return;
     }
-    if (message.sender === this.#sender) return;
+    if (message.sender === this.#sender || message.scope !== this.#scope) return;
     const sink = this.#sink;
     if (message.all) sink.clear();
     else {

@@ -10,8 +10,8 @@ export interface KeyLockWait {
 }
 
 /**
- * The lock of `cached({ lock: true })`, and RedisLock's queue within one
- * process: one FIFO mutex per key. Calls on different keys never wait for each
+ * RedisLock's queue within one process (`cached({ lock: true })` is the read-
+ * through engine's single flight, not this): one FIFO mutex per key. Calls on different keys never wait for each
  * other, and a key's entry is removed as soon as its last holder releases it,
  * so the table is empty whenever no call is in flight.
  */

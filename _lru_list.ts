@@ -39,6 +39,12 @@ export class LruList<V = undefined> {
     return this.#values[slot];
   }
 
+  /** The value of `key`, without changing the order. */
+  peek(key: string): V | undefined {
+    const slot = this.#slots.get(key);
+    return slot === undefined ? undefined : this.#values[slot];
+  }
+
   /** Makes `key` the most recently used, when it is tracked. */
   touch(key: string): void {
     const slot = this.#slots.get(key);
@@ -98,14 +104,20 @@ export class LruList<V = undefined> {
     this.#tail = -1;
   }
 
-  /** Stops tracking the keys expired at `now`; returns the earliest expiry left (`Infinity` when none). */
-  deleteExpired(now: number): number {
+  /**
+   * Stops tracking the keys expired at `now` (telling `dropped` each one and its value); returns the earliest expiry
+   * left (`Infinity` when none).
+   */
+  deleteExpired(now: number, dropped?: (key: string, value: V | undefined) => void): number {
     let earliest = Infinity;
     for (let slot = this.#head; slot !== -1;) {
       const following = this.#next[slot];
       const expiresAt = this.#expiries[slot];
-      if (expiresAt <= now) this.delete(this.#keys[slot]!);
-      else if (expiresAt < earliest) earliest = expiresAt;
+      if (expiresAt <= now) {
+        const key = this.#keys[slot]!;
+        dropped?.(key, this.#values[slot]);
+        this.delete(key);
+      } else if (expiresAt < earliest) earliest = expiresAt;
       slot = following;
     }
     return earliest;

@@ -128,5 +128,9 @@ function add(set: Set<string>, name: string, report: (error: unknown) => void): 
 // A retry timer must not keep the process alive.
 function unref(timer: ReturnType<typeof setTimeout>): void {
   if (typeof timer === "object" && timer !== null && "unref" in timer) (timer as { unref(): void }).unref();
-  else (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(timer as number);
+  else {
+    // Deno's timers are numbers, unref'd through its namespace (looked up by name: the core names no runtime).
+    const runtime = (globalThis as unknown as Record<string, { unrefTimer?(id: number): void } | undefined>)["Deno"];
+    runtime?.unrefTimer?.(timer as number);
+  }
 }

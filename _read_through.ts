@@ -7,7 +7,8 @@
 import { CacheError, CacheTimeoutError } from "./errors.ts";
 import { beforeDeadline } from "./_deadline.ts";
 import type { TagStamp } from "./_envelope.ts";
-import type { EntryStore, Found } from "./_entry_store.ts";
+import type { BackendIo } from "./_backend_io.ts";
+import { type EntryStore, type Found, ValueTooLargeError } from "./_entry_store.ts";
 import type { L1Entry, L1Tier } from "./_l1.ts";
 import { backendKey, recordsOf, type Scope } from "./_key_space.ts";
 import type { Records, Tokens } from "./_records.ts";
@@ -23,6 +24,7 @@ import {
   checkTags,
   checkTtl,
   describe,
+  MAX_RECORDS,
   optionNames,
 } from "./_validate.ts";
 import type { CacheLock } from "./cache_lock.ts";
@@ -83,6 +85,7 @@ const GET_OR_SET = "Cannot getOrSet in TTLCache";
 // second during an outage, not one per request.
 const OUTAGE_MS = 1_000;
 const OUTAGE_MAX = 10_000;
+const LANDED_MAX = 256;
 const NO_TAGS: readonly string[] = [];
 const NO_STAMPS: readonly TagStamp[] = [];
 const GET_OR_SET_KEYS = optionNames<GetOrSetOptions>({
@@ -113,6 +116,8 @@ interface Call<T> {
   readonly tokens: Tokens | undefined;
   // An early refresh: the entry is fresh on purpose, so the re-check under a lock must not stop it.
   readonly early?: boolean;
+  // The number of flights landed when this call's read began (see #landed).
+  readonly readAt?: number;
 }
 
 /** A computation several callers may wait on. */
@@ -128,6 +133,7 @@ interface Flight<T> {
 
 /** What the engine needs of its cache. */
 export interface EngineParts<T> {
+  readonly io: BackendIo;
   readonly store: EntryStore<T>;
   readonly records: Records;
   readonly stats: Stats;
@@ -150,6 +156,11 @@ export class ReadThrough<T> {
   readonly #validated = new WeakMap<GetOrSetOptions, CallSettings>();
   // Computations in flight, by backend key.
   readonly #flights = new Map<string, Flight<T>>();
+  // Flights that finished lately, numbered in order: a caller whose read began
+  // before one landed (a slow backend can answer after the computation and its
+  // write are done) joins its result instead of computing again.
+  readonly #landed = new Map<string, { promise: Promise<T>; at: number }>();
+  #landings = 0;
   // Values computed while the backend was down: backend key -> encoded value and until when it is served.
   readonly #outage = new Map<string, { bytes: Uint8Array; until: number }>();
 
@@ -216,18 +227,27 @@ export class ReadThrough<T> {
       checkKey(GET_OR_SET, key);
       bk = backendKey(scope, key);
       records = recordsOf(scope, settings.tags);
+      if (records.length > MAX_RECORDS) {
+        throw new RangeError(
+          `${GET_OR_SET}: tags must hold at most ${MAX_RECORDS - scope.records.length} tags in this namespace: ` +
+            `received ${settings.tags.length}`,
+        );
+      }
     } catch (error) {
       return Promise.reject(error);
     }
     // A remote read fetches the records with the entry; keep their tokens for the store.
     const tokens = records.length === 0 || p.local ? undefined : new Map<string, Uint8Array | undefined>();
-    const call: Call<T> = { scope, key, bk, factory, settings, records, tokens };
+    const call: Call<T> = { scope, key, bk, factory, settings, records, tokens, readAt: this.#landings };
     if (l1Stale !== undefined && settings.staleWhileRevalidate) {
       p.stats.staleHits++;
       p.stats.emitKey("stale", scope.path, key, { reason: "revalidate" });
       this.#background(call, l1Stale.value, "revalidate");
       return Promise.resolve(l1Stale.value);
     }
+    // A backend that just failed slowly is not waited on again: the read counts as failed at once.
+    const broken = p.io.breakerError();
+    if (broken !== undefined) return this.#readFailed(call, broken, l1Stale);
     try {
       found = p.store.lookup(scope, key, bk, records, tokens);
     } catch (error) {
@@ -243,9 +263,10 @@ export class ReadThrough<T> {
     return value instanceof Promise ? value : Promise.resolve(value);
   }
 
-  /** Drops the values computed during an outage (an invalidation happened). */
-  forgetOutage(): void {
+  /** An invalidation happened: values computed before it are not handed out again. */
+  invalidated(): void {
     if (this.#outage.size > 0) this.#outage.clear();
+    if (this.#landed.size > 0) this.#landed.clear();
   }
 
   #keepForOutage(bk: string, value: T): void {
@@ -336,6 +357,8 @@ export class ReadThrough<T> {
       stats.misses++;
       stats.emitKey("miss", scope.path, key);
     }
+    const landed = settings.lock === false ? undefined : this.#landed.get(call.bk);
+    if (landed !== undefined && call.readAt !== undefined && landed.at > call.readAt) return landed.promise;
     return this.#compute(call, found);
   }
 
@@ -463,7 +486,14 @@ export class ReadThrough<T> {
       const leave = () => {
         if (flights.get(bk) === flight) flights.delete(bk);
       };
-      promise.then(leave, leave);
+      const land = () => {
+        leave();
+        const landed = this.#landed;
+        landed.delete(bk);
+        if (landed.size >= LANDED_MAX) landed.delete(landed.keys().next().value!);
+        landed.set(bk, { promise, at: ++this.#landings });
+      };
+      promise.then(land, leave);
     }
     return flight;
   }
@@ -540,8 +570,12 @@ export class ReadThrough<T> {
     try {
       await written;
     } catch (error) {
-      this.#failOpen(call, "set", error);
-      this.#keepForOutage(bk, value);
+      // A value over maxValueBytes is returned, not stored: reported as a failed set.
+      if (error instanceof ValueTooLargeError) p.stats.swallowed("set", scope.path, key, error);
+      else {
+        this.#failOpen(call, "set", error);
+        this.#keepForOutage(bk, value);
+      }
     }
     return value;
   }

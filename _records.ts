@@ -8,6 +8,7 @@ import type { BackendIo } from "./_backend_io.ts";
 import type { BackendEntry } from "./types.ts";
 
 const NO_STAMPS: readonly TagStamp[] = [];
+const RECENT_MAX = 4_096;
 
 /** Records' tokens as read from the backend (undefined: the record does not exist). */
 export type Tokens = Map<string, Uint8Array | undefined>;
@@ -17,6 +18,10 @@ export class Records {
   readonly #io: BackendIo;
   // A record outlives every entry that can carry its token (ttl + grace <= 2 maxTtl).
   readonly #ttl: number;
+  // Records being created by this process, and the last ones it created, numbered in order.
+  readonly #creating = new Map<string, Promise<Uint8Array>>();
+  readonly #recent = new Map<string, { token: Uint8Array; at: number }>();
+  #created = 0;
 
   constructor(io: BackendIo, maxTtl: number) {
     this.#io = io;
@@ -34,17 +39,46 @@ export class Records {
 
   /** Fills `known` with the tokens of `records`, reading those it lacks and creating the missing ones. */
   async tokens(records: readonly string[], known: Tokens): Promise<void> {
+    const readAt = this.#created;
     const unread = records.filter((record) => !known.has(record));
     if (unread.length > 0) {
       const got = await this.#io.readMany(unread, "get");
       unread.forEach((record, i) => known.set(record, got[i]));
     }
     const absent = records.filter((record) => known.get(record) === undefined);
-    if (absent.length > 0) {
-      const rows = this.#rows(absent);
-      await this.#io.writeMany(rows);
-      for (const row of rows) known.set(row.key, row.value);
+    if (absent.length === 0) return;
+    // Two writers creating one record would each write their own token, and
+    // the entries stamped with the losing one would be dead at once. So a
+    // creation in flight is joined, and one that completed after this read
+    // began (the read could not see it) is used as it is.
+    const fresh: string[] = [];
+    const waits: Promise<void>[] = [];
+    for (const record of absent) {
+      const pending = this.#creating.get(record);
+      const done = this.#recent.get(record);
+      if (pending !== undefined) waits.push(pending.then((token) => void known.set(record, token)));
+      else if (done !== undefined && done.at > readAt) known.set(record, done.token);
+      else fresh.push(record);
     }
+    if (fresh.length > 0) {
+      const rows = this.#rows(fresh);
+      const written = this.#io.writeMany(rows);
+      for (const row of rows) {
+        const created = written.then(() => {
+          if (this.#recent.size >= RECENT_MAX) this.#recent.clear();
+          this.#recent.set(row.key, { token: row.value, at: ++this.#created });
+          return row.value;
+        });
+        created.catch(() => {});
+        this.#creating.set(row.key, created);
+        const leave = () => {
+          if (this.#creating.get(row.key) === created) this.#creating.delete(row.key);
+        };
+        created.then(leave, leave);
+      }
+      waits.push(written.then(() => rows.forEach((row) => known.set(row.key, row.value))));
+    }
+    await Promise.all(waits);
   }
 
   /** Gives `records` new tokens (one write): every entry carrying an old one is dead. Returns the rows written. */

@@ -1,17 +1,22 @@
 // The LRU bound of one cache instance: which backend keys it wrote, their
 // expiry and use order, and which to evict to stay within maxSize. The backend
-// expires entries itself; this only keeps the count and the order.
+// expires entries itself; this only keeps the count and the order. An entry
+// invalidated through its records (a tag or namespace) is dead at once: it
+// stops counting, and is never evicted (nor counted as an eviction) later.
 import { LruList } from "./_lru_list.ts";
 import { SweepSchedule } from "./_sweep.ts";
 
 const NO_VICTIMS: readonly string[] = [];
+const NO_RECORDS: readonly string[] = [];
 
 /** The entries a cache instance counts, in LRU order. */
 export class SizeBound {
   readonly maxSize: number;
   evictions = 0;
-  // Backend key -> expiry (ms), oldest use first.
-  readonly #tracked = new LruList();
+  // Backend key -> expiry (ms) and the records the entry carries, oldest use first.
+  readonly #tracked = new LruList<readonly string[]>();
+  // Record -> the tracked keys whose entries carry it.
+  readonly #byRecord = new Map<string, Set<string>>();
   // A lower bound of the earliest expiry tracked: no sweep is needed before it.
   #nextExpiry = Infinity;
   readonly #sweeps = new SweepSchedule();
@@ -33,11 +38,21 @@ export class SizeBound {
 
   /** `bk` is gone (deleted, found missing or undecodable). */
   delete(bk: string): void {
-    this.#tracked.delete(bk);
+    const records = this.#tracked.peek(bk);
+    if (this.#tracked.delete(bk)) this.#unindex(bk, records);
+  }
+
+  /** Every entry carrying one of `records` is dead (a tag deleted, a namespace cleared). */
+  invalidateRecords(records: readonly string[]): void {
+    for (const record of records) {
+      const keys = this.#byRecord.get(record);
+      if (keys !== undefined) { for (const bk of [...keys]) this.delete(bk); }
+    }
   }
 
   /** Every entry is gone. */
   clear(): void {
+    this.#byRecord.clear();
     this.#tracked.clear();
     this.#nextExpiry = Infinity;
     this.#sweeps.reset();
@@ -46,13 +61,13 @@ export class SizeBound {
   // Tracks a key just written for `seconds` and returns the keys evicted to
   // make room. It runs after the write, synchronously, so concurrent sets can
   // never leave more than maxSize entries tracked.
-  admit(bk: string, seconds: number, now: number): readonly string[] {
+  admit(bk: string, seconds: number, now: number, records: readonly string[]): readonly string[] {
     const tracked = this.#tracked;
     const maxSize = this.maxSize;
     const expiresAt = now + seconds * 1000;
     // An overwrite is updated in place: it promotes the key and never evicts.
     if (tracked.get(bk) !== undefined || maxSize === 0 || tracked.size < maxSize) {
-      this.#track(bk, expiresAt);
+      this.#track(bk, expiresAt, records);
       if (maxSize === 0 && this.#sweeps.due(tracked.size)) {
         this.#sweep(now);
         this.#sweeps.swept(tracked.size);
@@ -63,21 +78,37 @@ export class SizeBound {
     const victims: string[] = [];
     while (tracked.size >= maxSize) {
       const oldest = tracked.oldest()!;
-      tracked.delete(oldest);
+      this.delete(oldest);
       victims.push(oldest);
     }
     this.evictions += victims.length;
-    this.#track(bk, expiresAt);
+    this.#track(bk, expiresAt, records);
     return victims;
   }
 
-  #track(bk: string, expiresAt: number): void {
-    this.#tracked.set(bk, expiresAt);
+  #track(bk: string, expiresAt: number, records: readonly string[]): void {
+    const before = this.#tracked.peek(bk);
+    if (before !== undefined && before !== records) this.#unindex(bk, before);
+    this.#tracked.set(bk, expiresAt, records.length === 0 ? NO_RECORDS : records);
+    for (const record of records) {
+      let keys = this.#byRecord.get(record);
+      if (keys === undefined) this.#byRecord.set(record, keys = new Set());
+      keys.add(bk);
+    }
     if (expiresAt < this.#nextExpiry) this.#nextExpiry = expiresAt;
+  }
+
+  #unindex(bk: string, records: readonly string[] | undefined): void {
+    for (const record of records ?? NO_RECORDS) {
+      const keys = this.#byRecord.get(record);
+      if (keys === undefined) continue;
+      keys.delete(bk);
+      if (keys.size === 0) this.#byRecord.delete(record);
+    }
   }
 
   #sweep(now: number): void {
     if (now < this.#nextExpiry) return;
-    this.#nextExpiry = this.#tracked.deleteExpired(now);
+    this.#nextExpiry = this.#tracked.deleteExpired(now, (bk, records) => this.#unindex(bk, records));
   }
 }

@@ -42,12 +42,24 @@ export function typeName(value: unknown): string {
 export const MAX_TTL_LIMIT: number = 100 * 365 * 86400;
 
 /**
- * Checks a TTL in seconds: a finite number > 0 and, when `maxTtl` is given, at
+ * The shortest TTL, in seconds: 1 ms, the finest expiry a backend keeps (Redis `PX`). A shorter one is a mistake
+ * (`1e-9`), not a request for a shorter life.
+ */
+export const MIN_TTL = 0.001;
+
+/**
+ * Checks a TTL in seconds: a finite number > 0, at least {@linkcode MIN_TTL} and, when `maxTtl` is given, at
  * most `maxTtl`, so that milliseconds given by mistake (`60000`) or absurd
- * values (`1e300`) are refused instead of silently kept or capped.
+ * values (`1e300`, `1e-9`) are refused instead of silently kept, rounded or capped.
  */
 export function checkTtl(context: string, name: string, value: unknown, maxTtl?: number): number {
   const seconds = checkFinite(context, name, value, "seconds");
+  if (seconds < MIN_TTL) {
+    throw new RangeError(
+      `${context}: ${name} must be at least ${MIN_TTL} seconds (1 ms, the finest expiry a backend keeps): received ` +
+        describe(value),
+    );
+  }
   if (maxTtl !== undefined && seconds > maxTtl) {
     const hint = seconds / 1000 <= maxTtl ? `; ${name} is in seconds (did you pass milliseconds?)` : "";
     throw new RangeError(
@@ -158,12 +170,39 @@ export function checkKeyList(context: string, name: string, value: unknown): rea
 }
 
 /** Checks a list of tags: non-empty well-formed strings. */
-export function checkTags(context: string, value: unknown): readonly string[] {
+export function checkTags(context: string, value: unknown, room = MAX_RECORDS): readonly string[] {
   const tags = checkKeyList(context, "tags", value);
+  if (tags.length > room) {
+    throw new RangeError(
+      `${context}: tags must hold at most ${room} tags (what one entry's header can carry): received ${tags.length}`,
+    );
+  }
   tags.forEach((tag, i) => {
     if (tag === "") throw new TypeError(`${context}: tags[${i}] must be a non-empty string: received ""`);
+    if (tag.length > MAX_NAME_BYTES / 3 && utf8.encode(tag).length > MAX_NAME_BYTES) {
+      throw new RangeError(
+        `${context}: tags[${i}] must be at most ${MAX_NAME_BYTES} bytes in UTF-8 (what a tag record's name can ` +
+          `hold): received a string of ${utf8.encode(tag).length} bytes`,
+      );
+    }
   });
   return tags;
+}
+
+/** The most records (tags and enclosing namespaces) one entry can carry. */
+export const MAX_RECORDS = 0xffff;
+// A record's name is stored with a 16-bit length; tag and namespace records add two bytes of their own.
+const MAX_NAME_BYTES = 0xffff - 2;
+const utf8 = new TextEncoder();
+
+/** Checks that a namespace's record name (`record`, its whole path encoded) fits an entry's header. */
+export function checkRecordName(context: string, name: string, record: string): void {
+  if (record.length > MAX_NAME_BYTES / 3 && utf8.encode(record).length > 0xffff) {
+    throw new RangeError(
+      `${context}: name must be short enough for the namespace's path to fit in ${0xffff} bytes of UTF-8: ` +
+        `received a string of ${utf8.encode(name).length} bytes`,
+    );
+  }
 }
 
 /** Checks an optional string option (any string, well-formed). */

@@ -102,10 +102,11 @@ function open(name: string): BroadcastChannel {
  * import { BroadcastChannelBus } from "@cachet/cachet";
  *
  * await using bus = new BroadcastChannelBus(`docs:${crypto.randomUUID()}`);
- * const received = Promise.withResolvers<Uint8Array>();
- * bus.subscribe({ message: received.resolve, down() {}, up() {} });
+ * const received = new Promise<Uint8Array>((resolve) => {
+ *   bus.subscribe({ message: resolve, down() {}, up() {} });
+ * });
  * await bus.publish(new Uint8Array([1, 2, 3]));
- * assert.deepEqual([...await received.promise], [1, 2, 3]);
+ * assert.deepEqual([...await received], [1, 2, 3]);
  * ```
  */
 export class BroadcastChannelBus implements InvalidationBus, AsyncDisposable {

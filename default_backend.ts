@@ -62,3 +62,13 @@ export function getDefaultBackend(): CacheBackend | undefined {
 export function defaultBackendFor(clock: Clock): CacheBackend {
   return registered ?? new MemoryCacheBackend({ clock });
 }
+
+/** Whether a backend keeps its entries in this process only (so no other process or build reads its keys). */
+export function isProcessLocal(backend: CacheBackend): boolean {
+  return backend instanceof MemoryCacheBackend;
+}
+
+/** A fresh in-memory backend, whatever default is registered: the store of a private cache. */
+export function privateBackend(): CacheBackend {
+  return new MemoryCacheBackend();
+}

@@ -304,3 +304,91 @@ function standardProto(kind: string): unknown {
   const ctor = (globalThis as Record<string, unknown>)[kind] as { prototype?: unknown } | undefined;
   return ctor?.prototype;
 }
+
+/** What a compiled key or tag template reads: `this`, or the arguments. */
+export type Template = (self: unknown, args: readonly unknown[]) => string;
+
+const PATH_HEAD = /^(?:\d+|this)$/;
+const PATH_STEP = /^(?:[A-Za-z_$][\w$]*|\d+)$/;
+
+/**
+ * Compiles a key or tag template of `cached()`: `{0}` is the first argument,
+ * `{0.id}` a field of it, `{this.region}` a field of `this`; `{{` and `}}`
+ * are literal braces. Each placeholder must reach a string, number, bigint or
+ * boolean, formatted with `String()`.
+ *
+ * @param context The start of error messages.
+ * @param what What the template is, for messages (`key template "user:{0}"`).
+ * @param template The template.
+ * @returns The function producing the text of a call.
+ * @throws {TypeError} When the template is malformed: an unbalanced brace, an empty or unknown placeholder.
+ */
+export function compileTemplate(context: string, what: string, template: string): Template {
+  const parts: (string | string[])[] = [];
+  let literal = "";
+  for (let i = 0; i < template.length; i++) {
+    const char = template[i];
+    if (char === "}") {
+      if (template[i + 1] !== "}") {
+        throw new TypeError(`${context}: ${what} has an unbalanced "}" at ${i}; write "}}" for a literal brace`);
+      }
+      literal += "}";
+      i++;
+    } else if (char !== "{") {
+      literal += char;
+    } else if (template[i + 1] === "{") {
+      literal += "{";
+      i++;
+    } else {
+      const end = template.indexOf("}", i + 1);
+      const open = template.indexOf("{", i + 1);
+      if (end === -1 || (open !== -1 && open < end)) {
+        throw new TypeError(`${context}: ${what} has an unbalanced "{" at ${i}; write "{{" for a literal brace`);
+      }
+      const body = template.slice(i + 1, end);
+      const path = body.split(".");
+      if (!PATH_HEAD.test(path[0]) || !path.slice(1).every((step) => PATH_STEP.test(step))) {
+        throw new TypeError(
+          `${context}: ${what} has the unknown placeholder {${body}}: a placeholder names a positional argument ` +
+            `({0}, {1.id}) or this ({this.region}), then fields separated by dots`,
+        );
+      }
+      if (literal !== "") parts.push(literal);
+      literal = "";
+      parts.push(path);
+      i = end;
+    }
+  }
+  if (literal !== "" || parts.length === 0) parts.push(literal);
+  return (self, args) => {
+    let out = "";
+    for (const part of parts) out += typeof part === "string" ? part : fill(what, part, self, args);
+    return out;
+  };
+}
+
+function fill(what: string, path: readonly string[], self: unknown, args: readonly unknown[]): string {
+  const head = path[0];
+  let value: unknown = head === "this" ? self : args[Number(head)];
+  let reached = head === "this" ? "this" : `args[${head}]`;
+  for (let i = 1; i < path.length; i++) {
+    if (value === null || value === undefined) {
+      throw new TypeError(
+        `Cannot make a cache key: ${what}: {${path.join(".")}} reads ${path[i]} of ${reached}, which is ${value}`,
+      );
+    }
+    value = (value as Record<string, unknown>)[path[i]];
+    reached += `.${path[i]}`;
+  }
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "bigint":
+    case "boolean":
+      return String(value);
+  }
+  throw new TypeError(
+    `Cannot make a cache key: ${what}: {${path.join(".")}} is ${describe(value)}, not a string, number, ` +
+      "bigint or boolean; name a field of it, or pass a key function",
+  );
+}

@@ -40,6 +40,15 @@ export type { CacheEventInit, CacheEventType } from "./events.ts";
 export { getDefaultBackend, setDefaultBackend } from "./default_backend.ts";
 export type { CacheLock } from "./cache_lock.ts";
 export { cached } from "./decorator.ts";
-export type { AnyFunction, Cached, CachedFunction, CachedHelpers, CachedOptions } from "./decorator.ts";
+export type {
+  AnyFunction,
+  Cached,
+  CachedFunction,
+  CachedHelpers,
+  CachedOptions,
+  CachedStream,
+  CachedStreamHelpers,
+  PrivateCacheOptions,
+} from "./decorator.ts";
 export { makeKey } from "./make_key.ts";
 export type { MakeKeyOptions } from "./make_key.ts";

@@ -109,6 +109,26 @@ function expectMissing(actual: unknown, what: string): void {
   if (actual !== undefined) throw new Error(`${what}: expected undefined (a miss), got ${show(actual)}`);
 }
 
+// Writes "short" (ttl 0.05 s) with `write`, reads it back before its ttl, then checks it is gone 120 ms later. When
+// the write and the read took longer than the ttl (a loaded machine), a miss proves nothing: that measurement is made
+// again, up to 3 times. The expiry itself is checked once.
+async function expiresShort(
+  sleep: (ms: number) => Promise<void>,
+  backend: CacheBackend,
+  write: () => Promise<void>,
+): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    const started = performance.now();
+    await write();
+    const got = await backend.get("short");
+    if (got === undefined && performance.now() - started >= 50 && attempt < 3) continue;
+    expectBytes(got, [1], 'get("short") before its ttl');
+    break;
+  }
+  await sleep(120);
+  expectMissing(await backend.get("short"), 'get("short") after its ttl of 0.05 s');
+}
+
 /** Checks a batch read: one result per key, in order; `undefined` in `expected` means a miss. */
 function expectList(actual: unknown, expected: readonly (readonly number[] | undefined)[], what: string): void {
   if (!Array.isArray(actual) || actual.length !== expected.length) {
@@ -190,11 +210,8 @@ export function backendConformanceCases(options: BackendConformanceOptions): Bac
       expectBytes(await backend.get("after"), [9], 'get("after") after a set following clear');
     }],
     ["expires an entry after its ttl", async (backend) => {
-      await backend.set("short", bytes(1), 0.05);
       await backend.set("long", bytes(2), 60);
-      expectBytes(await backend.get("short"), [1], 'get("short") before its ttl');
-      await sleep(120);
-      expectMissing(await backend.get("short"), 'get("short") after its ttl of 0.05 s');
+      await expiresShort(sleep, backend, () => backend.set("short", bytes(1), 0.05));
       expectBytes(await backend.get("long"), [2], 'get("long")');
     }],
     ["accepts fractional ttls", async (backend) => {
@@ -263,14 +280,12 @@ function batchCases(sleep: (ms: number) => Promise<void>): Case[] {
     }],
     ["setMany() honours each entry's own ttl", async (backend) => {
       if (backend.setMany === undefined) return;
-      await backend.setMany([
-        { key: "short", value: bytes(1), ttl: 0.05 },
-        { key: "long", value: bytes(2), ttl: 60 },
-        { key: "fraction", value: bytes(3), ttl: 1.5 },
-      ]);
-      expectBytes(await backend.get("short"), [1], 'get("short") before its ttl');
-      await sleep(120);
-      expectMissing(await backend.get("short"), 'get("short") after its ttl of 0.05 s');
+      await expiresShort(sleep, backend, () =>
+        backend.setMany!([
+          { key: "short", value: bytes(1), ttl: 0.05 },
+          { key: "long", value: bytes(2), ttl: 60 },
+          { key: "fraction", value: bytes(3), ttl: 1.5 },
+        ]));
       expectBytes(await backend.get("long"), [2], 'get("long")');
       expectBytes(await backend.get("fraction"), [3], 'get("fraction") with ttl 1.5');
     }],

@@ -8,7 +8,7 @@ import { wallClock } from "./_clock.ts";
 import { BackendIo } from "./_backend_io.ts";
 import type { TagStamp } from "./_envelope.ts";
 import { EntryStore, type Found } from "./_entry_store.ts";
-import { InvalidationLink } from "./_invalidation.ts";
+import { InvalidationLink, type InvalidationSink } from "./_invalidation.ts";
 import type { Invalidation } from "./_bus_message.ts";
 import { CacheError } from "./errors.ts";
 import { backendKey, childScope, recordsOf, ROOT, type Scope } from "./_key_space.ts";
@@ -29,9 +29,11 @@ import {
   checkMaxTtl,
   checkMethods,
   checkOptions,
+  checkRecordName,
   checkTags,
   checkTtl,
   describe,
+  MAX_RECORDS,
   optionNames,
 } from "./_validate.ts";
 import type { BackendEntry, CacheBackend, CacheInfo, Clock } from "./types.ts";
@@ -54,6 +56,7 @@ const OPTION_KEYS = optionNames<TTLCacheOptions<unknown>>({
   random: true,
   onError: true,
   circuitBreaker: true,
+  maxValueBytes: true,
   ...READ_THROUGH_NAMES,
 });
 const SET_KEYS = optionNames<SetOptions>({ ttl: true, grace: true, tags: true });
@@ -157,6 +160,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       random = Math.random,
       onError,
       circuitBreaker = 1_000,
+      maxValueBytes,
     } = options;
     const maxSeconds = checkMaxTtl(CREATE, maxTtl);
     checkCount(CREATE, "maxSize", maxSize);
@@ -173,6 +177,9 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     checkFunction(CREATE, "random", random);
     checkFunction(CREATE, "onError", onError);
     checkDuration(CREATE, "circuitBreaker", circuitBreaker, true);
+    if (maxValueBytes !== undefined && checkCount(CREATE, "maxValueBytes", maxValueBytes) === 0) {
+      throw new RangeError(`${CREATE}: maxValueBytes must be a positive integer (bytes): received 0`);
+    }
     const { l1: l1Options, bus } = options;
     if (bus !== undefined) {
       checkMethods(CREATE, "bus", bus, ["publish", "subscribe"]);
@@ -187,26 +194,48 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const io = new BackendIo(backend ?? defaultBackendFor(clock), clock, circuitBreaker);
     const stats = new Stats(this);
     const bound = new SizeBound(maxSize);
-    const link = bus === undefined
-      ? undefined
-      : new InvalidationLink(bus, l1!, (operation, error) => stats.swallowed(operation, "", undefined, error));
+    // What other caches invalidate is dead here too: dropped from l1, from the count and from the outage memo.
+    const heard: InvalidationSink = {
+      evictKeys: (bks) => evict(this.#c, { keys: [...bks] }),
+      evictRecords: (records) => evict(this.#c, { records: [...records] }),
+      clear: () => evict(this.#c, { all: true }),
+      get sourceDown() {
+        return l1!.sourceDown;
+      },
+      set sourceDown(down: boolean) {
+        l1!.sourceDown = down;
+      },
+    };
+    const link = bus === undefined ? undefined : new InvalidationLink(
+      bus,
+      typeof io.backend.scope === "string" ? io.backend.scope : undefined,
+      heard,
+      (operation, error) => stats.swallowed(operation, "", undefined, error),
+    );
     const records = new Records(io, maxSeconds);
     const owed = new OwedInvalidations({
       io,
       records,
       applied: (what) => {
-        if (what.all) l1?.clear();
-        else {
-          if (what.keys !== undefined) l1?.evictKeys(what.keys);
-          if (what.records !== undefined) l1?.evictRecords(what.records);
-        }
-        engine.forgetOutage();
+        evict(this.#c, what);
         link?.announce(what);
       },
       report: (error) => stats.swallowed("retry", "", undefined, error),
     });
-    const store = new EntryStore<T>({ io, serializer, clock, bound, stats, l1, link, owed, onError });
+    const store = new EntryStore<T>({
+      io,
+      serializer,
+      clock,
+      bound,
+      stats,
+      l1,
+      link,
+      owed,
+      onError,
+      maxValueBytes: maxValueBytes ?? Infinity,
+    });
     const engine = new ReadThrough<T>({
+      io,
       store,
       records,
       stats,
@@ -445,12 +474,13 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const tokens: Tokens = new Map();
     if (allRecords.length > 0) await c.records.tokens(allRecords, tokens);
     const now = c.clock.now();
-    const rows: BackendEntry[] = plans.map((plan) => ({
+    const stamps = plans.map((plan) => stampsOf(plan.records, tokens));
+    const rows: BackendEntry[] = plans.map((plan, i) => ({
       key: plan.bk,
-      value: c.store.envelope(plan.value, now, plan.ttl, plan.grace, stampsOf(plan.records, tokens), 0),
+      value: c.store.envelope(plan.value, now, plan.ttl, plan.grace, stamps[i], 0),
       ttl: plan.ttl + plan.grace,
     }));
-    await c.store.writeMany(scope, plans.map((plan) => plan.key), rows);
+    await c.store.writeMany(scope, plans.map((plan) => plan.key), rows, stamps);
   }
 
   /**
@@ -528,7 +558,6 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     const bk = backendKey(this.#scope, key);
     await this.#invalidate({ keys: [bk] }, () => c.io.delete(bk, key));
-    c.bound.delete(bk);
     c.stats.emitKey("delete", this.#scope.path, key);
   }
 
@@ -546,10 +575,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const c = this.#c;
     const bks = keys.map((key) => backendKey(this.#scope, key));
     await this.#invalidate({ keys: bks }, () => c.io.deleteMany(bks, keys.join(", ")));
-    for (let i = 0; i < keys.length; i++) {
-      c.bound.delete(bks[i]);
-      c.stats.emitKey("delete", this.#scope.path, keys[i]);
-    }
+    for (const key of keys) c.stats.emitKey("delete", this.#scope.path, key);
   }
 
   /**
@@ -585,7 +611,6 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       return;
     }
     await this.#invalidate({ all: true }, () => c.io.clear());
-    c.bound.clear();
   }
 
   /**
@@ -619,7 +644,12 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const context = "Cannot create a namespace of TTLCache";
     checkKey(context, name, "name");
     if (name === "") throw new TypeError(`${context}: name must be a non-empty string: received ""`);
-    TTLCache.#viewOf = { core: this.#c as Core<unknown>, scope: childScope(this.#scope, name) };
+    const scope = childScope(this.#scope, name);
+    checkRecordName(context, name, scope.records[scope.records.length - 1]);
+    if (scope.records.length > MAX_RECORDS) {
+      throw new RangeError(`${context}: namespaces nest at most ${MAX_RECORDS} deep: received one more`);
+    }
+    TTLCache.#viewOf = { core: this.#c as Core<unknown>, scope };
     return new TTLCache<T>();
   }
 
@@ -711,8 +741,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
 
   #recordsFor(context: string, tags: unknown, withScope = true): readonly string[] {
     const scope = withScope ? this.#scope : ROOT;
-    if (tags === undefined) return scope.records;
-    return recordsOf(scope, checkTags(context, tags));
+    if (tags === undefined && withScope) return scope.records;
+    return recordsOf(scope, checkTags(context, tags, MAX_RECORDS - scope.records.length));
   }
 
   // New tokens for `records`: every entry carrying an old one is dead, here and in every process.
@@ -728,12 +758,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
   // Either way the other caches are told.
   async #invalidate<R>(what: Invalidation, call: () => Promise<R>): Promise<R> {
     const c = this.#c;
-    if (c.l1 !== undefined) {
-      if (what.all) c.l1.clear();
-      if (what.keys !== undefined) c.l1.evictKeys(what.keys);
-      if (what.records !== undefined) c.l1.evictRecords(what.records);
-    }
-    c.engine.forgetOutage();
+    evict(c, what);
     let result: R;
     try {
       result = await call();
@@ -746,4 +771,23 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     c.link?.announce(what);
     return result;
   }
+}
+
+// Drops what an invalidation covers from everything this process keeps: the
+// l1 copies, the LRU count (dead entries stop counting at once) and the values
+// kept during an outage.
+function evict<T>(c: Core<T>, what: Invalidation): void {
+  if (what.all) {
+    c.l1?.clear();
+    c.bound.clear();
+  }
+  if (what.keys !== undefined) {
+    c.l1?.evictKeys(what.keys);
+    for (const bk of what.keys) c.bound.delete(bk);
+  }
+  if (what.records !== undefined) {
+    c.l1?.evictRecords(what.records);
+    c.bound.invalidateRecords(what.records);
+  }
+  c.engine.invalidated();
 }

@@ -142,15 +142,25 @@ export interface TTLCacheOptions<T> extends ReadThroughOptions {
    */
   onError?: (error: unknown, context: CacheErrorContext) => void;
   /**
-   * Milliseconds during which backend calls fail at once (a `CacheError`)
-   * after one failed slowly (50 ms or more: a frozen or timing-out server), so
-   * that an outage costs one backend `timeout`, not one per call. Read-through
-   * then fails open at once. A call refused at once opens nothing. 0 turns the
-   * breaker off.
+   * Milliseconds during which read-through (`getOrSet`, `cached()`) skips the
+   * backend after a backend call failed slowly (50 ms or more: a frozen or
+   * timing-out server), failing open at once, so that an outage costs one
+   * backend `timeout` per process, not one per call. A call refused at once
+   * opens nothing. Plain `get`, `set` and `delete` always call the backend. 0
+   * turns the breaker off.
    *
    * @default {1000}
    */
   circuitBreaker?: number;
+  /**
+   * The largest value, in encoded bytes, the cache stores. `set()` of a larger
+   * one rejects with a `RangeError` and changes nothing; read-through returns
+   * it without storing it (an `error` event, `operation: "set"`). A guard
+   * against values that would stall a backend or blow a memory budget.
+   *
+   * @default {undefined (no limit)}
+   */
+  maxValueBytes?: number;
   /**
    * An in-process tier of decoded values in front of the backend: a hit there
    * costs no backend call and no decoding. Give it a `bus` when several

@@ -71,6 +71,14 @@ export interface CacheBackend {
    * @param keys The keys; absent ones are ignored.
    */
   deleteMany?(keys: readonly string[]): Promise<void>;
+  /**
+   * Optional: a name for the key space this backend addresses (the Redis
+   * backend: `redis:` and its prefix). Bus messages carry it, and a cache
+   * ignores messages from caches whose backend names another key space, so
+   * caches over different prefixes can share one channel without evicting
+   * each other's copies.
+   */
+  readonly scope?: string;
 }
 
 /** One entry of {@linkcode CacheBackend.setMany}. */

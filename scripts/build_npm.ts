@@ -1,14 +1,15 @@
 // Builds the npm package in npm/ from the same sources as the JSR package and
-// packs it to .tmp/npm/cachet-<version>.tgz. Everything is derived from
-// deno.json: a new entry in its `exports` becomes an npm subpath with no change
-// here. Usage: node_modules/.bin/node scripts/build_npm.ts
+// packs it to dist/cachet-<version>.tgz, which another project installs from a
+// clone (`npm install /path/to/cachet/dist/cachet-<version>.tgz`). Everything is
+// derived from deno.json: a new entry in its `exports` becomes an npm subpath
+// with no change here. Usage: npm run build (node_modules/.bin/node scripts/build_npm.ts)
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { bin, root } from "./_common.ts";
 
 export const npmDir: string = join(root, "npm");
-export const packDir: string = join(root, ".tmp", "npm");
+export const packDir: string = join(root, "dist");
 
 /**
  * What each bare import of the sources becomes in the npm package. A core-only
@@ -26,12 +27,24 @@ export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; 
   // in 5.3.1), so a backend given db 3 wrote to db 0.
   "ioredis": { as: "optional peer", browser: false, range: "^5.3.1 || ^6.0.0" },
   "msgpackr": { as: "optional peer", browser: true },
+  // ./postgres: porsager's driver, pure JS on Node, Deno and Bun (see docs/postgres.md for why not pg).
+  "postgres": { as: "optional peer", browser: false },
   // Types only: ./schema spells the Standard Schema types out today; a module importing them would need it.
   "@standard-schema/spec": { as: "optional peer", browser: true },
 };
 
 /** Subpaths that need a server runtime: not held to the core's purity, not bundled for the browser. */
-export const SERVER_ONLY: ReadonlySet<string> = new Set(["./redis"]);
+export const SERVER_ONLY: ReadonlySet<string> = new Set(["./redis", "./postgres", "./sqlite", "./deno-kv"]);
+
+/**
+ * Subpaths published on JSR only: `./deno-kv` runs on Deno alone, whose users install from JSR; in the npm package
+ * it would be a module that throws on every runtime npm installs for.
+ */
+export const JSR_ONLY: ReadonlySet<string> = new Set(["./deno-kv"]);
+
+/** The deno.json exports the npm package ships (all but {@linkcode JSR_ONLY}). */
+export const npmSources = (deno: DenoJson): [string, string][] =>
+  Object.entries(deno.exports).filter(([subpath]) => !JSR_ONLY.has(subpath));
 
 export interface DenoJson {
   name: string;
@@ -97,7 +110,7 @@ export function subpathNeeds(pkg: NpmPackageJson): Record<string, { runtime: str
   const needs: Record<string, { runtime: string[]; types: string[] }> = {};
   const packages = (entry: string) =>
     new Set([...moduleGraph(entry).bare].filter((spec) => !spec.startsWith("node:")).map(packageName));
-  for (const [subpath, target] of Object.entries(pkg.exports)) {
+  for (const [subpath, target] of Object.entries(moduleExports(pkg))) {
     const runtime = packages(join(npmDir, target.default));
     const types = [...packages(join(npmDir, target.types))].filter((name) => !runtime.has(name));
     needs[subpath] = { runtime: [...runtime].sort(), types: types.sort() };
@@ -108,10 +121,39 @@ export function subpathNeeds(pkg: NpmPackageJson): Record<string, { runtime: str
 export interface NpmPackageJson {
   name: string;
   version: string;
-  exports: Record<string, { types: string; default: string }>;
+  /** The module subpaths, plus `"./package.json": "./package.json"` (tools read the version through it). */
+  exports: Record<string, { types: string; default: string } | string>;
   peerDependencies?: Record<string, string>;
   dependencies?: Record<string, string>;
   [field: string]: unknown;
+}
+
+/** The package's module subpaths (its `exports` without `./package.json`). */
+export function moduleExports(pkg: NpmPackageJson): Record<string, { types: string; default: string }> {
+  return Object.fromEntries(
+    Object.entries(pkg.exports).filter((entry): entry is [string, { types: string; default: string }] =>
+      typeof entry[1] === "object"
+    ),
+  );
+}
+
+/**
+ * The files besides the code that the npm package ships, so that the README's relative links reach them in the
+ * tarball. Links to other files of the repository (CONTRIBUTING.md: publint counts it as internal) become absolute.
+ */
+const DOCUMENTS = ["README.md", "LICENSE", "CHANGELOG.md", "docs/*.md", "docs/bench/*.svg"];
+
+/**
+ * The repository's URL, from package.json `repository` (`git+https://host/owner/name.git`), for `homepage` and
+ * `bugs`. Returns it without `git+` and `.git`.
+ */
+export function repositoryUrl(): string {
+  const { repository } = readJson<{ repository?: { url?: string } }>(join(root, "package.json"));
+  const url = repository?.url?.replace(/^git\+/, "").replace(/\.git$/, "");
+  if (url === undefined || !/^https:\/\/[^/]+\/[^/]+\/[^/]+$/.test(url)) {
+    throw new Error(`package.json needs "repository": { "type": "git", "url": "git+https://host/owner/name.git" }`);
+  }
+  return url;
 }
 
 function walk(dir: string): string[] {
@@ -172,7 +214,7 @@ export function buildNpm(): NpmPackageJson {
     types: ["node"],
     rootDir: root,
     outDir: npmDir,
-  }, Object.values(deno.exports));
+  }, npmSources(deno).map(([, source]) => source));
   execFileSync(bin("tsc"), ["-p", tsconfig], { stdio: "inherit" });
 
   for (const file of walk(npmDir)) {
@@ -207,15 +249,20 @@ export function buildNpm(): NpmPackageJson {
   }
 
   const exports: NpmPackageJson["exports"] = {};
-  for (const [subpath, source] of Object.entries(deno.exports)) {
+  for (const [subpath, source] of npmSources(deno)) {
     exports[subpath] = { types: `${stem(source)}.d.ts`, default: `${stem(source)}.js` };
   }
+  exports["./package.json"] = "./package.json";
+  const repository = repositoryUrl();
   const sorted = (record: Record<string, string>) => Object.fromEntries(Object.entries(record).sort());
   const pkg: NpmPackageJson = {
     name: npmName(),
     version: deno.version,
     description: deno.description,
     license: deno.license,
+    repository: { type: "git", url: `git+${repository}.git` },
+    homepage: `${repository}#readme`,
+    bugs: { url: `${repository}/issues` },
     type: "module",
     sideEffects: false,
     exports,
@@ -231,11 +278,51 @@ export function buildNpm(): NpmPackageJson {
       : {}),
   };
   writeFileSync(join(npmDir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
-  for (const file of ["README.md", "LICENSE"]) cpSync(join(root, file), join(npmDir, file));
+  const shipped = documents();
+  for (const file of shipped) {
+    mkdirSync(dirname(join(npmDir, file)), { recursive: true });
+    if (!file.endsWith(".md")) {
+      cpSync(join(root, file), join(npmDir, file));
+      continue;
+    }
+    const text = readFileSync(join(root, file), "utf8").replace(/\]\(([^)\s]+)\)/g, (link, target: string) => {
+      if (/^[a-z]+:/i.test(target) || target.startsWith("#")) return link;
+      const [path, anchor] = target.split("#");
+      const inRepository = relative(root, join(root, dirname(file), path));
+      if (shipped.includes(inRepository) || shipped.some((f) => f.startsWith(`${inRepository}/`))) return link;
+      return `](${repository}/blob/main/${inRepository}${anchor === undefined ? "" : `#${anchor}`})`;
+    });
+    writeFileSync(join(npmDir, file), text);
+  }
+  const broken = brokenLinks(npmDir);
+  if (broken.length > 0) throw new Error(`links the npm package cannot follow:\n  ${broken.join("\n  ")}`);
   return pkg;
 }
 
-/** Packs npm/ into .tmp/npm/ and returns the tarball's path. */
+/** The DOCUMENTS that exist, relative to the repository (a `dir/*.ext` pattern lists that folder). */
+function documents(): string[] {
+  return DOCUMENTS.flatMap((pattern) => {
+    const star = pattern.match(/^(.*)\/\*(\.\w+)$/);
+    if (star === null) return existsSync(join(root, pattern)) ? [pattern] : [];
+    const dir = join(root, star[1]);
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(star[2])).map((f) => `${star[1]}/${f}`) : [];
+  });
+}
+
+/** Relative links and images of the Markdown files in `dir` whose file is not in `dir` (anchors not checked). */
+export function brokenLinks(dir: string): string[] {
+  const broken: string[] = [];
+  for (const file of walk(dir).filter((f) => f.endsWith(".md"))) {
+    for (const [, target] of readFileSync(file, "utf8").matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target) || target.startsWith("#")) continue;
+      const path = join(dirname(file), target.split("#")[0]);
+      if (!existsSync(path)) broken.push(`${relative(dir, file)}: ${target}`);
+    }
+  }
+  return broken;
+}
+
+/** Packs npm/ into dist/ and returns the tarball's path. */
 export function packNpm(): string {
   rmSync(packDir, { recursive: true, force: true });
   mkdirSync(packDir, { recursive: true });
@@ -250,11 +337,16 @@ export function packNpm(): string {
 
 if (import.meta.main) {
   const pkg = buildNpm();
+  // The one field maintainers fill before publishing: homepage and bugs derive from it.
+  if (repositoryUrl().includes("/OWNER/")) {
+    console.warn(`note: package.json "repository" is a placeholder (${repositoryUrl()}): set it before publishing`);
+  }
   const tarball = packNpm();
-  console.log(`built npm/ (${Object.keys(pkg.exports).length} entry points: ${Object.keys(pkg.exports).join(", ")})`);
+  const modules = Object.keys(moduleExports(pkg));
+  console.log(`built npm/ (${modules.length} entry points: ${modules.join(", ")})`);
   for (const [subpath, { runtime, types }] of Object.entries(subpathNeeds(pkg))) {
     const needs = [...runtime, ...types.map((name) => `${name} (types only)`)];
     console.log(`  ${subpath}: ${needs.length ? needs.join(", ") : "no dependency"}`);
   }
-  console.log(`packed ${relative(root, tarball)}`);
+  console.log(`packed ${relative(root, tarball)}; in another project: npm install ${tarball} (or bun add ${tarball})`);
 }

@@ -47,6 +47,46 @@ for (const file of readdirSync(root).filter((name) => name.endsWith(".ts") && !W
   }
 }
 
+// Within the core, the facade (ttl_cache.ts) and the entry points use the private units (`_*.ts`), never the
+// reverse: a unit that imported the facade would tie every concept back into one place.
+const FACADES = new Set(["ttl_cache.ts", "mod.ts", "decorator.ts", "testing.ts"]);
+for (const file of readdirSync(root).filter((name) => name.startsWith("_") && name.endsWith(".ts"))) {
+  for (const spec of importsOf(join(root, file))) {
+    const target = spec.replace(/^\.\//, "");
+    if (FACADES.has(target)) problems.push(`${file} imports "${spec}": a private unit must not depend on the facade`);
+  }
+}
+
+// No import circle anywhere in library code (type-only imports included: they tie the files together too).
+const library = ["", "backends", "serializers"].flatMap((dir) => walkTs(join(root, dir)));
+const edges = new Map(library.map((file) => [file, importsOf(file).map((spec) => join(file, "..", spec))]));
+const state = new Map<string, "open" | "done">();
+const visit = (file: string, path: string[]): void => {
+  if (state.get(file) === "done" || !edges.has(file)) return;
+  if (state.get(file) === "open") {
+    const circle = path.slice(path.indexOf(file)).concat(file).map((f) => relative(root, f));
+    problems.push(`import circle: ${circle.join(" -> ")}`);
+    return;
+  }
+  state.set(file, "open");
+  for (const next of edges.get(file)!) visit(next, [...path, file]);
+  state.set(file, "done");
+};
+for (const file of library) visit(file, []);
+
+function importsOf(file: string): string[] {
+  const code = readFileSync(file, "utf8");
+  return [...code.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']/gms)].map((m) => m[1]);
+}
+
+function walkTs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return dir === root ? [] : walkTs(path);
+    return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [path] : [];
+  });
+}
+
 for (const file of files) {
   const lines = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " ")).split("\n");
   lines.forEach((line, i) => {
@@ -81,4 +121,7 @@ if (problems.length > 0) {
   console.error(`core purity: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join("\n")}`);
   process.exit(1);
 }
-console.log("core purity: ok (no Deno.*, process, Buffer, require or node:* in the runtime-neutral subpaths)");
+console.log(
+  "core purity: ok (no Deno.*, process, Buffer, require or node:* in the runtime-neutral subpaths; " +
+    "units never import the facade; no import circle)",
+);

@@ -7,15 +7,29 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import process from "node:process";
 import { bin, root } from "./_common.ts";
-import { denoJson, moduleGraph, npmDir, npmName, type NpmPackageJson, readJson, subpathNeeds } from "./build_npm.ts";
+import {
+  denoJson,
+  JSR_ONLY,
+  moduleExports,
+  moduleGraph,
+  npmDir,
+  npmName,
+  type NpmPackageJson,
+  readJson,
+  subpathNeeds,
+} from "./build_npm.ts";
 
 const problems: string[] = [];
 const deno = denoJson();
 const pkg = readJson<NpmPackageJson>(join(npmDir, "package.json"));
 const denoKeys = Object.keys(deno.exports).sort();
-const npmKeys = Object.keys(pkg.exports).sort();
+const npmKeys = Object.keys(moduleExports(pkg)).sort();
+if (pkg.exports["./package.json"] !== "./package.json") problems.push(`npm exports lack "./package.json"`);
 
-for (const key of denoKeys) if (!npmKeys.includes(key)) problems.push(`${key} is in deno.json exports, not in npm's`);
+for (const key of denoKeys) {
+  if (!npmKeys.includes(key) && !JSR_ONLY.has(key)) problems.push(`${key} is in deno.json exports, not in npm's`);
+  if (npmKeys.includes(key) && JSR_ONLY.has(key)) problems.push(`${key} is JSR only, yet in npm's exports`);
+}
 for (const key of npmKeys) if (!denoKeys.includes(key)) problems.push(`${key} is in npm's exports, not in deno.json's`);
 if (pkg.version !== deno.version) problems.push(`npm version ${pkg.version} != deno.json version ${deno.version}`);
 for (const [key, source] of Object.entries(deno.exports)) {
@@ -24,7 +38,7 @@ for (const [key, source] of Object.entries(deno.exports)) {
   }
   if (!existsSync(join(root, source))) problems.push(`deno.json export ${key}: ${source} does not exist`);
 }
-for (const [key, target] of Object.entries(pkg.exports)) {
+for (const [key, target] of Object.entries(moduleExports(pkg))) {
   for (const file of [target.types, target.default]) {
     if (!existsSync(join(npmDir, file))) problems.push(`npm export ${key}: npm/${file} does not exist`);
   }
@@ -74,6 +88,13 @@ for (const [subpath, { runtime, types }] of Object.entries(subpathNeeds(pkg))) {
   if (listed.sort().join() !== needs.join()) {
     problems.push(
       `README.md row \`${name}\` names ${listed.join(", ") || "nothing"}; it imports ${needs.join(", ") || "nothing"}`,
+    );
+  }
+}
+for (const subpath of JSR_ONLY) {
+  if (!table.includes(`\`${deno.name}${subpath.slice(1)}\``)) {
+    problems.push(
+      `README.md "What each subpath needs" has no row for the JSR-only \`${deno.name}${subpath.slice(1)}\``,
     );
   }
 }

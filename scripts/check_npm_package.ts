@@ -1,4 +1,4 @@
-// Lints the packed npm tarball (.tmp/npm/, from scripts/build_npm.ts) with publint (warnings are errors) and
+// Lints the packed npm tarball (dist/, from scripts/build_npm.ts) with publint (warnings are errors) and
 // @arethetypeswrong/cli (ESM-only profile: node16 from ESM and bundler resolution must find the types).
 // Usage: node_modules/.bin/node scripts/check_npm_package.ts
 import { spawnSync } from "node:child_process";

@@ -17,7 +17,7 @@ import process from "node:process";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { root } from "./_common.ts";
-import { npmDir, type NpmPackageJson, readJson, SERVER_ONLY, tarballPath } from "./build_npm.ts";
+import { moduleExports, npmDir, type NpmPackageJson, readJson, SERVER_ONLY, tarballPath } from "./build_npm.ts";
 
 const BROWSERS = ["chromium", "chromium-browser", "google-chrome-stable", "google-chrome"];
 const FLAGS = [
@@ -69,7 +69,7 @@ if (browserPath === undefined) {
 const tarball = tarballPath();
 if (!existsSync(tarball)) throw new Error(`${tarball} is missing: run scripts/build_npm.ts first`);
 const pkg = readJson<NpmPackageJson>(join(npmDir, "package.json"));
-const neutral = Object.keys(pkg.exports).filter((subpath) => !SERVER_ONLY.has(subpath));
+const neutral = Object.keys(moduleExports(pkg)).filter((subpath) => !SERVER_ONLY.has(subpath));
 
 let passed = 0;
 let failed = 0;

@@ -1,17 +1,18 @@
-// Installs the packed tarball (.tmp/npm/, from scripts/build_npm.ts) into scratch projects the way users do, and runs
+// Installs the packed tarball (dist/, from scripts/build_npm.ts) into scratch projects the way users do, and runs
 // tests/consumers/ there. Usage: node_modules/.bin/node scripts/smoke_install.ts npm|bun
 //   npm: `npm install ./cachet-x.y.z.tgz` alone (must pull no dependency; the system Node, the oldest one `engines`
 //        allows, runs the core-only smoke), then with every optional peer: the plain JavaScript smoke on that Node
 //        and on Node 24, the TypeScript consumer through `tsc --noEmit` (nodenext and bundler) and on Node 24.
 //   bun: the same with `bun add ./cachet-x.y.z.tgz`, run by Bun.
 // Peers are installed at the versions the repository has, so npm and Bun serve them from their caches.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
 import { bin, root } from "./_common.ts";
-import { npmDir, type NpmPackageJson, readJson, subpathNeeds, tarballPath } from "./build_npm.ts";
+import { moduleExports, npmDir, type NpmPackageJson, readJson, subpathNeeds, tarballPath } from "./build_npm.ts";
+import { systemNode } from "./_system_node.ts";
 
 const tool = process.argv[2];
 if (tool !== "npm" && tool !== "bun") throw new Error("usage: smoke_install.ts npm|bun");
@@ -44,22 +45,6 @@ function run(label: string, cmd: string, args: string[], cwd: string): void {
     if (!counts || Number(counts[2]) === 0) failed++;
     console.log(`not ok ${label} (exit ${result.status ?? result.error})`);
   }
-}
-
-/** The Node on PATH outside node_modules (the system one), which must be the oldest major `engines` allows. */
-function systemNode(): string {
-  const oldest = Number(String((pkg.engines as Record<string, string>).node).match(/>=\s*(\d+)/)?.[1]);
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    const candidate = join(dir, "node");
-    if (dir.includes("node_modules") || !existsSync(candidate)) continue;
-    const version = execFileSync(candidate, ["--version"], { encoding: "utf8" }).trim();
-    if (Number(version.slice(1).split(".")[0]) !== oldest) {
-      throw new Error(`${candidate} is ${version}; the smoke test needs Node ${oldest}, the oldest engines allows`);
-    }
-    console.log(`system node: ${candidate} ${version}`);
-    return candidate;
-  }
-  throw new Error("no system node on PATH");
 }
 
 /** The packages installed at the top of node_modules, besides cachet. */
@@ -104,7 +89,7 @@ try {
     // Every subpath's declarations must resolve and check (skipLibCheck off) under both resolutions.
     writeFileSync(
       join(scratch, "all.mts"),
-      Object.keys(pkg.exports).map((s, i) => `export * as m${i} from "cachet${s.slice(1)}";\n`).join(""),
+      Object.keys(moduleExports(pkg)).map((s, i) => `export * as m${i} from "cachet${s.slice(1)}";\n`).join(""),
     );
     // A Node project (Node's types, no DOM) and a browser project (DOM, no Node types): README's "TypeScript" lines.
     const projects = {

@@ -124,7 +124,37 @@ function unserializable(root: unknown, error: unknown): unknown {
       { cause: error },
     );
   }
+  // Each engine words its own cycle error ("Converting circular structure", "cyclic structures"): look for the cycle.
+  const back = error instanceof TypeError ? cycle(root) : undefined;
+  if (back !== undefined) {
+    return new TypeError(
+      `Cannot encode with JsonSerializer: the value has a cycle${where(root, back.holder, back.key)}, which JSON ` +
+        "cannot represent; use StructuredSerializer from @cachet/cachet/structured (npm: cachet/structured), " +
+        "which keeps cycles and shared references",
+      { cause: error },
+    );
+  }
   return error;
+}
+
+// The first entry (depth first) that refers back to an object enclosing it; searched only after JSON.stringify
+// failed, within a bound of visits.
+function cycle(root: unknown): { holder: object; key: string } | undefined {
+  const ancestors = new Set<object>();
+  let visits = 0;
+  const visit = (value: object): { holder: object; key: string } | undefined => {
+    if (++visits > 100_000) return undefined;
+    ancestors.add(value);
+    for (const [key, item] of Object.entries(value)) {
+      if (item === null || typeof item !== "object") continue;
+      if (ancestors.has(item)) return { holder: value, key };
+      const found = visit(item);
+      if (found !== undefined) return found;
+    }
+    ancestors.delete(value);
+    return undefined;
+  };
+  return root !== null && typeof root === "object" ? visit(root) : undefined;
 }
 
 // True when JSON.stringify(value) is lossless without the checking replacer

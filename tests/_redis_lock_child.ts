@@ -7,7 +7,7 @@ import process from "node:process";
 import type { Redis } from "ioredis";
 import { cached, TTLCache } from "../mod.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
+import { RedisCacheBackend, RedisLock } from "../backends/redis/mod.ts";
 
 const [url, prefix, calls, startAt, mode] = process.argv.slice(-5);
 const backend = new RedisCacheBackend({ url, prefix });

@@ -10,7 +10,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { TTLCache } from "../mod.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { RedisBus, RedisCacheBackend } from "../backends/redis.ts";
+import { RedisBus, RedisCacheBackend } from "../backends/redis/mod.ts";
 
 interface Settings {
   url: string;

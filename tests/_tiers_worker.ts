@@ -4,7 +4,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { BroadcastChannelBus, TTLCache } from "../mod.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { RedisCacheBackend } from "../backends/redis.ts";
+import { RedisCacheBackend } from "../backends/redis/mod.ts";
 
 const { url, prefix, name } = workerData as { url: string; prefix: string; name: string };
 const backend = new RedisCacheBackend({ url, prefix, timeout: 2_000 });
@@ -44,3 +44,5 @@ parentPort!.on("message", async (request: Request) => {
     parentPort!.postMessage({ id, error: String(error) });
   }
 });
+// Tells the test the worker has loaded and listens.
+parentPort!.postMessage({ ready: true });

@@ -159,4 +159,79 @@ describe("@cached", () => {
     });
     assert.equal(await new Service().get(), 1);
   });
+
+  test("@cached with a key template reading this: the cache's key; refresh() and cacheClear() reach the method", async () => {
+    const cache = jsonCache();
+    let calls = 0;
+    class Repo {
+      readonly region: string;
+      constructor(region: string) {
+        this.region = region;
+      }
+      @cached(cache, { key: "repo:{this.region}:{0}", tags: ["repo:{this.region}"] })
+      async find(id: number): Promise<string> {
+        await tick();
+        return `${this.region}-${id}-${++calls}`;
+      }
+    }
+    const eu = new Repo("eu");
+    assert.equal(await eu.find(1), "eu-1-1");
+    assert.equal(await new Repo("us").find(1), "us-1-2", "this is part of the key");
+    assert.equal(await cache.get("repo:eu:1"), "eu-1-1");
+    const helpers = eu.find as unknown as CachedHelpers<(this: Repo, id: number) => Promise<string>>;
+    assert.equal(helpers.keyFor.call(eu, 1), "repo:eu:1");
+    assert.equal(await helpers.refresh.call(eu, 1), "eu-1-3");
+    assert.equal(await eu.find(1), "eu-1-3");
+    await cache.deleteTags(["repo:us"]);
+    assert.equal(await cache.get("repo:us:1"), undefined);
+    await helpers.cacheClear.call(eu);
+    assert.equal(await cache.get("repo:eu:1"), undefined, "cacheClear() deleted the method's tag");
+  });
+
+  test("@cached on an async generator method caches the stream; a private cache decorates too", async () => {
+    let runs = 0;
+    class Feed {
+      @cached({ ttl: 60, maxSize: 10 })
+      async *items(n: number): AsyncGenerator<{ n: number; i: number }> {
+        runs++;
+        for (let i = 0; i < n; i++) yield { n, i };
+      }
+    }
+    const feed = new Feed();
+    const got: unknown[] = [];
+    for await (const item of feed.items(2) as unknown as AsyncIterable<unknown>) got.push(item);
+    assert.deepEqual(got, [{ n: 2, i: 0 }, { n: 2, i: 1 }]);
+    const helpers = feed.items as unknown as { collect(n: number): Promise<unknown[]>; cacheInfo(): { hits: number } };
+    assert.deepEqual(await helpers.collect.call(feed, 2), got);
+    assert.equal(runs, 1);
+    assert.equal(helpers.cacheInfo().hits, 1);
+  });
+
+  test("@cached on a backend other processes read needs the name option", () => {
+    const cache = new TTLCache<unknown>({
+      backend: {
+        get: () => Promise.resolve(undefined),
+        set: () => Promise.resolve(),
+        delete: () => Promise.resolve(),
+        clear: () => Promise.resolve(),
+      },
+      serializer: new JsonSerializer<unknown>(),
+    });
+    assert.throws(() => {
+      class Users {
+        @cached(cache)
+        async find(): Promise<number> {
+          return await Promise.resolve(1);
+        }
+      }
+      return Users;
+    }, { name: "TypeError", message: /^Cannot create cached function Class#find: pass the name option/ });
+    class Named {
+      @cached(cache, { name: "Users#find" })
+      async find(): Promise<number> {
+        return await Promise.resolve(1);
+      }
+    }
+    assert.equal(typeof new Named().find, "function");
+  });
 });

@@ -47,10 +47,21 @@ describe("JsonSerializer", () => {
     }
   });
 
-  test("JsonSerializer.dumps() rejects cycles with a TypeError", () => {
+  test("JsonSerializer.dumps() rejects cycles with a TypeError naming where and StructuredSerializer", () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     assert.throws(() => json.dumps(cyclic), TypeError);
+    const hint = /use StructuredSerializer from @cachet\/cachet\/structured/;
+    assert.throws(
+      () => json.dumps(cyclic),
+      (e: Error) =>
+        e instanceof TypeError &&
+        /^Cannot encode with JsonSerializer: the value has a cycle \(at value\.self\)/.test(e.message) &&
+        hint.test(e.message) && e.cause instanceof TypeError,
+    );
+    const user: Record<string, unknown> = { id: 1, friends: [{ id: 2 }] };
+    (user.friends as Record<string, unknown>[])[0].best = user;
+    assert.throws(() => json.dumps(user), (e: Error) => /cycle \(at value\.friends\[0\]\.best\)/.test(e.message));
   });
 
   test("JsonSerializer.loads() rejects bytes that are not UTF-8 JSON with a CacheError and a cause", () => {

@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Cluster, Redis } from "ioredis";
-import { type BatchRow, CHUNK, deleteMany, getMany, keySlot, setMany } from "../backends/_redis_batch.ts";
+import { type BatchRow, CHUNK, deleteMany, getMany, keySlot, setMany } from "../backends/redis/_batch.ts";
 import {
   deletePrefix,
   rawClient,

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import { RedisBus, RedisCacheBackend } from "../backends/redis.ts";
+import { RedisBus, RedisCacheBackend } from "../backends/redis/mod.ts";
 import type { BusSubscriber } from "../bus.ts";
 import { CacheError } from "../errors.ts";
 import {
@@ -244,6 +244,33 @@ describe("RedisBus", { skip: redisServerSkip() }, () => {
     await custom.close();
   });
 
+  it("made from a backend: the default channel differs per prefix and per database, so they never cross-evict", async () => {
+    const prefix = `cachet-test:${crypto.randomUUID()}:`;
+    const made = [`${server.url}/0`, `${server.url}/3`, `${server.url}/13`].map((url) =>
+      new RedisCacheBackend({ url, prefix, timeout: TIMEOUT })
+    );
+    const other = new RedisCacheBackend({ url: server.url, prefix: `${prefix}2:`, timeout: TIMEOUT });
+    const channels = [...made, other].map((backend) => new RedisBus(backend).channel);
+    assert.deepEqual(channels, [
+      `cachet:bus:${prefix}`,
+      `cachet:bus@3:${prefix}`,
+      `cachet:bus@13:${prefix}`,
+      `cachet:bus:${prefix}2:`,
+    ]);
+    // A bus on db 3 does not hear one on db 0 with the same prefix (pub/sub channels span the databases).
+    await using zero = new RedisBus(made[0]);
+    await using three = new RedisBus(made[1]);
+    const seen = recorder();
+    three.subscribe(seen.subscriber);
+    await three.subscribed();
+    await zero.publish(new Uint8Array([1]));
+    await three.publish(new Uint8Array([2]));
+    await seen.until(() => seen.messages.length === 1, "its own message");
+    await sleep(100);
+    assert.deepEqual(seen.messages, [[2]]);
+    for (const backend of [...made, other]) await backend.close();
+  });
+
   it("refuses bad options with a TypeError or RangeError", async () => {
     const create = /^Cannot create RedisBus: /;
     const fails = (fn: () => unknown, type: typeof TypeError) =>
@@ -252,6 +279,7 @@ describe("RedisBus", { skip: redisServerSkip() }, () => {
     fails(() => new RedisBus({ url: server.url, channel: 1 as unknown as string }), TypeError);
     fails(() => new RedisBus({ url: server.url, channel: "\uD800" }), TypeError);
     fails(() => new RedisBus({ url: server.url, timeout: -1 }), RangeError);
+    fails(() => new RedisBus({ url: server.url, timeout: 30 * 86_400_000 }), RangeError); // over 2^31 - 1 ms
     fails(() => new RedisBus({ url: server.url, timeout: "1" as unknown as number }), TypeError);
     fails(() => new RedisBus({ url: 42 as unknown as string }), TypeError);
     fails(() => new RedisBus(null as unknown as object), TypeError);

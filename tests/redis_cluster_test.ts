@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { Cluster, Redis } from "ioredis";
-import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
+import { RedisCacheBackend, RedisLock } from "../backends/redis/mod.ts";
 import { backendConformance } from "./_backend_conformance.ts";
 import { type RedisServer, redisServerSkip, sleep, startRedisServer, uniquePrefix } from "./_redis_server.ts";
 

@@ -4,8 +4,10 @@ import { Buffer } from "node:buffer";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
+import { RedisCacheBackend, RedisLock } from "../backends/redis/mod.ts";
 import { CacheError } from "../errors.ts";
+import { TTLCache } from "../ttl_cache.ts";
+import { JsonSerializer } from "../serializers/json.ts";
 import {
   deletePrefix,
   rawClient,
@@ -127,6 +129,15 @@ describe("RedisLock", { skip }, () => {
     assert.equal(await other.withLock("k", () => Promise.resolve("free")), "free");
   });
 
+  test("RedisLock: the backend closed right after withLock() still sends the release first", async () => {
+    const prefix = prefixed("close-after");
+    const backend = new RedisCacheBackend({ url: REDIS_URL, prefix });
+    const lock = new RedisLock(backend);
+    assert.equal(await lock.withLock("k", () => Promise.resolve(1)), 1);
+    await backend.close(); // QUIT must not overtake the release, sent in the background
+    assert.equal(await raw.exists(lockKey(`${prefix}lock:k`)), 0, "the lock was released");
+  });
+
   test("RedisLock releases the lock when fn rejects and passes the error on", async () => {
     const prefix = prefixed("reject");
     const lock = new RedisLock(raw, { prefix });
@@ -159,6 +170,11 @@ describe("RedisLock", { skip }, () => {
       [raw, { waitTimeout: NaN }, "RangeError", /waitTimeout .*: received NaN/],
       [raw, { retryInterval: 0 }, "RangeError", /retryInterval must be a finite number >= 1 .*: received 0/],
       [raw, { retryInterval: Infinity }, "RangeError", /retryInterval .*: received Infinity/],
+      // Longer than a timer waits: it would fire at once (a renewal every ms, or an acquire Redis refuses).
+      [raw, { lease: 1e10 }, "RangeError", /lease must be at most 2147483647 ms .*: received 10000000000/],
+      [raw, { lease: 1e300 }, "RangeError", /lease must be at most 2147483647 ms .*: received 1e\+300/],
+      [raw, { waitTimeout: 2 ** 31 }, "RangeError", /waitTimeout must be at most 2147483647 ms/],
+      [raw, { retryInterval: 2 ** 40 }, "RangeError", /retryInterval must be at most 2147483647 ms/],
       [raw, { leese: 100 }, "TypeError", /unknown option "leese" \(did you mean lease\?\)/],
       [raw, { waitTimeOut: 100 }, "TypeError", /unknown option "waitTimeOut" \(did you mean waitTimeout\?\)/],
       [raw, { prefix: "l\uD800:" }, "TypeError", /prefix must be a well-formed string .*lone surrogate/],
@@ -285,5 +301,56 @@ describe("RedisLock on a private server", { skip: redisServerSkip() }, () => {
     assert.equal(await other.withLock("k", () => Promise.resolve("mine")), "mine");
     const waited = performance.now() - started;
     assert.ok(waited < 1_500, `the next caller waited ${Math.round(waited)} ms for a lock nobody held`);
+  });
+
+  test("RedisLock: on a Redis frozen while fn runs, the release does not hold the caller; the lock goes at thaw", async () => {
+    const timeout = 1_000;
+    await using backend = new RedisCacheBackend({ url: server.url, prefix: "frozen-release:", timeout });
+    await backend.connect();
+    const lock = new RedisLock(backend, { lease: 300 }); // renewals every 100 ms, all sent to the frozen server
+    let ready = 0;
+    try {
+      const value = await lock.withLock("k", async () => {
+        server.pause(true);
+        await sleep(250);
+        ready = performance.now();
+        return "v";
+      });
+      const held = performance.now() - ready;
+      assert.equal(value, "v");
+      // Before: the caller waited for the release's reply, i.e. the backend's whole timeout.
+      assert.ok(
+        held < 300,
+        `the caller got its value ${Math.round(held)} ms after fn returned (timeout ${timeout} ms)`,
+      );
+    } finally {
+      server.pause(false);
+    }
+    const other = new RedisLock(backend, { waitTimeout: 3_000, retryInterval: 20 });
+    assert.equal(await other.withLock("k", () => Promise.resolve("next")), "next");
+  });
+
+  test("getOrSet with a RedisLock on a Redis that freezes under it returns within one timeout of its value", async () => {
+    const timeout = 1_000;
+    await using backend = new RedisCacheBackend({ url: server.url, prefix: "frozen-getorset:", timeout });
+    await backend.connect();
+    const lock = new RedisLock(backend);
+    const cache = new TTLCache<string>({ backend, serializer: new JsonSerializer() });
+    let ready = 0;
+    try {
+      const value = await cache.getOrSet("k", async () => {
+        server.pause(true);
+        await sleep(250);
+        ready = performance.now();
+        return "v";
+      }, { lock });
+      const held = performance.now() - ready;
+      assert.equal(value, "v");
+      // The write after the computation may take one timeout (it fails open); the release no longer adds another.
+      assert.ok(held < timeout + 500, `returned ${Math.round(held)} ms after the value was ready (timeout ${timeout})`);
+    } finally {
+      server.pause(false);
+      await cache.close();
+    }
   });
 });

@@ -3,7 +3,7 @@
 // across two backends over one server. Every server started here is stopped by PID in after(), even on failure.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { RedisCacheBackend } from "../backends/redis.ts";
+import { RedisCacheBackend } from "../backends/redis/mod.ts";
 import { CacheError } from "../errors.ts";
 import type { CacheEvent } from "../events.ts";
 import { TTLCache } from "../ttl_cache.ts";

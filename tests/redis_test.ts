@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import type { Redis } from "ioredis";
-import { RedisCacheBackend, RedisLock } from "../backends/redis.ts";
+import { RedisBus, RedisCacheBackend, RedisLock } from "../backends/redis/mod.ts";
 import { CacheError, CacheSettingsValidationError } from "../errors.ts";
 import { TTLCache } from "../ttl_cache.ts";
 import { JsonSerializer } from "../serializers/json.ts";
@@ -95,7 +95,7 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
       const commands = await recordCommands(client, monitored.url, async () => {
         await backend.set("a", bytes(1), 30);
         await backend.set("b", bytes(2), 0.5);
-        await backend.set("c", bytes(3), 0.0001);
+        await backend.set("c", bytes(3), 0.0011); // ceil: 2 ms (below 0.001 s is a RangeError)
         await backend.set("d", bytes(4), 1.0001);
         await backend.get("a");
         await backend.delete("b");
@@ -105,7 +105,7 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
       assert.deepEqual(sets.map((c) => [c[1], c[3], c[4]]), [
         [`${prefix}a`, "PX", "30000"],
         [`${prefix}b`, "PX", "500"],
-        [`${prefix}c`, "PX", "1"],
+        [`${prefix}c`, "PX", "2"],
         [`${prefix}d`, "PX", "1001"],
       ]);
       const names = commands.map((c) => c[0].toLowerCase());
@@ -250,6 +250,36 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
     }
   });
 
+  test('RedisCacheBackend refuses a prefix another prefix could nest in (no closing ":"), naming the fix', () => {
+    for (const prefix of ["app", "tenant1", "a\\", "x:y", ":a"]) {
+      assert.throws(() => new RedisCacheBackend({ url: REDIS_URL, prefix }), (error: Error) => {
+        assert.ok(error instanceof TypeError, prefix);
+        assert.ok(error.message.includes(`prefix must end with ":"`), error.message);
+        assert.ok(error.message.includes(`received ${JSON.stringify(prefix)}`), error.message);
+        assert.ok(error.message.includes(`pass ${JSON.stringify(`${prefix}:`)}`), error.message);
+        return true;
+      });
+    }
+    // The empty prefix and any prefix ending with ":" are taken.
+    for (const prefix of ["", ":", "app:", "a\\:"]) new RedisCacheBackend({ url: REDIS_URL, prefix }).close();
+  });
+
+  test("RedisCacheBackend: clear() and keys of app:, tenant1: and a\\: never reach app2:, tenant10: and a\\b:", async () => {
+    const base = prefixed("nest");
+    for (const [mine, other] of [["app:", "app2:"], ["tenant1:", "tenant10:"], ["a\\:", "a\\b:"]]) {
+      await using a = new RedisCacheBackend({ url: REDIS_URL, prefix: `${base}${mine}` });
+      await using b = new RedisCacheBackend({ url: REDIS_URL, prefix: `${base}${other}` });
+      await b.set("secret", bytes(7), 60);
+      await a.set("k", bytes(1), 60);
+      // What a key of `a` would need to be to land on b's "secret" if the prefixes nested.
+      const reach = `${other.slice(mine.length - 1)}secret`;
+      assert.equal(await a.get(reach), undefined, `${mine} read ${other}secret through ${reach}`);
+      await a.clear();
+      assert.equal(await a.get("k"), undefined);
+      assert.deepEqual(await b.get("secret"), bytes(7), `clear() of ${mine} deleted ${other}secret`);
+    }
+  });
+
   test("RedisCacheBackend.clear() refuses an empty prefix without allowClearAll", async () => {
     const mine = prefixed("bystander");
     await raw.set(`${mine}k`, "keep", "PX", 60_000);
@@ -282,6 +312,27 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
         await assert.rejects(new RedisLock(backend, { waitTimeout: 100 }).withLock("k", () => Promise.resolve()));
       });
       assert.equal(await (backend.client as Redis).dbsize(), 0);
+    });
+
+    test("RedisCacheBackend: a database the server refuses fails every call, and nothing lands in database 0", async () => {
+      const url = `redis://:s3cret@127.0.0.1:${server.port}`;
+      await using backend = new RedisCacheBackend({ url: `${url}/99`, prefix: "db99:", timeout: 1_000 });
+      // Both made while connecting: the write was queued before the server answered the SELECT.
+      const [set, get] = await Promise.allSettled([backend.set("k", bytes(1), 60), backend.get("k")]);
+      for (const outcome of [set, get]) {
+        assert.equal(outcome.status, "rejected");
+        const error = (outcome as PromiseRejectedResult).reason as Error;
+        assert.ok(error instanceof CacheError, String(error));
+        assert.match(error.message, /^Cannot (set in|get from) RedisCacheBackend: the server refused database 99 /);
+      }
+      await assert.rejects(backend.connect(), /refused database 99/);
+      await assert.rejects(backend.set("k", bytes(1), 60), /refused database 99/);
+      const check = rawClient(`${url}/0`);
+      try {
+        assert.equal(await check.exists("db99:k"), 0, "nothing written to db 0 instead");
+      } finally {
+        check.disconnect();
+      }
     });
 
     test("RedisCacheBackend reads REDIS_HOST, REDIS_PORT, REDIS_DB and REDIS_PASSWORD", async () => {
@@ -338,6 +389,66 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
       await backend.set("k", bytes(1), 60);
       assert.equal(await raw.exists(`${prefix}k`), 1);
     });
+  });
+
+  test("RedisCacheBackend and RedisBus with envPrefix read CACHE_REDIS_URL, not REDIS_URL", async () => {
+    // REDIS_URL points nowhere: only the prefixed variable may be read.
+    await withEnv({ REDIS_URL: "redis://127.0.0.1:1", CACHE_REDIS_URL: REDIS_URL }, async () => {
+      const prefix = prefixed("env-prefix");
+      await using backend = new RedisCacheBackend({ prefix, envPrefix: "CACHE_REDIS_", timeout: 2_000 });
+      await backend.set("k", bytes(1), 60);
+      assert.equal(await raw.exists(`${prefix}k`), 1);
+      await using bus = new RedisBus({ envPrefix: "CACHE_REDIS_", channel: `${prefix}bus`, timeout: 2_000 });
+      await bus.publish(new Uint8Array([1]));
+    });
+    const url = new URL(REDIS_URL);
+    await withEnv({
+      REDIS_HOST: "127.0.0.1",
+      REDIS_PORT: "1",
+      APP_CACHE_HOST: url.hostname,
+      APP_CACHE_PORT: url.port || "6379",
+    }, async () => {
+      const prefix = prefixed("env-prefix-host");
+      await using backend = new RedisCacheBackend({ prefix, envPrefix: "APP_CACHE_", timeout: 2_000 });
+      await backend.set("k", bytes(2), 60);
+      assert.equal(await raw.exists(`${prefix}k`), 1);
+    });
+  });
+
+  test("RedisCacheBackend envPrefix: bad values and variables are named, with the prefix", async () => {
+    await withEnv({ CACHE_REDIS_HOST: "127.0.0.1", CACHE_REDIS_PORT: "abc" }, () => {
+      assert.throws(() => new RedisCacheBackend({ envPrefix: "CACHE_REDIS_" }), (error: Error) => {
+        assert.ok(error instanceof CacheSettingsValidationError);
+        assert.match(error.message, /CACHE_REDIS_PORT must be an integer from 1 to 65535: received "abc"/);
+        return true;
+      });
+      return Promise.resolve();
+    });
+    await withEnv({ REDIS_URL }, () => {
+      assert.throws(
+        () => new RedisCacheBackend({ envPrefix: "NOPE_" }),
+        /no Redis server configured; pass the url option, or set NOPE_URL .* or NOPE_HOST with optional NOPE_PORT/,
+      );
+      return Promise.resolve();
+    });
+    const create = /^Cannot create RedisCacheBackend: /;
+    for (
+      const [options, pattern] of [
+        [{ envPrefix: 1 }, /envPrefix must be a string: received 1/],
+        [{ envPrefix: "cache-redis" }, /envPrefix must be letters, digits and underscores.*received "cache-redis"/],
+        [{ envPrefix: "1X_" }, /envPrefix must be letters/],
+        [{ envPrefix: "X_", url: REDIS_URL }, /envPrefix has no effect with url/],
+        [{ envPrefix: "X_", host: "127.0.0.1" }, /envPrefix has no effect with host/],
+        [{ envPrefix: "X_", client: raw }, /client cannot be combined with envPrefix/],
+      ] as const
+    ) {
+      assert.throws(() => new RedisCacheBackend(options as never), (error: Error) => {
+        assert.ok(error instanceof TypeError, `${pattern}: ${error}`);
+        assert.match(error.message, create);
+        assert.match(error.message, pattern);
+        return true;
+      });
+    }
   });
 
   test("RedisCacheBackend with only REDIS_HOST defaults to port 6379 and db 0", async () => {
@@ -409,6 +520,7 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
         [{ url: REDIS_URL, prefix: 1 }, "TypeError", /prefix must be a string: received 1/],
         [{ url: REDIS_URL, timeout: "1s" }, "TypeError", /timeout must be a finite number > 0 .*: received "1s"/],
         [{ url: REDIS_URL, timeout: 0 }, "RangeError", /timeout must be a finite number > 0 .*: received 0/],
+        [{ url: REDIS_URL, timeout: 2 ** 31 }, "RangeError", /timeout must be at most 2147483647 ms/],
         [{ url: REDIS_URL, timeout: Infinity }, "RangeError", /received Infinity/],
         [{ url: REDIS_URL, allowClearAll: "yes" }, "TypeError", /allowClearAll must be a boolean: received "yes"/],
         [{ client: {} }, "TypeError", /client \(an ioredis Redis or Cluster\) must be an object with methods/],
@@ -544,7 +656,9 @@ describe("RedisCacheBackend", { skip: skip || redisServerSkip() }, () => {
 
 /** Runs `fn` with exactly the given REDIS_* variables set, restoring them afterwards. */
 async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
-  const names = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD"];
+  const names = [
+    ...new Set(["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD", ...Object.keys(vars)]),
+  ];
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   try {
     for (const name of names) {

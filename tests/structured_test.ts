@@ -59,7 +59,6 @@ describe("StructuredSerializer", () => {
     ["bigint uint64", 2n ** 64n - 1n],
     ["bigint huge", -(3n ** 200n)],
     ["Date", date],
-    ["invalid Date", new Date(NaN)],
     ["Date before 1970", new Date(-1e12)],
     ["RegExp", /a+(b)?/giu],
     ["Map", new Map<unknown, unknown>([[1, "one"], ["k", { v: 1 }], [{ o: 1 }, [2]]])],
@@ -97,6 +96,12 @@ describe("StructuredSerializer", () => {
       assert.deepStrictEqual(roundTrip(value), value);
     });
   }
+
+  test("StructuredSerializer round-trips invalid Date", () => {
+    // Apart from the cases above: Node 20's deepStrictEqual tells two invalid Dates apart (NaN !== NaN).
+    const copy = roundTrip(new Date(NaN));
+    assert.ok(copy instanceof Date && Number.isNaN(copy.getTime()));
+  });
 
   test("StructuredSerializer keeps -0 in objects, arrays, Map values, an error cause and at the root", () => {
     const value = { a: -0, list: [0, -0], map: new Map([["z", -0]]), error: new Error("e", { cause: -0 }) };
@@ -214,7 +219,8 @@ describe("StructuredSerializer", () => {
     ) {
       const started = performance.now();
       assertCacheError(data);
-      assert.ok(performance.now() - started < 50);
+      // Allocating or walking gigabytes takes seconds; 1 s holds for a refusal on a loaded machine.
+      assert.ok(performance.now() - started < 1_000);
     }
   });
 

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { type CacheBackend, type CacheEvent, TTLCache } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { StructuredSerializer } from "../serializers/structured.ts";
+import { JsonSerializer } from "../serializers/json.ts";
+import { LocalBus } from "./_local_bus.ts";
 import { manualClock } from "./_helpers.ts";
 import { deferred, record, settle, setup, twin } from "./_read_through_helpers.ts";
 
@@ -488,5 +490,103 @@ describe("keys beginning with NUL", () => {
     assert.deepEqual(await cache.getMany(["\0x", "x", "\0\0x"]), [1, "plain", undefined]);
     await cache.deleteMany(["\0x"]);
     assert.deepEqual(await cache.getMany(["\0x", "x"]), [undefined, "plain"]);
+  });
+});
+
+describe("currSize counts live entries only", () => {
+  test("entries invalidated by deleteTags or a namespace clear() stop counting at once, and are never evicted later", async () => {
+    const cache = new TTLCache<unknown>({ maxSize: 4, serializer: new JsonSerializer() });
+    await cache.set("a", 1, { tags: ["t"] });
+    await cache.set("b", 2, { tags: ["t", "u"] });
+    await cache.namespace("ns").set("c", 3);
+    await cache.set("d", 4);
+    assert.equal(cache.cacheInfo().currSize, 4);
+    await cache.deleteTags(["t"]);
+    assert.equal(cache.cacheInfo().currSize, 2, "a and b are dead");
+    await cache.namespace("ns").clear();
+    assert.equal(cache.cacheInfo().currSize, 1, "c is dead");
+    for (const key of ["e", "f", "g"]) await cache.set(key, key);
+    assert.equal(cache.cacheInfo().currSize, 4);
+    assert.equal(cache.cacheInfo().evictions, 0, "the dead entries made room without counting as evictions");
+    await cache.set("h", "h");
+    assert.equal(cache.cacheInfo().evictions, 1, "d, the oldest live entry, is evicted");
+    assert.equal(await cache.get("d"), undefined);
+    assert.equal(await cache.get("e"), "e");
+  });
+
+  test("an invalidation heard from another cache on the bus stops counting too", async () => {
+    const backend = new MemoryCacheBackend();
+    const bus = new LocalBus();
+    const make = () => new TTLCache<unknown>({ backend, bus, l1: { maxSize: 10 }, serializer: new JsonSerializer() });
+    const a = make();
+    const b = make();
+    await b.set("x", 1, { tags: ["t"] });
+    await b.set("y", 2);
+    assert.equal(b.cacheInfo().currSize, 2);
+    await a.deleteTags(["t"]);
+    assert.equal(b.cacheInfo().currSize, 1);
+    await a.delete("y");
+    assert.equal(b.cacheInfo().currSize, 0);
+  });
+});
+
+describe("records created concurrently", () => {
+  for (const local of [true, false]) {
+    test(`concurrent first writes under a new tag share one token (${local ? "memory" : "an async backend"})`, async () => {
+      const memory = new MemoryCacheBackend();
+      const backend: CacheBackend = local ? memory : {
+        get: (key) => memory.get(key),
+        set: (key, value, ttl) => memory.set(key, value, ttl),
+        delete: (key) => memory.delete(key),
+        clear: () => memory.clear(),
+      };
+      const cache = new TTLCache<unknown>({ backend, serializer: new JsonSerializer() });
+      const keys = ["a", "b", "c", "d", "e"];
+      await Promise.all(keys.map((key) => cache.getOrSet(key, () => key, { tags: ["shared", key] })));
+      for (const key of keys) assert.equal(await cache.get(key), key, `${key} is alive`);
+      await Promise.all(keys.map((key) => cache.namespace("fresh").set(key, key)));
+      for (const key of keys) assert.equal(await cache.namespace("fresh").get(key), key);
+    });
+  }
+});
+
+describe("tags and namespaces a record cannot hold are refused before anything is written", () => {
+  test("65,536 tags, a tag over 65,533 bytes, a namespace path over 65,535 bytes; deleteTags(undefined) as null", async () => {
+    const writes: string[] = [];
+    const memory = new MemoryCacheBackend();
+    const backend: CacheBackend = {
+      get: (key) => memory.get(key),
+      getMany: (keys) => memory.getMany(keys),
+      set: (key, value, ttl) => (writes.push(key), memory.set(key, value, ttl)),
+      setMany: (rows) => (writes.push(...rows.map((row) => row.key)), memory.setMany(rows)),
+      delete: (key) => memory.delete(key),
+      clear: () => memory.clear(),
+    };
+    const cache = new TTLCache<unknown>({ backend, serializer: new JsonSerializer() });
+    const many = Array.from({ length: 65_536 }, (_, i) => `t${i}`);
+    await assert.rejects(cache.set("k", 1, { tags: many }), {
+      name: "RangeError",
+      message: /^Cannot set in TTLCache: tags must hold at most 65535 tags .*: received 65536$/,
+    });
+    await assert.rejects(cache.getOrSet("k", () => 1, { tags: many }), { name: "RangeError", message: /65535 tags/ });
+    await assert.rejects(cache.setMany([{ key: "k", value: 1, tags: many }]), RangeError);
+    await assert.rejects(cache.deleteTags(many), RangeError);
+    await assert.rejects(cache.set("k", 1, { tags: ["ok", "é".repeat(40_000)] }), {
+      name: "RangeError",
+      message:
+        /^Cannot set in TTLCache: tags\[1\] must be at most 65533 bytes in UTF-8 .*: received a string of 80000 bytes$/,
+    });
+    assert.throws(() => cache.namespace("n".repeat(70_000)), {
+      name: "RangeError",
+      message:
+        /^Cannot create a namespace of TTLCache: name must be short enough .*: received a string of 70000 bytes$/,
+    });
+    assert.deepEqual(writes, [], "nothing was written");
+    for (const bad of [undefined, null]) {
+      await assert.rejects(cache.deleteTags(bad as never), {
+        name: "TypeError",
+        message: /^Cannot deleteTags in TTLCache: tags must be an array/,
+      });
+    }
   });
 });

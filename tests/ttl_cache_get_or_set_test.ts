@@ -1,6 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cached, type CacheLock, type FactoryContext, TTLCache } from "../mod.ts";
+import { type CacheBackend, cached, type CacheLock, type FactoryContext, TTLCache } from "../mod.ts";
+import { MemoryCacheBackend } from "../backends/memory.ts";
+import { JsonSerializer } from "../serializers/json.ts";
 import { deferred, settle, setup, sleep } from "./_read_through_helpers.ts";
 
 describe("getOrSet value semantics", () => {
@@ -728,5 +730,35 @@ describe("getOrSet bad input changes nothing", () => {
     await cache.getOrSet("k", () => 1, { ttl: 60_000 });
     clock.advance(59_000_000);
     assert.equal(await cache.get("k"), 1);
+  });
+});
+
+describe("single flight on a slow backend", () => {
+  test("a caller whose read returns after the computation landed joins it: 200 cold callers, 1 factory call", async () => {
+    for (let round = 0; round < 5; round++) {
+      const memory = new MemoryCacheBackend();
+      // Reads answer 0-30 ms after the server read, so many answer after the first computation (1 ms) and its write.
+      const slow: CacheBackend = {
+        get: (key) => {
+          const read = memory.get(key); // what the server holds when the read arrives
+          return new Promise((resolve) => setTimeout(() => resolve(read), Math.random() * 30));
+        },
+        set: (key, value, ttl) => memory.set(key, value, ttl),
+        delete: (key) => memory.delete(key),
+        clear: () => memory.clear(),
+      };
+      const cache = new TTLCache<unknown>({ backend: slow, serializer: new JsonSerializer() });
+      let runs = 0;
+      const values = await Promise.all(
+        Array.from({ length: 200 }, () =>
+          cache.getOrSet("cold", async () => {
+            runs++;
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            return "v";
+          })),
+      );
+      assert.ok(values.every((value) => value === "v"));
+      assert.equal(runs, 1, `round ${round}: one computation for 200 callers`);
+    }
   });
 });

@@ -2,45 +2,12 @@
 // a bus that lives in this process; Redis and cross-process runs are elsewhere.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type BusSubscriber, type CacheEvent, type InvalidationBus, TTLCache } from "../mod.ts";
+import { type CacheEvent, TTLCache } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
 import type { CacheBackend } from "../types.ts";
 import { manualClock } from "./_helpers.ts";
-
-/** A bus between the caches of this process, whose connection a test can drop and restore. */
-class LocalBus implements InvalidationBus {
-  readonly subscribers = new Set<BusSubscriber>();
-  readonly sent: Uint8Array[] = [];
-  connected = true;
-
-  publish(message: Uint8Array): Promise<void> {
-    if (!this.connected) return Promise.reject(new Error("bus down"));
-    this.sent.push(message);
-    for (const subscriber of this.subscribers) subscriber.message(message);
-    return Promise.resolve();
-  }
-
-  subscribe(subscriber: BusSubscriber): () => void {
-    this.subscribers.add(subscriber);
-    return () => this.subscribers.delete(subscriber);
-  }
-
-  drop(): void {
-    this.connected = false;
-    for (const subscriber of this.subscribers) subscriber.down();
-  }
-
-  restore(): void {
-    this.connected = true;
-    for (const subscriber of this.subscribers) subscriber.up();
-  }
-
-  inject(text: string | Uint8Array): void {
-    const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
-    for (const subscriber of this.subscribers) subscriber.message(bytes);
-  }
-}
+import { LocalBus } from "./_local_bus.ts";
 
 function pair(l1: { maxSize: number; ttl?: number; busDownTtl?: number } = { maxSize: 100 }) {
   const clock = manualClock();

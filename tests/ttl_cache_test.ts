@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { CacheError, TTLCache } from "../mod.ts";
-import type { CacheBackend, CacheSerializer } from "../mod.ts";
+import type { CacheBackend, CacheEvent, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
 import { bytes, entryOf, jsonCache } from "./_helpers.ts";
@@ -55,6 +55,38 @@ describe("TTLCache construction", () => {
       message: "Cannot create TTLCache: ttl must be a finite number > 0 (seconds): received -1",
     });
     new TTLCache({ ttl: 0.001 });
+  });
+
+  test("a ttl under 1 ms (0.001 s) is a RangeError wherever a TTL is taken", async () => {
+    const rule = "ttl must be at least 0.001 seconds (1 ms, the finest expiry a backend keeps)";
+    for (const ttl of [1e-9, 0.0009999]) {
+      assert.throws(() => new TTLCache({ ttl }), {
+        name: "RangeError",
+        message: `Cannot create TTLCache: ${rule}: received ${ttl}`,
+      });
+      const { cache } = jsonCache();
+      await assert.rejects(cache.set("k", 1, ttl), {
+        name: "RangeError",
+        message: `Cannot set in TTLCache: ${rule}: received ${ttl}`,
+      });
+      await assert.rejects(cache.set("k", 1, { ttl }), {
+        name: "RangeError",
+        message: new RegExp(rule.replace(/[()]/g, "\\$&")),
+      });
+      await assert.rejects(cache.getOrSet("k", () => 1, { ttl }), { name: "RangeError" });
+      assert.throws(() => new TTLCache({ l1: { maxSize: 10, ttl } }), {
+        name: "RangeError",
+        message: /l1\.ttl must be at least 0\.001/,
+      });
+      await assert.rejects(new MemoryCacheBackend().set("k", new Uint8Array([1]), ttl), {
+        name: "RangeError",
+        message: `Cannot set in MemoryCacheBackend: ${rule}: received ${ttl}`,
+      });
+      assert.equal(await cache.get("k"), undefined, "nothing was stored");
+    }
+    const { cache } = jsonCache();
+    await cache.set("k", 1, 0.001);
+    assert.equal(await cache.get("k"), 1, "1 ms is allowed");
   });
 
   test("new TTLCache() rejects a backend, serializer, clock or onError of the wrong shape", () => {
@@ -540,7 +572,7 @@ describe("TTLCache on the memory backend", () => {
 describe("TTLCache hardening: option names, maxTtl, backends", () => {
   test("new TTLCache() rejects an unknown option, naming the nearest valid one", () => {
     const valid =
-      "valid options: l1, bus, maxSize, ttl, maxTtl, backend, serializer, clock, random, onError, circuitBreaker, grace, failOpen, timeout, hardTimeout, staleWhileRevalidate, earlyRefresh";
+      "valid options: l1, bus, maxSize, ttl, maxTtl, backend, serializer, clock, random, onError, circuitBreaker, maxValueBytes, grace, failOpen, timeout, hardTimeout, staleWhileRevalidate, earlyRefresh";
     for (const [options, name, near] of [[{ maxsize: 1 }, "maxsize", "maxSize"], [{ TTL: 5 }, "TTL", "ttl"]] as const) {
       assert.throws(() => new TTLCache(options as never), {
         name: "TypeError",
@@ -613,5 +645,29 @@ describe("TTLCache hardening: option names, maxTtl, backends", () => {
           /^Cannot get from TTLCache: backend\.get must return a Promise \(of a Uint8Array or undefined\): received /,
       });
     }
+  });
+});
+
+describe("maxValueBytes", () => {
+  test("a set over the limit is a RangeError and changes nothing; read-through returns the value unstored", async () => {
+    const cache = new TTLCache<unknown>({ serializer: new JsonSerializer(), maxValueBytes: 16 });
+    await cache.set("k", "small");
+    await assert.rejects(cache.set("k", "x".repeat(100)), {
+      name: "RangeError",
+      message: "Cannot store a value of 102 bytes (encoded): over maxValueBytes (16)",
+    });
+    assert.equal(await cache.get("k"), "small", "the stored value is untouched");
+    const errors: CacheEvent[] = [];
+    cache.addEventListener("error", (event) => errors.push(event as CacheEvent));
+    let runs = 0;
+    const big = () => (runs++, "y".repeat(100));
+    assert.equal(await cache.getOrSet("big", big), "y".repeat(100));
+    assert.equal(await cache.getOrSet("big", big), "y".repeat(100));
+    assert.equal(runs, 2, "never stored");
+    assert.deepEqual(errors.map((event) => event.operation), ["set", "set"]);
+    for (const bad of [0, -1, 1.5, NaN]) {
+      assert.throws(() => new TTLCache({ maxValueBytes: bad }), { name: "RangeError", message: /maxValueBytes/ });
+    }
+    assert.throws(() => new TTLCache({ maxValueBytes: "1kb" as never }), { name: "TypeError" });
   });
 });

@@ -136,25 +136,31 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * Per op kind, how long after the write completed each reader first saw its result (0 when it saw it sooner, as a
- * reader without an l1 copy can). An op a reader never saw counts as Infinity.
+ * Per op kind, how long after the write completed each reader first saw its result or a later op's (0 when it saw it
+ * sooner, as a reader without an l1 copy can). A version that the next write replaced before a stalled reader looked
+ * again is covered by that reader's first view of a later version: the reader never served it stale, and the wait
+ * until that view counts. An op followed by no such view counts as Infinity.
  */
 function latencies(writer: Child, readers: Child[]): Map<string, number[]> {
   const byOp = new Map<string, number[]>();
   for (const reader of readers) {
     for (const key of KEYS) {
       const views = seen(reader).filter((s) => s.key === key);
+      const keyOps = ops(writer).filter((o) => o.key === key);
+      // A view shows op k's result when it has k's state and came after k began (deletes share the state null).
+      const covers = (view: { state: number | null; at: number }, j: number) =>
+        keyOps.slice(j).some((later) => later.state === view.state && view.at >= later.start);
       let from = 0;
-      for (const op of ops(writer).filter((o) => o.key === key)) {
-        const index = views.findIndex((v, i) => i >= from && v.state === op.state && v.at >= op.start);
+      keyOps.forEach((op, j) => {
+        const index = views.findIndex((v, i) => i >= from && covers(v, j));
         const list = byOp.get(op.op) ?? byOp.set(op.op, []).get(op.op)!;
         if (index < 0) {
           list.push(Infinity);
-          continue;
+          return;
         }
         list.push(Math.max(0, views[index].at - op.done));
-        from = index + 1;
-      }
+        from = index;
+      });
     }
   }
   return byOp;
@@ -330,17 +336,30 @@ function startWorker(workerData: Record<string, unknown>) {
   const worker = new Worker(new URL("./_tiers_worker.ts", import.meta.url), { workerData });
   let next = 0;
   const pending = new Map<number, (reply: Record<string, unknown>) => void>();
-  worker.on("message", (reply: { id: number }) => {
-    pending.get(reply.id)?.(reply);
-    pending.delete(reply.id);
-  });
   const errors: unknown[] = [];
+  // A worker first loads (on Deno: type-checks and compiles) the library and ioredis, which took over 10 s on a loaded
+  // 2-core machine: requests wait for its "ready", under a bound of its own, so that their bound measures only them.
+  let signalReady = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the worker did not start within 60 s: ${errors}`)), 60_000);
+    signalReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  ready.catch(() => {}); // handled by every call(), which awaits it
+  worker.on("message", (reply: { id?: number; ready?: true }) => {
+    if (reply.ready) return signalReady();
+    pending.get(reply.id!)?.(reply);
+    pending.delete(reply.id!);
+  });
   worker.on("error", (error) => errors.push(error));
   return {
-    call(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    async call(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+      await ready;
       const id = next++;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(request)}: ${errors}`)), 10_000);
+      return await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(request)}: ${errors}`)), 20_000);
         pending.set(id, (reply) => {
           clearTimeout(timer);
           if (reply.error !== undefined) reject(new Error(String(reply.error)));

@@ -6,7 +6,7 @@
 // after the write it first saw it. The reader prints "ready" once subscribed,
 // then its figures as JSON when the last write is seen (or after a deadline).
 import process from "node:process";
-import * as redis from "../../backends/redis.ts";
+import * as redis from "../../backends/redis/mod.ts";
 import { TTLCache } from "../../mod.ts";
 import type { InvalidationBus } from "../../bus.ts";
 import { JsonSerializer } from "../../serializers/json.ts";

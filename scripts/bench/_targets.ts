@@ -76,6 +76,15 @@ const TARGETS: Target[] = [
     describe: times,
   },
   {
+    text: "#21 Postgres get/set ≥ 0.9× the postgres driver's own prepared statement at 64 concurrent callers",
+    suite: "postgres",
+    groups: /64 concurrent/,
+    cachet: /^cachet/,
+    peer: /^postgres driver, same/,
+    met: (x) => x >= 0.9,
+    describe: times,
+  },
+  {
     text: "stampede: exactly 1 origin call",
     suite: "stampede",
     groups: /./,

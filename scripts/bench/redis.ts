@@ -13,7 +13,7 @@ import { TTLCache } from "../../mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { type Case, check, measure, runtimeName, type SuiteOptions, type SuiteResult } from "./_harness.ts";
 import { jsonBytes, keys, record, TTL_SECONDS } from "./_fixtures.ts";
-import { RedisCacheBackend } from "../../backends/redis.ts";
+import { RedisCacheBackend } from "../../backends/redis/mod.ts";
 
 const URL = "redis://127.0.0.1:6379";
 const TTL_MS = TTL_SECONDS * 1000;

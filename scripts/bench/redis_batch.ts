@@ -9,7 +9,7 @@
 import process from "node:process";
 import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
-import { RedisCacheBackend } from "../../backends/redis.ts";
+import { RedisCacheBackend } from "../../backends/redis/mod.ts";
 import { TTLCache } from "../../mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { deleteTagsRows } from "./read_through.ts";

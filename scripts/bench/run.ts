@@ -33,6 +33,8 @@ const SUITES: { name: string; gc?: boolean; external?: boolean }[] = [
   { name: "read_through" },
   { name: "redis" },
   { name: "redis_batch" },
+  { name: "sqlite" },
+  { name: "postgres" },
   { name: "tiers" },
   { name: "stampede" },
   { name: "footprint", gc: true },

@@ -3,7 +3,7 @@
 // call recorded and sent to the parent. Started by scripts/chaos.ts.
 import process from "node:process";
 import { cached, TTLCache } from "../../mod.ts";
-import { RedisCacheBackend, RedisLock } from "../../backends/redis.ts";
+import { RedisCacheBackend, RedisLock } from "../../backends/redis/mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { type CallRecord, expected, type FromWorker, now, type ToWorker, type WorkerConfig } from "./_protocol.ts";
 

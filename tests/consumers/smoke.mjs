@@ -1,7 +1,8 @@
 // The install smoke test, in plain JavaScript. scripts/smoke_install.ts copies it into a scratch project that
 // installed the packed tarball (`npm install ./cachet-x.y.z.tgz`, `bun add ./cachet-x.y.z.tgz`) and runs it there
 // with Node 20, Node 24 and Bun. It imports every subpath the package exports and runs a round trip through each one
-// it knows. Usage: <runtime> smoke.mjs '<JSON { subpath: [packages it needs] }>' [--core-only]
+// it knows, then two tiers (l1 + RedisBus) over the machine's Redis.
+// Usage: <runtime> smoke.mjs '<JSON { subpath: [packages it needs] }>' [--core-only]
 // With --core-only (nothing but cachet installed), subpaths that need a package must fail to import, naming it.
 import assert from "node:assert/strict";
 import process from "node:process";
@@ -124,6 +125,62 @@ const roundTrips = {
       await backend.close();
     }
   },
+  // Needs the PostgreSQL on 127.0.0.1:5432 (or DATABASE_URL) of the suite's Postgres tests; clears only its own prefix.
+  "./postgres": async ({ ".": { TTLCache }, "./json": { JsonSerializer }, "./postgres": { PostgresCacheBackend } }) => {
+    const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+    const backend = new PostgresCacheBackend({ url, prefix: `cachet-smoke:${crypto.randomUUID()}` });
+    try {
+      const cache = new TTLCache({ backend, serializer: new JsonSerializer() });
+      await cache.set("user:1", { id: 1, name: "Ada" }, 30);
+      assert.deepEqual(await cache.get("user:1"), { id: 1, name: "Ada" });
+    } finally {
+      await backend.clear();
+      await backend.close();
+    }
+  },
+  // Two tiers as the README sets them up, two "processes" (two backends, buses and caches) over one Redis prefix: a
+  // write in one drops the other's l1 copy through RedisBus. Closes in the README's order: cache, bus, backend.
+  "two tiers": async (
+    { ".": { TTLCache }, "./json": { JsonSerializer }, "./redis": { RedisBus, RedisCacheBackend } },
+  ) => {
+    const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+    const prefix = `cachet-smoke:${crypto.randomUUID()}:`;
+    const open = () => {
+      const backend = new RedisCacheBackend({ url, prefix });
+      const bus = new RedisBus(backend);
+      const cache = new TTLCache({ backend, bus, serializer: new JsonSerializer(), l1: { maxSize: 100 }, grace: 60 });
+      return { backend, bus, cache };
+    };
+    const a = open();
+    const b = open();
+    try {
+      await Promise.all([a.bus.subscribed(), b.bus.subscribed()]);
+      await a.cache.set("user:1", { v: 1 }, 30);
+      assert.deepEqual(await b.cache.getOrSet("user:1", () => ({ v: 0 })), { v: 1 });
+      // Bus messages take milliseconds; 5 s holds on a loaded machine.
+      const within5s = async (what, done) => {
+        const deadline = Date.now() + 5_000;
+        while (!(await done())) {
+          assert.ok(Date.now() < deadline, `${what} within 5 s`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      };
+      // A read that overlaps the bus message of a's write does not fill l1; a later one does.
+      await within5s(
+        "b serves user:1 from l1",
+        async () => (await b.cache.get("user:1")).v === 1 && b.cache.cacheInfo().l1Hits > 0,
+      );
+      await a.cache.set("user:1", { v: 2 }, 30);
+      await within5s("b's l1 copy is dropped", async () => (await b.cache.get("user:1")).v === 2);
+      await a.backend.clear();
+    } finally {
+      for (const { backend, bus, cache } of [a, b]) {
+        await cache.close();
+        await bus.close();
+        await backend.close();
+      }
+    }
+  },
 };
 
 const modules = {};
@@ -145,6 +202,9 @@ for (const subpath of Object.keys(modules)) {
 }
 if (modules["."] && modules["./json"]) {
   await check("round trip through cached()", () => roundTrips["cached()"](modules));
+}
+if (modules["."] && modules["./json"] && modules["./redis"]) {
+  await check("two tiers: l1 + RedisBus over Redis", () => roundTrips["two tiers"](modules));
 }
 console.log(`smoke: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -1,8 +1,9 @@
 // Helpers shared by the Redis backend and the Redis lock.
 import { Redis } from "ioredis";
 import type { Cluster } from "ioredis";
-import { CacheError } from "../errors.ts";
-import { checkMethods, describe } from "../_validate.ts";
+import { CacheError } from "../../errors.ts";
+import { checkMethods, describe } from "../../_validate.ts";
+import { settlesWithin } from "../../_deadline.ts";
 
 /**
  * An ioredis client: a standalone `Redis` (`new Redis(url)`) or a `Cluster`
@@ -51,17 +52,60 @@ export function checkClient(context: string, label: string, value: unknown): IOR
   return value as IORedisClient;
 }
 
-/** Wraps what ioredis threw in a `CacheError` that names the operation. */
-export function wrapError(context: string, error: unknown, lastConnectionError?: Error): CacheError {
+// The backends' hooks that track a command sent on their client by someone else (a RedisLock's release, sent in the
+// background), so that close() answers it before QUIT: with auto-pipelining, QUIT (never pipelined) would overtake it
+// and leave the lock held for its whole lease.
+const trackers = new WeakMap<object, <T>(reply: Promise<T>) => Promise<T>>();
+
+/** Lets `owner` (a backend) track the calls others send on its client, for its `close()`. */
+export function setCallTracker(owner: object, track: <T>(reply: Promise<T>) => Promise<T>): void {
+  trackers.set(owner, track);
+}
+
+/** Settles like `reply`, tracked by `owner`'s `close()` when it registered a tracker. */
+export function trackCall<T>(owner: object | undefined, reply: Promise<T>): Promise<T> {
+  const track = owner === undefined ? undefined : trackers.get(owner);
+  return track === undefined ? reply : track(reply);
+}
+
+/**
+ * Wraps what ioredis threw in a `CacheError` that names the operation, with
+ * the last connection error and `hint` (how to fix it) when known.
+ */
+export function wrapError(context: string, error: unknown, lastConnectionError?: Error, hint?: string): CacheError {
   if (error instanceof CacheError) return error;
-  // ioredis names the queue flush after its option; what the caller needs to know is that Redis is unreachable.
-  const message = error instanceof Error
-    ? (error.name === "MaxRetriesPerRequestError" ? "the Redis server is unreachable" : error.message)
-    : String(error);
+  let cause = error;
+  let message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && error.name === "MaxRetriesPerRequestError") {
+    // ioredis names the queue flush after its option (which cachet set, not the caller): what the caller needs to
+    // know is that Redis is unreachable, and why.
+    message = "the Redis server is unreachable";
+    cause = new Error(
+      lastConnectionError === undefined
+        ? "the Redis server is unreachable: the command was dropped at a failed reconnect attempt"
+        : `the Redis server is unreachable: ${lastConnectionError.message}`,
+      { cause: lastConnectionError },
+    );
+  }
   const connection = lastConnectionError !== undefined && lastConnectionError.message !== message
     ? ` (last connection error: ${lastConnectionError.message})`
     : "";
-  return new CacheError(`${context}: ${message}${connection}`, { cause: error });
+  return new CacheError(`${context}: ${message}${connection}${hint === undefined ? "" : `; ${hint}`}`, { cause });
+}
+
+/**
+ * Ends a client's connection and waits (at most `ms`) for its socket to
+ * close, then destroys it, so nothing of it keeps the process alive: neither
+ * the socket of a frozen server nor ioredis' reconnect timer. A client between
+ * reconnect attempts has no socket: it returns at once.
+ */
+export async function endClient(client: IORedisClient, ms: number): Promise<void> {
+  const stream = (client as { stream?: { destroyed: boolean; destroy(): void; once(e: string, f: () => void): void } })
+    .stream;
+  const live = !client.isCluster && stream !== undefined && !stream.destroyed;
+  const closed = live ? new Promise<void>((resolve) => stream.once("close", resolve)) : undefined;
+  client.disconnect();
+  if (closed !== undefined && !(await settlesWithin(closed, ms))) stream!.destroy();
 }
 
 /** Lets a background timer not keep the process alive, on Node, Bun and Deno. */

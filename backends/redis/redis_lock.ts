@@ -1,17 +1,19 @@
+// RedisLock: a distributed lock on Redis (exported by ./mod.ts).
 import { Buffer } from "node:buffer";
-import type { CacheLock } from "../cache_lock.ts";
-import { CacheError, CacheTimeoutError } from "../errors.ts";
-import { KeyLock } from "../_key_lock.ts";
-import { beforeDeadline } from "../_deadline.ts";
-import { checkFinite, checkKey, checkOptions, checkString, describe } from "../_validate.ts";
+import type { CacheLock } from "../../cache_lock.ts";
+import { CacheError, CacheTimeoutError } from "../../errors.ts";
+import { KeyLock } from "../../_key_lock.ts";
+import { beforeDeadline } from "../../_deadline.ts";
+import { checkDuration, checkFinite, checkKey, checkOptions, checkString, describe } from "../../_validate.ts";
 import {
   checkClient,
   type IORedisClient,
   LOCK_KEY_SPACE,
   type RedisClient,
+  trackCall,
   unrefTimer,
   wrapError,
-} from "./_redis_client.ts";
+} from "./_client.ts";
 
 /** Options of {@linkcode RedisLock}. All durations are in milliseconds. */
 export interface RedisLockOptions {
@@ -72,7 +74,8 @@ const EXTEND =
  *
  * It acquires with `SET key token NX PX lease`, renews the lease while `fn`
  * runs, and releases with a compare-and-delete script, so a process never
- * releases a lock another process holds. Callers in one process queue
+ * releases a lock another process holds. Renewals and the release run in the
+ * background: a frozen Redis never holds a caller whose `fn` has finished. Callers in one process queue
  * locally first, so only one of them at a time polls Redis. An acquire that
  * fails (a timeout while Redis stalls) sends a release right behind its
  * `SET`, so a lock the server grants late is freed as soon as it answers
@@ -111,7 +114,7 @@ export class RedisLock implements CacheLock {
    * @param options Options, see {@linkcode RedisLockOptions}.
    * @throws {TypeError} When an argument has the wrong type, an option an unknown name, or `prefix` is
    * ill-formed (a lone surrogate).
-   * @throws {RangeError} When a duration is out of range.
+   * @throws {RangeError} When a duration is out of range (each at most 2^31 − 1 ms, the longest a timer waits).
    */
   constructor(redis: HasClient | RedisClient, options: RedisLockOptions = {}) {
     checkOptions(CREATE, options, OPTIONS);
@@ -174,8 +177,10 @@ export class RedisLock implements CacheLock {
       return await fn();
     } finally {
       clearInterval(renew);
-      // When this fails the lease still frees the lock; fn's outcome matters more.
-      await this.#release(redisKey, token);
+      // In the background: a frozen Redis must not hold the caller, whose value is ready (when the release never
+      // arrives, the lease frees the lock). The next holder's SET from this process goes out on the same
+      // connection behind it, so Redis still sees the release first.
+      void this.#release(redisKey, token);
     }
   }
 
@@ -207,10 +212,10 @@ export class RedisLock implements CacheLock {
     }
   }
 
-  /** Deletes the lock if it still holds `token`; never rejects. */
+  /** Deletes the lock if it still holds `token`; never rejects. The backend's `close()` waits for it. */
   #release(redisKey: Buffer, token: string): Promise<unknown> {
     try {
-      return this.#client.eval(RELEASE, 1, redisKey, token).catch(() => {});
+      return trackCall(this.#backend, this.#client.eval(RELEASE, 1, redisKey, token)).catch(() => {});
     } catch {
       return Promise.resolve();
     }
@@ -225,5 +230,6 @@ export class RedisLock implements CacheLock {
 }
 
 function checkMs(name: string, value: unknown, min: number): number {
-  return Math.ceil(checkFinite(CREATE, name, value, "milliseconds", min, true));
+  checkFinite(CREATE, name, value, "milliseconds", min, true);
+  return Math.ceil(checkDuration(CREATE, name, value, true));
 }

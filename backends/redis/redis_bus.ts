@@ -1,12 +1,13 @@
-// RedisBus: the invalidation bus over Redis pub/sub (exported by ./redis.ts).
+// RedisBus: the invalidation bus over Redis pub/sub (exported by ./mod.ts).
 import { Buffer } from "node:buffer";
-import type { BusSubscriber, InvalidationBus } from "../bus.ts";
-import { CacheError } from "../errors.ts";
-import { checkFinite, checkKey, checkMethods, checkOptions, describe } from "../_validate.ts";
-import { settlesWithin } from "../_deadline.ts";
-import { IOREDIS_OPTIONS, type IORedisClient, unrefTimer, wrapError } from "./_redis_client.ts";
-import { resolveTarget } from "./_redis_settings.ts";
-import { RedisCacheBackend, type RedisOptions } from "./redis.ts";
+import type { Redis } from "ioredis";
+import type { BusSubscriber, InvalidationBus } from "../../bus.ts";
+import { CacheError } from "../../errors.ts";
+import { checkKey, checkMethods, checkOptions, describe } from "../../_validate.ts";
+import { settlesWithin } from "../../_deadline.ts";
+import { endClient, IOREDIS_OPTIONS, type IORedisClient, unrefTimer, wrapError } from "./_client.ts";
+import { checkEnvPrefix, checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
+import { RedisCacheBackend } from "./redis_cache_backend.ts";
 
 /**
  * Options of {@linkcode RedisBus}. Made from options, the bus creates its
@@ -25,10 +26,22 @@ export interface RedisBusOptions extends RedisOptions {
    */
   url?: string;
   /**
+   * Where the environment variables read without `url` start, as for
+   * {@linkcode RedisCacheBackend} (`"CACHE_REDIS_"` reads `CACHE_REDIS_URL`, …).
+   *
+   * @default {"REDIS_"}
+   */
+  envPrefix?: string;
+  /**
    * The pub/sub channel: every bus on this channel (and server or cluster)
    * hears every other.
    *
-   * @default {"cachet:bus"} (made from a backend: `"cachet:bus:"` followed by the backend's prefix)
+   * Made from a backend, the default names the backend's prefix (and its
+   * database, other than 0), so caches over different prefixes or databases
+   * of one server never evict each other's l1 copies.
+   *
+   * @default {"cachet:bus"} (made from a backend: `"cachet:bus:"` and the backend's prefix; on database n > 0,
+   * `"cachet:bus@n:"` and the prefix)
    */
   channel?: string;
   /**
@@ -36,17 +49,15 @@ export interface RedisBusOptions extends RedisOptions {
    * connecting gives up (ioredis `connectTimeout`, when the bus creates its
    * connections). `close()` takes at most this long.
    *
-   * @default {5000}
+   * @default {1000}
    */
   timeout?: number;
 }
 
 const CREATE = "Cannot create RedisBus";
 const PUBLISH = "Cannot publish on RedisBus";
-const DEFAULT_TIMEOUT_MS = 5_000;
 const DEFAULT_CHANNEL = "cachet:bus";
-const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
-const KNOWN_OPTIONS = [...new Set(["url", "channel", "timeout", ...IOREDIS_OPTIONS])];
+const KNOWN_OPTIONS = [...new Set(["url", "channel", "timeout", "envPrefix", ...IOREDIS_OPTIONS])];
 const SUBSCRIBER_METHODS = ["message", "down", "up"] as const;
 
 /** Where the subscriber connection stands. */
@@ -90,25 +101,27 @@ type State = "idle" | "connecting" | "up" | "down";
  * const channel = `docs:${crypto.randomUUID()}`;
  * await using a = new RedisBus({ url: "redis://127.0.0.1:6379", channel });
  * await using b = new RedisBus({ url: "redis://127.0.0.1:6379", channel });
- * const received = Promise.withResolvers<Uint8Array>();
- * b.subscribe({ message: received.resolve, down() {}, up() {} });
+ * const received = new Promise<Uint8Array>((message) => b.subscribe({ message, down() {}, up() {} }));
  * await b.subscribed();
  * await a.publish(new Uint8Array([0, 255]));
- * assert.deepEqual([...await received.promise], [0, 255]);
+ * assert.deepEqual([...await received], [0, 255]);
  * ```
  */
 export class RedisBus implements InvalidationBus, AsyncDisposable {
   readonly #channel: string;
   readonly #timeoutMs: number;
   readonly #publisher: IORedisClient;
-  readonly #backend: RedisCacheBackend;
-  readonly #owned: boolean;
+  // The backend published through, or the connection the bus created (which close() ends).
+  readonly #backend: RedisCacheBackend | undefined;
+  readonly #connection: Connection | undefined;
   readonly #subscribers = new Set<BusSubscriber>();
   #subscriber: IORedisClient | undefined;
   #state: State = "idle";
   // Bumped at every loss of the connection, so a SUBSCRIBE reply from before it cannot report up().
   #generation = 0;
-  #settled: PromiseWithResolvers<void> | undefined;
+  // Resolved once the first subscription settled (up or down). Not Promise.withResolvers: Node 20 lacks it.
+  #settled: Promise<void> | undefined;
+  #markSettled: (() => void) | undefined;
   #lastConnectionError: Error | undefined;
   #closed = false;
 
@@ -120,7 +133,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
    * @param options With a backend: `channel` and `timeout` only.
    * @throws {TypeError} When an option has the wrong type or an unknown name, a string is ill-formed, or connection
    * options are given with a backend.
-   * @throws {RangeError} When `timeout` is not a finite number > 0.
+   * @throws {RangeError} When `timeout` is not a finite number > 0, or over 2^31 − 1 ms (the longest a timer waits).
    * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
    */
   constructor(
@@ -133,24 +146,23 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
       throw new TypeError(`${CREATE}: a second argument is only taken after a RedisCacheBackend`);
     }
     checkOptions(CREATE, own, fromBackend ? ["channel", "timeout"] : KNOWN_OPTIONS);
-    const { url, channel, timeout, ...ioredisOptions } = own as RedisBusOptions;
+    const { url, channel, timeout, envPrefix, ...ioredisOptions } = own as RedisBusOptions;
     if (channel !== undefined) checkKey(CREATE, channel, "channel");
-    this.#timeoutMs = timeout === undefined
-      ? DEFAULT_TIMEOUT_MS
-      : Math.ceil(checkFinite(CREATE, "timeout", timeout, "milliseconds"));
+    this.#timeoutMs = checkTimeout(CREATE, timeout);
     if (fromBackend) {
       this.#backend = backendOrOptions;
-      this.#owned = false;
-      this.#channel = channel ?? `${DEFAULT_CHANNEL}:${backendOrOptions.prefix}`;
+      // Pub/sub channels span every database of a server, so the db is part of the default too (for db 0 it is
+      // left out: "cachet:bus@" never starts "cachet:bus:", so the two forms cannot meet).
+      const db = (backendOrOptions.client as { options?: { db?: unknown } }).options?.db;
+      const scope = typeof db === "number" && db !== 0 ? `@${db}:` : ":";
+      this.#channel = channel ?? `${DEFAULT_CHANNEL}${scope}${backendOrOptions.prefix}`;
+      this.#publisher = backendOrOptions.client as IORedisClient;
     } else {
-      // Checked here so that a bad url or environment is reported as the bus' own fault.
-      const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
-      if (!direct) resolveTarget(CREATE, url);
-      this.#backend = new RedisCacheBackend({ url, timeout: this.#timeoutMs, ...ioredisOptions });
-      this.#owned = true;
+      const variables = checkEnvPrefix(CREATE, envPrefix);
+      this.#connection = new Connection(CREATE, url, this.#timeoutMs, ioredisOptions, variables);
       this.#channel = channel ?? DEFAULT_CHANNEL;
+      this.#publisher = this.#connection.client;
     }
-    this.#publisher = this.#backend.client as IORedisClient;
   }
 
   /** The pub/sub channel. */
@@ -179,7 +191,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
    * @returns A Promise that resolves when the first subscription settled.
    */
   subscribed(): Promise<void> {
-    return this.#settled?.promise ?? Promise.resolve();
+    return this.#settled ?? Promise.resolve();
   }
 
   /**
@@ -200,7 +212,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     if (this.#state === "down") {
       throw wrapError(PUBLISH, new Error("the subscriber connection is down"), this.#lastConnectionError);
     }
-    if (this.#backend.closed) throw new CacheError(`${PUBLISH}: the backend it publishes through is closed`);
+    if (this.#backend?.closed === true) throw new CacheError(`${PUBLISH}: the backend it publishes through is closed`);
     const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -210,7 +222,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     try {
       await Promise.race([this.#publisher.publish(this.#channel, bytes), timedOut]);
     } catch (error) {
-      throw wrapError(PUBLISH, error, this.#lastConnectionError);
+      throw this.#connection?.failure(PUBLISH, error) ?? wrapError(PUBLISH, error, this.#lastConnectionError);
     } finally {
       clearTimeout(timer);
     }
@@ -247,21 +259,20 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
   /**
    * Stops delivery at once, ends the subscriber connection and, for a bus
    * made from options, the publisher connection (after the messages being
-   * published). A backend's client stays open. Later calls are no-ops.
+   * published), within `timeout`; at once while the server is unreachable.
+   * Afterwards nothing of the bus keeps the process alive. A backend's client
+   * stays open. Later calls are no-ops.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#subscribers.clear();
-    this.#settled?.resolve();
-    const subscriber = this.#subscriber;
-    const deadline = performance.now() + this.#timeoutMs;
-    if (subscriber !== undefined) {
-      const ended = subscriber.status === "end" ? undefined : new Promise((resolve) => subscriber.once("end", resolve));
-      subscriber.disconnect();
-      if (ended !== undefined) await settlesWithin(ended, this.#timeoutMs);
-    }
-    if (this.#owned) await settlesWithin(this.#backend.close(), deadline - performance.now());
+    this.#markSettled?.();
+    // Both connections end concurrently: the subscriber has nothing to flush, the publisher its messages in flight.
+    await Promise.all([
+      this.#subscriber === undefined ? undefined : endClient(this.#subscriber, this.#timeoutMs),
+      this.#connection === undefined ? undefined : settlesWithin(this.#connection.close(), this.#timeoutMs),
+    ]);
   }
 
   /** Closes the bus at the end of an `await using` scope. */
@@ -270,10 +281,16 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
   }
 
   #connect(): void {
-    const client = this.#publisher.duplicate() as IORedisClient;
+    // Without ioredis' 2 s disconnect timer, which would keep the process alive after close() (see endClient).
+    const client =
+      (this.#publisher.isCluster
+        ? this.#publisher.duplicate()
+        : (this.#publisher as Redis).duplicate({ disconnectTimeout: 0 })) as IORedisClient;
     this.#subscriber = client;
     this.#state = "connecting";
-    this.#settled = Promise.withResolvers();
+    this.#settled = new Promise((resolve) => {
+      this.#markSettled = resolve;
+    });
     client.on("messageBuffer", (channel: Buffer, message: Buffer) => {
       if (this.#closed || channel.toString() !== this.#channel) return;
       const bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
@@ -302,7 +319,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
       const wasDown = this.#state === "down";
       this.#state = "up";
       this.#lastConnectionError = undefined;
-      this.#settled?.resolve();
+      this.#markSettled?.();
       if (wasDown) { for (const subscriber of this.#subscribers) subscriber.up(); }
     }, (error: Error) => {
       this.#lastConnectionError ??= error;
@@ -313,7 +330,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
 
   #down(): void {
     this.#state = "down";
-    this.#settled?.resolve();
+    this.#markSettled?.();
     if (this.#closed) return;
     for (const subscriber of this.#subscribers) subscriber.down();
   }

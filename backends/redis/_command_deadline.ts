@@ -2,7 +2,7 @@
 // ioredis' commandTimeout (a timer per command), and timed from when the
 // caller made the call rather than from when ioredis writes it.
 import type { Redis } from "ioredis";
-import { unrefTimer } from "./_redis_client.ts";
+import { unrefTimer } from "./_client.ts";
 
 /** What a deadline can fail: an ioredis `Command`, or a call the backend made. */
 export interface Expirable {

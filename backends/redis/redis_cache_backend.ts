@@ -1,51 +1,20 @@
-/**
- * A Redis backend on [ioredis](https://github.com/redis/ioredis), for caches
- * shared between processes, plus {@linkcode RedisLock}, a distributed lock
- * for `cached({ lock })`. Server-side only (Deno, Node, Bun).
- *
- * @example Caching in Redis under a prefix
- * ```ts
- * import assert from "node:assert/strict";
- * import { TTLCache } from "@cachet/cachet";
- * import { JsonSerializer } from "@cachet/cachet/json";
- * import { RedisCacheBackend } from "@cachet/cachet/redis";
- *
- * await using backend = new RedisCacheBackend({ url: "redis://127.0.0.1:6379", prefix: `docs:${crypto.randomUUID()}:` });
- * const cache = new TTLCache({ backend, serializer: new JsonSerializer() });
- * await cache.set("user:1", { name: "Ada" }, 30);
- * assert((await cache.get("user:1")) !== undefined);
- * await backend.clear();
- * ```
- *
- * @module
- */
+// RedisCacheBackend: cache entries in Redis (exported by ./mod.ts).
 import { Buffer } from "node:buffer";
-import { Redis } from "ioredis";
-import type { Cluster, RedisOptions as IORedisOptions } from "ioredis";
-import { CacheError } from "../errors.ts";
-import { checkBoolean, checkFinite, checkKey, checkOptions, checkString, checkTtl, describe } from "../_validate.ts";
-import { settlesWithin } from "../_deadline.ts";
-import type { BackendEntry, CacheBackend } from "../types.ts";
-import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_redis_batch.ts";
-import { boundCommands, Calls, Deadlines } from "./_command_deadline.ts";
+import type { Cluster, Redis } from "ioredis";
+import { CacheError } from "../../errors.ts";
+import { checkBoolean, checkKey, checkOptions, checkString, checkTtl, describe } from "../../_validate.ts";
+import type { BackendEntry, CacheBackend } from "../../types.ts";
+import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_batch.ts";
 import {
   checkClient,
   IOREDIS_OPTIONS,
   type IORedisClient,
   LOCK_KEY_SPACE,
   type RedisClient,
+  setCallTracker,
   wrapError,
-} from "./_redis_client.ts";
-import { resolveTarget } from "./_redis_settings.ts";
-
-export { RedisLock } from "./redis_lock.ts";
-export { RedisBus } from "./redis_bus.ts";
-export type { RedisBusOptions } from "./redis_bus.ts";
-export type { RedisLockOptions } from "./redis_lock.ts";
-export type { RedisClient } from "./_redis_client.ts";
-
-/** The options of an ioredis `Redis` client (`tls`, `username`, `connectionName`, `retryStrategy`, …). */
-export type RedisOptions = IORedisOptions;
+} from "./_client.ts";
+import { checkEnvPrefix, checkTimeout, Connection, type RedisOptions } from "./_connection.ts";
 
 /**
  * Options of {@linkcode RedisCacheBackend}. Any other property must be an
@@ -69,8 +38,22 @@ export interface RedisCacheBackendOptions extends RedisOptions {
    */
   url?: string;
   /**
+   * Where the environment variables read without `url` start:
+   * `"CACHE_REDIS_"` reads `CACHE_REDIS_URL`, or `CACHE_REDIS_HOST` with
+   * `CACHE_REDIS_PORT`, `CACHE_REDIS_DB` and `CACHE_REDIS_PASSWORD`. Letters,
+   * digits and underscores (a `TypeError` otherwise); cannot be combined with
+   * `url`, `host`, `port`, `path` or `sentinels`, which name the server.
+   *
+   * @default {"REDIS_"}
+   */
+  envPrefix?: string;
+  /**
    * Prepended to every key, so caches sharing a server stay apart and
-   * `clear()` deletes only this backend's keys.
+   * `clear()` deletes only this backend's keys. A non-empty prefix must end
+   * with `":"` (a `TypeError` otherwise), so two prefixes never nest by
+   * accident (`"tenant1"` inside `"tenant10"`). `"app:"` and `"app:2:"` still
+   * nest, on purpose: a hierarchy, where `clear()` on `"app:"` clears
+   * `"app:2:"` too.
    *
    * @default {""}
    */
@@ -94,7 +77,7 @@ export interface RedisCacheBackendOptions extends RedisOptions {
    * attempt (at most 1 s apart), or after this timeout, whichever is first.
    * `close()` takes at most this long.
    *
-   * @default {5000}
+   * @default {1000}
    */
   timeout?: number;
   /**
@@ -107,14 +90,11 @@ export interface RedisCacheBackendOptions extends RedisOptions {
 }
 
 const CREATE = "Cannot create RedisCacheBackend";
-const DEFAULT_TIMEOUT_MS = 5_000;
-const MAX_RECONNECT_DELAY_MS = 1_000;
 const SCAN_COUNT = 1_000;
-const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
 // Redis accepts PX up to about 2^63 ms; beyond 2^53 a JS number skips integers, so a longer TTL is refused
 // rather than sent changed.
 const MAX_TTL_SECONDS = `${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}.${Number.MAX_SAFE_INTEGER % 1000}`;
-const OWN_OPTIONS = ["url", "prefix", "client", "timeout", "allowClearAll"];
+const OWN_OPTIONS = ["url", "prefix", "client", "timeout", "allowClearAll", "envPrefix"];
 const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
 
 /**
@@ -147,15 +127,12 @@ const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
  */
 export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   #client: IORedisClient;
-  #owned: boolean;
   #prefix: string;
   #allowClearAll: boolean;
   #closed = false;
-  #timeoutMs = DEFAULT_TIMEOUT_MS;
-  #lastConnectionError: Error | undefined;
-  // The calls in flight on a client the backend created, for close(); bounded by the backend's own deadlines unless
-  // ioredis' commandTimeout was asked for. None for a borrowed client: its options time it, close() leaves it be.
-  #calls: Calls | undefined;
+  // The connection the backend created, which bounds its calls and which close() ends. None for a borrowed client:
+  // its options time it, close() leaves it be.
+  #connection: Connection | undefined;
   #getFailed = (error: unknown): Promise<never> =>
     Promise.reject(this.#wrap("Cannot get from RedisCacheBackend", error));
   #setFailed = (error: unknown): Promise<never> => Promise.reject(this.#wrap("Cannot set in RedisCacheBackend", error));
@@ -165,14 +142,23 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    *
    * @param options Options, see {@linkcode RedisCacheBackendOptions}.
    * @throws {TypeError} When an option has the wrong type or an unknown name, a string is ill-formed (a lone
-   * surrogate), or `client` is combined with connection options.
-   * @throws {RangeError} When `timeout` is not a finite number > 0.
+   * surrogate), `prefix` does not end with `":"`, or `client` is combined with connection options.
+   * @throws {RangeError} When `timeout` is not a finite number > 0, or over 2^31 − 1 ms (the longest a timer waits).
    * @throws {CacheSettingsValidationError} When the URL or the environment variables are missing or invalid.
    */
   constructor(options: RedisCacheBackendOptions = {}) {
     checkOptions(CREATE, options, KNOWN_OPTIONS);
-    const { url, prefix = "", client, timeout, allowClearAll = false, ...ioredisOptions } = options;
+    const { url, prefix = "", client, timeout, allowClearAll = false, envPrefix, ...ioredisOptions } = options;
+    const variables = checkEnvPrefix(CREATE, envPrefix);
     checkString(CREATE, "prefix", prefix);
+    if (prefix !== "" && !prefix.endsWith(":")) {
+      // Without a closing delimiter one prefix can nest inside another ("app" inside "app2", "tenant1" inside
+      // "tenant10"): clear() would delete the other's keys, and a key such as "2:secret" would reach them.
+      throw new TypeError(
+        `${CREATE}: prefix must end with ":", so that no other prefix can start with it (clear() on "app" would ` +
+          `also delete the keys of "app2"): received ${describe(prefix)}; pass ${describe(`${prefix}:`)}`,
+      );
+    }
     checkBoolean(CREATE, "allowClearAll", allowClearAll);
     this.#prefix = prefix;
     this.#allowClearAll = allowClearAll;
@@ -181,6 +167,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       const extra = [
         ...(url !== undefined ? ["url"] : []),
         ...(timeout !== undefined ? ["timeout"] : []),
+        ...(envPrefix !== undefined ? ["envPrefix"] : []),
         ...Object.keys(ioredisOptions),
       ];
       if (extra.length > 0) {
@@ -188,52 +175,21 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
           `${CREATE}: client cannot be combined with ${extra.join(", ")}: configure the client you pass instead`,
         );
       }
-      this.#owned = false;
       return;
     }
-    const timeoutMs = timeout === undefined
-      ? DEFAULT_TIMEOUT_MS
-      : Math.ceil(checkFinite(CREATE, "timeout", timeout, "milliseconds"));
-    this.#timeoutMs = timeoutMs;
-    const defaults: RedisOptions = {
-      lazyConnect: true,
-      connectTimeout: timeoutMs,
-      // Commands issued in the same tick share one write to the socket: more
-      // throughput with many concurrent callers.
-      enableAutoPipelining: true,
-      // Reject queued commands at every failed reconnect attempt instead of
-      // holding them until the server returns.
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
-    };
-    // Connection options given the ioredis way (host, port, path, sentinels) stand in for the url.
-    const direct = url === undefined && DIRECT_KEYS.some((key) => ioredisOptions[key] !== undefined);
-    const target = direct ? {} : resolveTarget(CREATE, url);
-    const redis = typeof target === "string"
-      ? new Redis(target, { ...defaults, ...ioredisOptions })
-      : new Redis({ ...defaults, ...target, ...ioredisOptions });
-    // Without a listener ioredis logs every failed reconnect attempt; keep the
-    // last one to explain the next command failure instead.
-    redis.on("error", (error: Error) => {
-      this.#lastConnectionError = error;
-    });
-    redis.on("ready", () => {
-      this.#lastConnectionError = undefined;
-    });
-    // A command timeout without ioredis' timer per command (unless the caller asked for ioredis' own).
-    let deadlines: Deadlines | undefined;
-    if (ioredisOptions.commandTimeout === undefined) {
-      deadlines = new Deadlines(timeoutMs);
-      boundCommands(redis, deadlines);
-    }
-    this.#calls = new Calls(deadlines);
-    this.#client = redis;
-    this.#owned = true;
+    this.#connection = new Connection(CREATE, url, checkTimeout(CREATE, timeout), ioredisOptions, variables);
+    this.#client = this.#connection.client;
+    setCallTracker(this, (reply) => this.#track(reply));
   }
 
   /** The key prefix. */
   get prefix(): string {
     return this.#prefix;
+  }
+
+  /** The key space bus messages name (`redis:` and the prefix), see {@linkcode CacheBackend.scope}. */
+  get scope(): string {
+    return `redis:${this.#prefix}`;
   }
 
   /** The ioredis client in use (created or borrowed), for raw commands or a {@linkcode RedisLock}. */
@@ -461,27 +417,15 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    * ended: the calls made before `close()` (even in the same tick) get their
    * replies first, then `QUIT` ends the connection. It takes at most
    * `timeout`: past it, calls still pending fail and the socket is dropped.
+   * While the server is unreachable (the client waits to reconnect) it
+   * returns at once; afterwards nothing of the backend keeps the process alive.
    * A borrowed `client` stays open. Later calls are no-ops; using the backend
    * afterwards throws a `CacheError`.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#owned) return;
-    const client = this.#client as Redis;
-    const deadline = performance.now() + this.#timeoutMs;
-    // With auto-pipelining a call made just before may still wait in the client, and QUIT would overtake it.
-    await settlesWithin(this.#calls!.idle(), this.#timeoutMs);
-    // A client between reconnect attempts has no socket left to end: it never emits "end".
-    const ended = client.status === "reconnecting" || client.status === "end"
-      ? undefined
-      : new Promise((resolve) => client.once("end", resolve));
-    try {
-      if (client.status === "ready") await settlesWithin(client.quit(), deadline - performance.now());
-    } finally {
-      client.disconnect();
-    }
-    if (ended !== undefined) await settlesWithin(ended, deadline - performance.now());
+    await this.#connection?.close();
   }
 
   /** Closes the backend at the end of an `await using` scope. */
@@ -490,7 +434,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   }
 
   #track<T>(reply: Promise<T>, bounded = true): Promise<T> {
-    return this.#calls === undefined ? reply : this.#calls.track(reply, bounded);
+    return this.#connection === undefined ? reply : this.#connection.track(reply, bounded);
   }
 
   #checkOpen(context: string): void {
@@ -498,13 +442,13 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     // While the client it owns waits to reconnect, the server is known to be
     // unreachable: fail at once instead of queueing until the next attempt,
     // so a fail-open caller computes without waiting.
-    if (this.#owned && this.#client.status === "reconnecting") {
+    if (this.#connection !== undefined && this.#client.status === "reconnecting") {
       throw this.#wrap(context, new Error("the Redis server is unreachable (reconnecting)"));
     }
   }
 
   #wrap(context: string, error: unknown): CacheError {
-    return wrapError(context, error, this.#lastConnectionError);
+    return this.#connection === undefined ? wrapError(context, error) : this.#connection.failure(context, error);
   }
 }
 
