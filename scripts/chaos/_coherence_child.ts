@@ -7,7 +7,7 @@
 import process from "node:process";
 import { setImmediate as afterIo } from "node:timers/promises";
 import { TTLCache } from "../../mod.ts";
-import { RedisBus, RedisCacheBackend } from "../../backends/redis.ts";
+import { RedisBus, RedisCacheBackend } from "../../backends/redis/mod.ts";
 import { JsonSerializer } from "../../serializers/json.ts";
 import { now } from "./_protocol.ts";
 import {
