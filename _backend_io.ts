@@ -54,7 +54,10 @@ export class BackendIo {
   async #call<R>(body: () => Promise<R>): Promise<R> {
     const started = this.#breakMs === 0 ? 0 : this.#clock.now();
     try {
-      return await body();
+      const result = await body();
+      // The backend answers again: read-through need not wait out the breaker.
+      if (this.#openUntil !== 0) this.#openUntil = 0;
+      return result;
     } catch (error) {
       if (this.#breakMs > 0 && error instanceof CacheError) {
         const now = this.#clock.now();

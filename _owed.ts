@@ -14,7 +14,8 @@ import type { Records } from "./_records.ts";
 // Past this many owed keys or records, the oldest is given up (and reported).
 const OWED_MAX = 100_000;
 const FIRST_RETRY_MS = 50;
-const LAST_RETRY_MS = 1_000;
+// Well under the second in which a healed fault must stop serving what an owed invalidation covers.
+const LAST_RETRY_MS = 250;
 
 /** What an owed invalidation needs of its cache. */
 export interface OwedParts {

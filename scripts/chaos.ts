@@ -1,9 +1,13 @@
 // The chaos suite (issue #13): `cached()` over a private Redis with a
 // RedisLock, in several worker processes, while Redis fails.
-//   npm run chaos [-- --quick] [--strict] [--scenario kill|stop]
+//   npm run chaos [-- --quick] [--strict] [--scenario kill|stop|coherence]
 // Scenarios, each on a fresh redis-server on a free loopback port:
 //   kill: SIGKILL, restarted on the same port after the fault window;
-//   stop: SIGSTOP for the fault window, then SIGCONT.
+//   stop: SIGSTOP for the fault window, then SIGCONT;
+//   coherence: 3 processes with l1 + RedisBus, one writing, through a freeze,
+//     a kill and restart and a pub/sub kill (chaos/coherence.ts): no process
+//     serves a superseded value 1 s after a fault heals (--strict; past 5 s,
+//     always a failure).
 // Prints a table per scenario. Exits non-zero on a wrong value, an unhandled
 // rejection or a worker that did not report; with --strict also on any failed
 // call or a call during the fault slower than the bound (backend timeout +
@@ -17,6 +21,7 @@ import { bin, option } from "./_common.ts";
 import { ChaosRedis } from "./chaos/_server.ts";
 import { redisServerSkip } from "../tests/_redis_server.ts";
 import { type CallRecord, type FromWorker, now, type ToWorker, type WorkerConfig } from "./chaos/_protocol.ts";
+import { runCoherence } from "./chaos/coherence.ts";
 
 type Done = Extract<FromWorker, { type: "done" }>;
 
@@ -24,8 +29,8 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const strict = args.includes("--strict");
 const only = option("--scenario");
-if (only !== undefined && only !== "kill" && only !== "stop") {
-  console.error(`--scenario must be kill or stop: received ${JSON.stringify(only)}`);
+if (only !== undefined && only !== "kill" && only !== "stop" && only !== "coherence") {
+  console.error(`--scenario must be kill, stop or coherence: received ${JSON.stringify(only)}`);
   process.exit(2);
 }
 
@@ -36,8 +41,8 @@ if (missing !== false) {
 }
 
 const run = quick
-  ? { workers: 2, calls: 300, before: 1_000, after: 1_500, kill: 1_000, stop: 1_000, deadline: 40_000 }
-  : { workers: 4, calls: 2_500, before: 2_500, after: 4_000, kill: 2_000, stop: 5_000, deadline: 120_000 };
+  ? { workers: 2, calls: 300, before: 1_000, after: 1_500, kill: 1_000, stop: 1_000, deadline: 80_000 }
+  : { workers: 4, calls: 2_500, before: 2_500, after: 4_000, kill: 2_000, stop: 5_000, deadline: 180_000 };
 const base = {
   concurrency: 32,
   keys: 200,
@@ -219,6 +224,14 @@ function summarize({ scenario, reports, faultStart, faultEnd }: Outcome): void {
     for (const [text, count] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`  ${count} × ${text}`);
   }
   for (const sample of got.flatMap((r) => r.unhandledSamples)) console.log(`unhandled rejection: ${sample}`);
+  // Where the slow calls sit in the fault tells which wait they paid (one started just before it paid several).
+  const slow = during.filter((r) => latency(r) > bound).sort((a, b) => latency(b) - latency(a));
+  if (slow.length > 0) {
+    const at = (t: number) => `${t < faultStart ? "" : "+"}${Math.round(t - faultStart)} ms`;
+    console.log(`
+${slow.length} calls during the fault over ${bound} ms; the slowest (times from the fault's start):`);
+    for (const r of slow.slice(0, 5)) console.log(`  ${at(r[0])} to ${at(r[1])}: ${ms(latency(r))}`);
+  }
   console.log("");
   check(got.length === run.workers, `${scenario.name}: every worker reported (${got.length}/${run.workers})`);
   check(wrong === 0, `${scenario.name}: no wrong value (${wrong})`);
@@ -245,6 +258,7 @@ try {
   for (const scenario of scenarios) {
     if (only === undefined || only === scenario.name) summarize(await runScenario(scenario));
   }
+  if (only === undefined || only === "coherence") await runCoherence({ quick, strict, children, servers, check });
 } catch (error) {
   console.error("chaos: the run broke:", error);
   failed++;

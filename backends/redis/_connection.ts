@@ -17,7 +17,9 @@ export type RedisOptions = IORedisOptions;
 
 /** The default of `timeout`, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 1_000;
-const MAX_RECONNECT_DELAY_MS = 1_000;
+// Reconnect attempts at most this far apart: a cache comes back (and a bus hears invalidations again) within a
+// quarter second of the server, and an attempt to a loopback or LAN server costs next to nothing.
+const MAX_RECONNECT_DELAY_MS = 250;
 // ioredis options that say where to connect, standing in for the url.
 const DIRECT_KEYS = ["host", "port", "path", "sentinels"] as const;
 
@@ -194,7 +196,7 @@ export class Connection {
       // Reject queued commands at every failed reconnect attempt instead of
       // holding them until the server returns.
       maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+      retryStrategy: (times: number) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
       // ioredis' timer that destroys a socket disconnect() could not end: with a socket already gone (a client
       // waiting to reconnect) its 2 s default kept the process alive after close(), which bounds the wait itself.
       disconnectTimeout: 0,

@@ -23,7 +23,7 @@ import { checkEnvPrefix, checkTimeout, Connection, type RedisOptions } from "./_
  * is passed to the client the backend creates, and overrides the defaults
  * listed here and
  * the backend's own: `lazyConnect: true`, `enableAutoPipelining: true`,
- * `maxRetriesPerRequest: 0`, a reconnect delay of at most 1 s, and the command
+ * `maxRetriesPerRequest: 0`, a reconnect delay of at most 250 ms, and the command
  * timeout of `timeout` (an ioredis `commandTimeout` given here replaces it).
  */
 export interface RedisCacheBackendOptions extends RedisOptions {
@@ -74,7 +74,7 @@ export interface RedisCacheBackendOptions extends RedisOptions {
    * still queues (an auto-pipeline waiting behind another); one timer checks
    * them all rather than ioredis' `commandTimeout` timer per command. Calls
    * made while the server is unreachable fail at the next failed reconnect
-   * attempt (at most 1 s apart), or after this timeout, whichever is first.
+   * attempt (at most 250 ms apart), or after this timeout, whichever is first.
    * `close()` takes at most this long.
    *
    * @default {1000}
