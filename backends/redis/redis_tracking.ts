@@ -36,7 +36,8 @@ const CHANNEL = "__redis__:invalidate";
 const KNOWN_OPTIONS = ["timeout", "checkInterval"];
 const SUBSCRIBER_METHODS = ["message", "down", "up"] as const;
 const MIN_RETRY_MS = 50;
-const MAX_RETRY_MS = 1_000;
+// As the backend's own reconnects (_connection.ts): invalidations are heard again soon after the server returns.
+const MAX_RETRY_MS = 250;
 
 /** Where the tracking stands. */
 type State = "idle" | "up" | "down";
