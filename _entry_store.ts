@@ -223,10 +223,12 @@ export class EntryStore<T> {
     const sync = p.io.sync;
     // The copy this write replaces goes first, whatever the write then does.
     p.l1?.evictKeys([bk]);
+    // Another writer's change heard while this write is in flight is newer: this value must not fill l1 then.
+    const since = p.l1?.generation ?? 0;
     if (sync === undefined) {
       return p.io.write(key, bk, bytes, lifetime).then(() => {
         p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
-        this.#written(scope, bk, bytes);
+        this.#written(scope, bk, bytes, since);
         return this.admitted(bk, lifetime, stamps);
       }, (error) => {
         if (owed) this.failed([bk], error);
@@ -241,7 +243,7 @@ export class EntryStore<T> {
       return Promise.reject(error);
     }
     p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
-    this.#written(scope, bk, bytes);
+    this.#written(scope, bk, bytes, since);
     const victims = this.#admit(bk, lifetime, stamps);
     try {
       for (const victim of victims) sync.delete(victim);
@@ -260,6 +262,7 @@ export class EntryStore<T> {
   ): Promise<void> {
     const bks = rows.map((row) => row.key);
     this.#p.l1?.evictKeys(bks);
+    const since = this.#p.l1?.generation ?? 0;
     try {
       await this.#p.io.writeMany(rows);
     } catch (error) {
@@ -267,7 +270,7 @@ export class EntryStore<T> {
       throw error;
     }
     for (const [i, row] of rows.entries()) {
-      this.#written(scope, row.key, row.value);
+      this.#written(scope, row.key, row.value, since);
       await this.admitted(row.key, row.ttl, stamps[i]);
       this.#p.stats.emitKey("set", scope.path, keys[i]);
     }
@@ -283,11 +286,10 @@ export class EntryStore<T> {
 
   // After a write reached the backend: the in-process tier gets the value as
   // every reader will decode it (not the caller's object), and the others are told.
-  #written(scope: Scope, bk: string, bytes: Uint8Array): void {
+  #written(scope: Scope, bk: string, bytes: Uint8Array, since: number): void {
     const { l1, serializer, link, owed } = this.#p;
     if (owed.any) owed.settled(bk);
     if (l1 === undefined) return;
-    const since = l1.generation;
     const entry = decode(bytes, scope.known)!;
     let value: T | Promise<T>;
     try {

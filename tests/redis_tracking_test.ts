@@ -346,14 +346,9 @@ describe("RedisTracking against a private redis-server", { skip: redisServerSkip
     }
   });
 
-  // Lead-owned fix pending: EntryStore.#written (_entry_store.ts) takes the l1 generation after the write's reply,
-  // so a later write by another client, heard before that reply, does not stop the writer's fill. Un-skip once the
-  // generation is taken before the write is sent.
-  it("a write that raced another client's later write does not fill the writer's l1", {
-    skip: process.env.TRACKING_WRITE_RACE
-      ? false
-      : "pending a change in _entry_store.ts (the l1 generation of a write is taken after its reply)",
-  }, async () => {
+  // The writer takes the l1 generation before its write is sent (EntryStore.write): a later write by another client,
+  // heard before this write's reply, stops the writer's fill.
+  it("a write that raced another client's later write does not fill the writer's l1", async () => {
     const prefix = uniquePrefix("tracking-write-race");
     const writer = await trackingCache(server.url, prefix);
     try {
