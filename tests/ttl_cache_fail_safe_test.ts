@@ -413,6 +413,32 @@ describe("earlyRefresh", () => {
     assert.equal(refresh.reason, "early");
   });
 
+  for (const lock of ["true", "false", "a CacheLock"] as const) {
+    test(`early refresh recomputes with lock: ${lock}`, async () => {
+      const { cache, clock } = setup({ ttl: 10, random });
+      const held: string[] = [];
+      const custom: CacheLock = {
+        withLock: async (key, body) => {
+          held.push(key);
+          return await body();
+        },
+      };
+      let runs = 0;
+      const factory = () => {
+        clock.advance(100);
+        return ++runs;
+      };
+      const options = { earlyRefresh: 1, lock: lock === "true" ? true : lock === "false" ? false : custom };
+      assert.equal(await cache.getOrSet("k", factory, options), 1);
+      clock.advance(9_900); // inside the window
+      assert.equal(await cache.getOrSet("k", factory, options), 1);
+      await microtasks();
+      assert.equal(runs, 2, "recomputed, even though the entry is still fresh under the lock");
+      assert.equal(await cache.get("k"), 2);
+      if (lock === "a CacheLock") assert.deepEqual(held, ["k", "k"]);
+    });
+  }
+
   test("the window scales with earlyRefresh (beta)", async () => {
     const { cache, clock } = setup({ ttl: 10, random, earlyRefresh: 3 });
     let runs = 0;
