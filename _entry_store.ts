@@ -288,7 +288,7 @@ export class EntryStore<T> {
     } catch {
       value = Promise.resolve(undefined as T);
     }
-    if (value instanceof Promise) l1.entries.delete(bk);
+    if (value instanceof Promise) l1.delete(bk);
     else l1.fill(bk, value, entry, true, since);
     link?.announce({ keys: [bk] });
   }
@@ -306,7 +306,7 @@ export class EntryStore<T> {
     const records = stamps.length === 0 ? NO_RECORDS : stamps.map((stamp) => stamp.record);
     const victims = p.bound.admit(bk, seconds, p.clock.now(), records);
     if (victims.length === 0) return victims;
-    if (p.l1 !== undefined) { for (const victim of victims) p.l1.entries.delete(victim); }
+    if (p.l1 !== undefined) { for (const victim of victims) p.l1.delete(victim); }
     if (p.stats.listening.has("evict")) { for (const victim of victims) p.stats.emit("evict", "", userKeyOf(victim)); }
     return victims;
   }

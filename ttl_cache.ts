@@ -294,8 +294,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // An in-process hit: one lookup, no validation (only checked keys get in), no decoding.
     if (l1 !== undefined && typeof key === "string") {
       const now = c.clock.now();
-      const entry = c.engine.l1Hit(l1, this.#scope, key, now);
-      if (entry !== undefined && now < entry.freshUntil) return Promise.resolve(l1.value(entry.value));
+      const slot = c.engine.l1Hit(l1, this.#scope, key, now);
+      if (slot !== -1 && now < l1.freshUntil(slot)) return Promise.resolve(l1.value(l1.valueAt(slot)));
     }
     const scope = this.#scope;
     let found: Found<T> | undefined | Promise<Found<T> | undefined>;

@@ -15,6 +15,7 @@ import {
   type SuiteResult,
 } from "./_harness.ts";
 import { TTL_SECONDS } from "./_fixtures.ts";
+import { option } from "../_common.ts";
 
 const encoder = new TextEncoder();
 const small = (i: number) => ({ id: i, ok: true });
@@ -35,9 +36,37 @@ async function settle(): Promise<void> {
   collectGarbage();
 }
 
+function l1Subject(peer: string, tagged: boolean, namespaced: boolean): Subject {
+  return {
+    peer,
+    cachet: true,
+    fill: async (n) => {
+      const records = new Map<string, Uint8Array>();
+      const backend = {
+        get: (key: string) => Promise.resolve(records.get(key)),
+        set: (key: string, value: Uint8Array) => {
+          if (key.startsWith("\0t") || key.startsWith("\0g")) records.set(key, value);
+          return Promise.resolve();
+        },
+        delete: () => Promise.resolve(),
+        clear: () => Promise.resolve(),
+      };
+      const root = new TTLCache({ ttl: TTL_SECONDS, backend, serializer: new JsonSerializer(), l1: { maxSize: n } });
+      const cache = namespaced ? root.namespace("users") : root;
+      for (let i = 0; i < n; i++) {
+        await cache.set(`key:${i}`, small(i), tagged ? { tags: [`tag:${i % 100}`] } : undefined);
+      }
+      check((await cache.get(`key:${n - 1}`)) !== undefined, "cachet l1 lost entries");
+      check((await cache.get("key:0")) !== undefined, "cachet l1 lost its first entry");
+      return root;
+    },
+  };
+}
+
 /** Runs the footprint suite. */
 export async function run(options: SuiteOptions): Promise<SuiteResult> {
-  const n = options.quick ? 20_000 : 1_000_000;
+  const entries = option("--entries");
+  const n = entries !== undefined ? Number(entries) : options.quick ? 20_000 : 1_000_000;
   const subjects: Subject[] = [
     {
       peer: "cachet TTLCache (JSON)",
@@ -59,24 +88,11 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         return cache;
       },
     },
-    {
-      // The in-process tier alone: a backend that keeps nothing, so what remains is l1's decoded values and bookkeeping.
-      peer: "cachet l1 tier (JSON, decoded values)",
-      cachet: true,
-      fill: async (n) => {
-        const none = () => Promise.resolve(undefined);
-        const backend = { get: none, set: none, delete: none, clear: none };
-        const cache = new TTLCache({
-          ttl: TTL_SECONDS,
-          backend,
-          serializer: new JsonSerializer(),
-          l1: { maxSize: n },
-        });
-        for (let i = 0; i < n; i++) await cache.set(`key:${i}`, small(i));
-        check((await cache.get(`key:${n - 1}`)) !== undefined, "cachet l1 lost entries");
-        return cache;
-      },
-    },
+    // The in-process tier alone: a backend that keeps only tag and namespace
+    // records, so what remains is l1's decoded values and bookkeeping.
+    l1Subject("cachet l1 tier (JSON, decoded values)", false, false),
+    l1Subject("cachet l1 tier, 1 tag of 100", true, false),
+    l1Subject("cachet l1 tier, namespaced, 1 tag of 100", true, true),
   ];
   if (!options.cachetOnly) {
     subjects.push(
