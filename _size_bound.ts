@@ -36,7 +36,7 @@ export class SizeBound {
 
   /** A read found `bk` fresh: it becomes the most recently used. */
   touch(bk: string): void {
-    this.#tracked.touch(bk);
+    if (this.maxSize > 0) this.#tracked.touch(bk);
   }
 
   /** `bk` is gone (deleted, found missing or undecodable). */

@@ -1,6 +1,6 @@
 // Footprint suite: heap bytes per entry with 1M small entries (needs --expose-gc;
 // run.ts spawns it so). Every cache holds the same keys and the same small
-// values with a 60 s TTL and a bound of N entries; keys and values are counted
+// values with the same TTL and a bound of N entries; keys and values are counted
 // for all of them, so the differences are each cache's own overhead.
 import { LRUCache } from "lru-cache";
 import { TTLCache } from "../../mod.ts";
