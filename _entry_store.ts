@@ -7,8 +7,7 @@ import {
   decode,
   type Decoded,
   encode,
-  freshUntilOf,
-  hasFreshUntil,
+  freshAt,
   type Header,
   plainPayloadAt,
   sameToken,
@@ -86,7 +85,7 @@ export class EntryStore<T> {
       }
       const at = bytes instanceof Uint8Array ? plainPayloadAt(bytes) : -1;
       if (at !== -1) {
-        const fresh = !hasFreshUntil(bytes) || p.clock.now() < freshUntilOf(bytes);
+        const fresh = freshAt(bytes, p.clock);
         const serializer = p.serializer;
         if (serializer === undefined) {
           if (fresh) p.bound.touch(bk);

@@ -199,14 +199,11 @@ export function plainPayloadAt(bytes: Uint8Array): number {
   return at;
 }
 
-/** Whether an entry plainPayloadAt() accepted has a freshUntil of its own (it has grace). */
-export function hasFreshUntil(bytes: Uint8Array): boolean {
-  return (bytes[1] & FRESH) !== 0;
-}
-
-/** The freshUntil of an entry plainPayloadAt() accepted, when hasFreshUntil(). */
-export function freshUntilOf(bytes: Uint8Array): number {
-  return getF64(bytes, 10);
+/** Whether an entry plainPayloadAt() accepted is fresh at `now` (always, without grace), as decode() would judge. */
+export function freshAt(bytes: Uint8Array, clock: { now(): number }): boolean {
+  if ((bytes[1] & FRESH) === 0) return true;
+  const freshUntil = getF64(bytes, 10);
+  return freshUntil === getF64(bytes, 2) || clock.now() < freshUntil;
 }
 
 // Whether the float64 at `at` may be NaN (all exponent bits set), without reading it.

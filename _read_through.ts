@@ -161,6 +161,18 @@ export class ReadThrough<T> {
     this.#defaultCall = { ...parts.defaults, ttl: parts.ttl, tags: NO_TAGS, lock: true, signal: undefined };
   }
 
+  // The l1 slot of `key`'s fresh in-process copy, counted as a hit; -1 when
+  // there is none (get and peek). Read the slot at once: a write may reuse it.
+  l1Fresh(l1: L1Tier<T>, scope: Scope, key: string, now: number): number {
+    const slot = l1.find(backendKey(scope, key), now);
+    if (slot === -1 || !(now < l1.freshUntil(slot))) return -1;
+    const stats = this.#p.stats;
+    stats.hits++;
+    stats.l1Hits++;
+    if (stats.listening.size > 0) stats.emit("hit", scope.path, { key, tier: "l1" });
+    return slot;
+  }
+
   // The l1 slot of `key`'s in-process copy (-1: none), counted as a hit when
   // fresh (`now` < its freshUntil). Read the slot at once: a write may reuse it.
   l1Hit(l1: L1Tier<T>, scope: Scope, key: string, now: number): number {

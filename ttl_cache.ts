@@ -294,9 +294,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const l1 = c.l1;
     // An in-process hit: one lookup, no validation (only checked keys get in), no decoding.
     if (l1 !== undefined && typeof key === "string") {
-      const now = c.clock.now();
-      const slot = c.engine.l1Hit(l1, this.#scope, key, now);
-      if (slot !== -1 && now < l1.freshUntil(slot)) return Promise.resolve(l1.value(l1.valueAt(slot)));
+      const slot = c.engine.l1Fresh(l1, this.#scope, key, c.clock.now());
+      if (slot !== -1) return Promise.resolve(l1.value(l1.valueAt(slot)));
     }
     const scope = this.#scope;
     let found: T | Miss | Promise<T | Miss>;
@@ -346,9 +345,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const l1 = c.l1;
     // Only checked keys get into l1: a key found there needs no check.
     if (l1 !== undefined && typeof key === "string") {
-      const now = c.clock.now();
-      const slot = c.engine.l1Hit(l1, this.#scope, key, now);
-      if (slot !== -1 && now < l1.freshUntil(slot)) return l1.value(l1.valueAt(slot));
+      const slot = c.engine.l1Fresh(l1, this.#scope, key, c.clock.now());
+      if (slot !== -1) return l1.value(l1.valueAt(slot));
     }
     checkKey(PEEK, key);
     return undefined;

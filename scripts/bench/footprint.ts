@@ -142,8 +142,9 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     notes: [
       "Heap = V8 heapUsed + external (ArrayBuffer backing stores), after a full GC, minus the same before filling.",
       "Values are { id, ok } objects; cachet stores them as bytes (its JSON encoding), the others by reference.",
-      "The l1 row is the in-process tier alone (over a backend that keeps nothing): the decoded value of each " +
-      "entry, its header and its LRU node.",
+      "The l1 rows are the in-process tier alone (over a backend that keeps only tag and namespace records): the " +
+      "decoded value of each entry, its times, its record tokens and its LRU slot, plus the cache's count of it; " +
+      "tagged entries carry one of 100 tags, namespaced ones live in one namespace.",
     ],
   };
 }

@@ -21,7 +21,6 @@ const HIT = "get hit";
 const MISS = "get miss";
 const SET = "set + evict";
 const SMALL_HIT = "get hit, 20-byte values";
-const PEEK = "synchronous hit: cachet peek (l1) vs lru-cache get";
 const small = (i: number) => ({ id: i, ok: true });
 
 /** Runs the memory suite. */
@@ -139,48 +138,6 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     }
     smallHit("cachet TTLCache (bytes)", (k) => raw.get(k), true);
     smallHit("cachet TTLCache (JSON)", (k) => json.get(k), true);
-  }
-
-  // A synchronous read of the in-process tier against lru-cache's get, on the
-  // same records; each has its own loop (see above: shared call sites cost).
-  {
-    const cache = new TTLCache({
-      ttl: TTL_SECONDS,
-      serializer: new JsonSerializer<ReturnType<typeof record>>(),
-      l1: { maxSize: CAPACITY },
-    });
-    for (const [i, k] of hitKeys.entries()) await cache.set(k, values[i]);
-    const hit = windows(hitKeys);
-    const peer = "cachet peek (l1, sync)";
-    cases.push({
-      group: PEEK,
-      peer,
-      cachet: true,
-      ops: BATCH,
-      fn: () => {
-        const s = hit();
-        let missed = 0;
-        for (let i = 0; i < BATCH; i++) if (cache.peek(hitKeys[s + i]) === undefined) missed++;
-        check(missed === 0, `${peer} missed on a hit`);
-      },
-    });
-  }
-  if (!options.cachetOnly) {
-    const cache = new LRUCache<string, object>({ max: CAPACITY, ttl: TTL_MS });
-    for (const [i, k] of hitKeys.entries()) cache.set(k, values[i]);
-    const hit = windows(hitKeys);
-    const peer = "lru-cache get (sync)";
-    cases.push({
-      group: PEEK,
-      peer,
-      ops: BATCH,
-      fn: () => {
-        const s = hit();
-        let missed = 0;
-        for (let i = 0; i < BATCH; i++) if (cache.get(hitKeys[s + i]) === undefined) missed++;
-        check(missed === 0, `${peer} missed on a hit`);
-      },
-    });
   }
 
   if (!options.cachetOnly) {
@@ -363,7 +320,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   try {
     const rows = await measure(cases, options);
     // Keep the groups together in the table: hit, miss, set.
-    const order = [HIT, SMALL_HIT, PEEK, MISS, SET];
+    const order = [HIT, SMALL_HIT, MISS, SET];
     rows.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
     return {
       suite: "memory",
