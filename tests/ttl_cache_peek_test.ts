@@ -164,3 +164,35 @@ describe("peek", () => {
     assert.deepEqual([cache.peek("a"), cache.peek("b"), cache.peek("c")], [1, undefined, 3]);
   });
 });
+
+describe("l1 times by slot", () => {
+  test("copies keep their own ttl, grace, l1.ttl and compute time before and after other copies need them", async () => {
+    const clock = manualClock();
+    const backend = new MemoryCacheBackend({ clock });
+    const cache = new TTLCache<unknown>({ backend, clock, serializer: new JsonSerializer(), l1: { maxSize: 10 } });
+    await cache.set("plain", 1, { ttl: 5 }); // every time at its default: no column kept yet
+    await cache.set("graced", 2, { ttl: 10, grace: 60 }); // needs its own end of freshness
+    const computed = await cache.getOrSet("computed", () => {
+      clock.advance(50); // a compute time
+      return 3;
+    }, { ttl: 20 });
+    assert.equal(computed, 3);
+    await cache.set("after", 4, { ttl: 15 });
+    assert.deepEqual(["plain", "graced", "computed", "after"].map((k) => cache.peek(k)), [1, 2, 3, 4]);
+    clock.advance(4_950); // 5 s after "plain" was written
+    assert.deepEqual(["plain", "graced", "computed", "after"].map((k) => cache.peek(k)), [undefined, 2, 3, 4]);
+    clock.advance(5_000);
+    assert.deepEqual(["graced", "computed", "after"].map((k) => cache.peek(k)), [undefined, 3, 4]);
+    clock.advance(5_050); // "after" was written 50 ms in, after the computation
+    assert.deepEqual(["computed", "after"].map((k) => cache.peek(k)), [3, undefined]);
+    clock.advance(5_000);
+    assert.equal(cache.peek("computed"), undefined);
+    // "graced" is stale within grace: getOrSet serves it (from l1) and refreshes it in the background.
+    let refreshed = 0;
+    const stale = await cache.getOrSet("graced", () => ++refreshed + 100, { staleWhileRevalidate: true, grace: 60 });
+    assert.equal(stale, 2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(refreshed, 1);
+    assert.equal(cache.peek("graced"), 101);
+  });
+});
