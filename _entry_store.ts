@@ -3,8 +3,18 @@
 // the current tokens on read, decoded, counted in the LRU bound and copied into
 // the in-process tier; written and announced to the other caches.
 import { CacheError } from "./errors.ts";
-import { decode, type Decoded, encode, type Header, sameToken, type TagStamp } from "./_envelope.ts";
+import {
+  decode,
+  type Decoded,
+  encode,
+  freshAt,
+  type Header,
+  plainPayloadAt,
+  sameToken,
+  type TagStamp,
+} from "./_envelope.ts";
 import { backendError, type BackendIo } from "./_backend_io.ts";
+import type { SyncView } from "./_sync_view.ts";
 import type { InvalidationLink } from "./_invalidation.ts";
 import type { L1Tier } from "./_l1.ts";
 import type { OwedInvalidations } from "./_owed.ts";
@@ -21,6 +31,16 @@ const NO_RECORDS: readonly string[] = [];
 /** A value over `maxValueBytes`: a RangeError for `set`, a value left unstored (and reported) by read-through. */
 export class ValueTooLargeError extends RangeError {
   override name = "RangeError";
+}
+
+/** What read() returns for a missing, stale or undecodable entry (a value may be `undefined`). */
+export const MISS: unique symbol = Symbol("cachet.miss");
+/** See MISS. */
+export type Miss = typeof MISS;
+
+/** A read's value when it found a fresh entry, MISS otherwise. */
+export function freshValue<T>(found: Found<T> | undefined): T | Miss {
+  return found !== undefined && found.fresh ? found.value : MISS;
 }
 
 /** An entry found by a read. */
@@ -53,6 +73,66 @@ export class EntryStore<T> {
     this.#p = parts;
   }
 
+  // get(): the value of a fresh entry, or MISS. On a synchronous backend
+  // without l1 or owed invalidations, an entry without tags is served from its
+  // bytes with no header object, no payload view and no Found made.
+  read(scope: Scope, key: string, bk: string): T | Miss | Promise<T | Miss> {
+    const p = this.#p;
+    const sync = p.io.sync;
+    if (sync !== undefined && p.l1 === undefined && !p.owed.any) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = sync.get(bk, false);
+      } catch (cause) {
+        throw backendError("get", key, cause);
+      }
+      if (bytes === undefined) {
+        this.#gone(bk);
+        return MISS;
+      }
+      const at = bytes instanceof Uint8Array ? plainPayloadAt(bytes) : -1;
+      if (at !== -1) {
+        const fresh = freshAt(bytes, p.clock);
+        const serializer = p.serializer;
+        if (serializer === undefined) {
+          if (fresh) p.bound.touch(bk);
+          return fresh ? bytes.slice(at) as T : MISS;
+        }
+        let loaded: T | Promise<T>;
+        try {
+          loaded = serializer.loads(bytes.subarray(at));
+        } catch (error) {
+          this.#undecodable(scope, key, bk, error);
+          return MISS;
+        }
+        if (loaded instanceof Promise) {
+          return loaded.then((value) => {
+            if (!fresh) return MISS;
+            p.bound.touch(bk);
+            return value;
+          }, (error) => {
+            this.#undecodable(scope, key, bk, error);
+            return MISS;
+          });
+        }
+        if (!fresh) return MISS;
+        p.bound.touch(bk);
+        return loaded;
+      }
+      // Anything else (tags, or bytes to report) takes the general path.
+      let found: Found<T> | undefined | Promise<Found<T> | undefined>;
+      try {
+        found = this.#judge(scope, key, bk, bytes, sync, 0);
+      } catch (cause) {
+        throw backendError("get", key, cause);
+      }
+      return found instanceof Promise ? found.then(freshValue) : freshValue(found);
+    }
+    const found = this.lookup(scope, key, bk, scope.records, undefined);
+    if (found instanceof Promise) return found.then(freshValue);
+    return freshValue(found);
+  }
+
   // Reads an entry (with `records`' tokens in the same round trip) and judges
   // it; synchronous on a backend with a SyncView. Fills `tokens` with every
   // record read. Throws (or rejects with) a CacheError when the backend fails.
@@ -67,15 +147,10 @@ export class EntryStore<T> {
     const sync = p.io.sync;
     const since = p.l1?.generation ?? 0;
     if (sync !== undefined) {
-      let bytes: Uint8Array | undefined;
       try {
-        bytes = sync.get(bk, false);
+        const bytes = sync.get(bk, false);
         if (bytes === undefined) return this.#gone(bk);
-        const entry = this.#decodeOrDrop(scope, key, bk, bytes);
-        if (entry === undefined) return undefined;
-        // Tokens are compared in place: a hit reads no record out.
-        for (const stamp of entry.tags) if (!sync.matches(stamp.record, stamp.token)) return this.#gone(bk);
-        return this.load(scope, key, bk, entry, undefined, NaN, since);
+        return this.#judge(scope, key, bk, bytes, sync, since);
       } catch (cause) {
         throw backendError("get", key, cause);
       }
@@ -95,6 +170,21 @@ export class EntryStore<T> {
         return this.load(scope, key, bk, entry, current, NaN, since);
       });
     });
+  }
+
+  // An entry read from a synchronous backend: decoded, its tokens compared in place (a hit reads no record out).
+  #judge(
+    scope: Scope,
+    key: string,
+    bk: string,
+    bytes: Uint8Array,
+    sync: SyncView,
+    since: number,
+  ): Found<T> | undefined | Promise<Found<T> | undefined> {
+    const entry = this.#decodeOrDrop(scope, key, bk, bytes);
+    if (entry === undefined) return undefined;
+    for (const stamp of entry.tags) if (!sync.matches(stamp.record, stamp.token)) return this.#gone(bk);
+    return this.load(scope, key, bk, entry, undefined, NaN, since);
   }
 
   // Checks an entry's tag tokens (unless `tokens` is undefined: checked
@@ -297,7 +387,7 @@ export class EntryStore<T> {
     } catch {
       value = Promise.resolve(undefined as T);
     }
-    if (value instanceof Promise) l1.entries.delete(bk);
+    if (value instanceof Promise) l1.delete(bk);
     else l1.fill(bk, value, entry, true, since);
     link?.announce({ keys: [bk] });
   }
@@ -315,7 +405,7 @@ export class EntryStore<T> {
     const records = stamps.length === 0 ? NO_RECORDS : stamps.map((stamp) => stamp.record);
     const victims = p.bound.admit(bk, seconds, p.clock.now(), records);
     if (victims.length === 0) return victims;
-    if (p.l1 !== undefined) { for (const victim of victims) p.l1.entries.delete(victim); }
+    if (p.l1 !== undefined) { for (const victim of victims) p.l1.delete(victim); }
     if (p.stats.listening.has("evict")) { for (const victim of victims) p.stats.emit("evict", "", userKeyOf(victim)); }
     return victims;
   }

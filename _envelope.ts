@@ -177,6 +177,40 @@ export function decode(bytes: Uint8Array, known: readonly KnownRecord[] = NO_KNO
   return { expiresAt, freshUntil, delta, tags, payload: bytes.subarray(at) };
 }
 
+/**
+ * Where the payload of an entry without tags starts (10, 18 or 26), so a hit
+ * can read it without a decoded header; -1 for anything else (an entry with
+ * tags, or bytes decode() would refuse), which takes decode().
+ */
+export function plainPayloadAt(bytes: Uint8Array): number {
+  const end = bytes.length;
+  if (end < 10 || bytes[0] !== MAGIC) return -1;
+  const flags = bytes[1];
+  if ((flags & ~(FRESH | DELTA)) !== 0 || maybeNaN(bytes, 2)) return -1;
+  let at = 10;
+  if (flags & FRESH) {
+    if (at + 8 > end || maybeNaN(bytes, at)) return -1;
+    at += 8;
+  }
+  if (flags & DELTA) {
+    if (at + 8 > end || !(getF64(bytes, at) >= 0)) return -1;
+    at += 8;
+  }
+  return at;
+}
+
+/** Whether an entry plainPayloadAt() accepted is fresh at `now` (always, without grace), as decode() would judge. */
+export function freshAt(bytes: Uint8Array, clock: { now(): number }): boolean {
+  if ((bytes[1] & FRESH) === 0) return true;
+  const freshUntil = getF64(bytes, 10);
+  return freshUntil === getF64(bytes, 2) || clock.now() < freshUntil;
+}
+
+// Whether the float64 at `at` may be NaN (all exponent bits set), without reading it.
+function maybeNaN(bytes: Uint8Array, at: number): boolean {
+  return (bytes[at + 7] & 0x7f) === 0x7f && (bytes[at + 6] & 0xf0) === 0xf0;
+}
+
 // Record keys seen lately, by a hash of their bytes: a tagged entry read again
 // names its records without decoding text. Bounded; emptied when full.
 const interned = new Map<number, KnownRecord>();

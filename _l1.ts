@@ -2,8 +2,13 @@
 // with the record tokens it was written under. A copy is served only while
 // every one of its tokens is the one this process last knew; an invalidation
 // (local, or heard from another process) forgets a token, or the copy itself.
+//
+// A copy is its value and four times, kept by LRU slot in arrays of numbers
+// (unboxed doubles) rather than as an object per copy: V8 boxes each double
+// field of an object in a 12-byte HeapNumber, and the object costs 12 bytes
+// more. Record and token pairs are strings shared by every copy carrying them.
 import type { Header } from "./_envelope.ts";
-import { LruList } from "./_lru_list.ts";
+import { LruList, SharedLists } from "./_lru_list.ts";
 import { checkBoolean, checkCount, checkOptions, checkTtl, describe, optionNames } from "./_validate.ts";
 import type { Clock } from "./types.ts";
 import type { L1Options } from "./ttl_cache_options.ts";
@@ -13,17 +18,11 @@ const RECORDS_MAX_FACTOR = 4;
 const RECORDS_MIN = 1_024;
 const NO_PAIRS: readonly string[] = [];
 
-/** One in-process copy. */
-export interface L1Entry<T> {
-  readonly value: T;
-  // When this copy stops being fresh here (capped by l1.ttl and busDownTtl).
-  readonly freshUntil: number;
-  readonly expiresAt: number;
-  // The entry's own end of freshness and compute time, for early refresh.
-  readonly staleAt: number;
-  readonly delta: number;
-  // Record and token pairs, flattened.
-  readonly stamps: readonly string[];
+// Whether a token string holds exactly `bytes`.
+function sameString(token: string, bytes: Uint8Array): boolean {
+  if (token.length !== bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (token.charCodeAt(i) !== bytes[i]) return false;
+  return true;
 }
 
 /** A token's bytes as a string (ASCII), the form l1 compares. */
@@ -33,7 +32,19 @@ export function tokenString(token: Uint8Array): string {
 
 /** The in-process tier of one cache (shared by its namespace views). */
 export class L1Tier<T> {
-  readonly entries: LruList<L1Entry<T>> = new LruList();
+  // Backend key -> the value, expiring at the entry's expiresAt.
+  readonly #entries: LruList<T> = new LruList();
+  // By slot, each column made only once a copy differs from its default (so
+  // a tier of plain set() values keeps none): when the copy stops being fresh
+  // here (capped by l1.ttl and busDownTtl; default: the entry's own end of
+  // freshness), the entry's own end of freshness (default: its expiry) and
+  // compute time (default: 0), for early refresh.
+  #freshUntil: number[] | undefined;
+  #staleAt: number[] | undefined;
+  #delta: number[] | undefined;
+  // By slot: the copy's record and token pairs, flattened (made once a copy has some).
+  #stamps: (readonly string[])[] | undefined;
+  readonly #shared = new SharedLists();
   readonly maxSize: number;
   readonly ttl: number | undefined;
   readonly clone: boolean;
@@ -81,24 +92,63 @@ export class L1Tier<T> {
     return this.#generation;
   }
 
-  // The in-process copy of `bk` when it is still usable (fresh or stale within
-  // grace, with every record token current); drops it otherwise.
-  find(bk: string, now: number): L1Entry<T> | undefined {
-    const entry = this.entries.use(bk);
-    if (entry === undefined) return undefined;
-    if (now < entry.expiresAt) {
-      const stamps = entry.stamps;
-      let current = true;
-      for (let i = 0; i < stamps.length; i += 2) {
-        if (this.#records.get(stamps[i]) !== stamps[i + 1]) {
-          current = false;
-          break;
-        }
-      }
-      if (current) return entry;
+  // The slot of the in-process copy of `bk` when it is still usable (fresh
+  // or stale within grace, with every record token current), -1 otherwise
+  // (dropping it). A slot is read at once: the next write may reuse it.
+  find(bk: string, now: number): number {
+    const entries = this.#entries;
+    const slot = entries.useSlot(bk);
+    if (slot === -1) return -1;
+    if (now < entries.expiryAt(slot)) {
+      const column = this.#stamps;
+      if (column === undefined) return slot;
+      const stamps = column[slot];
+      let i = 0;
+      while (i < stamps.length && this.#records.get(stamps[i]) === stamps[i + 1]) i += 2;
+      if (i >= stamps.length) return slot;
     }
-    this.entries.delete(bk);
-    return undefined;
+    entries.delete(bk);
+    return -1;
+  }
+
+  /** The stored value in a slot find() returned. */
+  valueAt(slot: number): T {
+    return this.#entries.valueAt(slot);
+  }
+
+  /** When the copy in a slot stops being fresh here. */
+  freshUntil(slot: number): number {
+    const column = this.#freshUntil;
+    return column === undefined ? this.staleAt(slot) : column[slot];
+  }
+
+  /** The header figures of the entry in a slot: its expiry, end of freshness and compute time. */
+  expiresAt(slot: number): number {
+    return this.#entries.expiryAt(slot);
+  }
+
+  /** See expiresAt. */
+  staleAt(slot: number): number {
+    const column = this.#staleAt;
+    return column === undefined ? this.#entries.expiryAt(slot) : column[slot];
+  }
+
+  /** See expiresAt. */
+  delta(slot: number): number {
+    const column = this.#delta;
+    return column === undefined ? 0 : column[slot];
+  }
+
+  // A column of figures by slot, holding each slot's current figure.
+  #column(figure: (slot: number) => number): number[] {
+    const column: number[] = [];
+    for (let slot = 0; slot < this.#entries.slots; slot++) column.push(figure(slot));
+    return column;
+  }
+
+  /** The number of copies kept. */
+  get size(): number {
+    return this.#entries.size;
   }
 
   /** What a caller gets of a stored value: its own bytes, a clone, or the value itself. */
@@ -116,18 +166,24 @@ export class L1Tier<T> {
     let freshUntil = header.freshUntil;
     if (this.ttl !== undefined) freshUntil = Math.min(freshUntil, now + this.ttl * 1000);
     if (this.sourceDown) freshUntil = Math.min(freshUntil, now + this.busDownTtl * 1000);
-    const stamps: string[] = [];
-    for (const stamp of header.tags) {
-      const token = tokenString(stamp.token);
-      // With an invalidation source, a token learned here may be older than
-      // one a message made this process forget meanwhile (a read's reply can
-      // arrive after the message): it only fills a gap, and an entry whose
-      // token differs stays out. Without one, reads are the only news: the
-      // latest one wins.
-      const known = this.#records.get(stamp.record);
-      if (known === undefined || !this.listening) this.#records.set(stamp.record, token);
-      else if (known !== token) return;
-      stamps.push(stamp.record, token);
+    let stamps = NO_PAIRS;
+    const tags = header.tags;
+    if (tags.length > 0) {
+      const pairs: string[] = [];
+      for (const stamp of tags) {
+        // With an invalidation source, a token learned here may be older than
+        // one a message made this process forget meanwhile (a read's reply can
+        // arrive after the message): it only fills a gap, and an entry whose
+        // token differs stays out. Without one, reads are the only news: the
+        // latest one wins.
+        const known = this.#records.get(stamp.record);
+        let token: string;
+        if (known !== undefined && sameString(known, stamp.token)) token = known;
+        else if (known !== undefined && this.listening) return;
+        else this.#records.set(stamp.record, token = tokenString(stamp.token));
+        pairs.push(stamp.record, token);
+      }
+      stamps = this.#shared.share(pairs);
     }
     // Tags come and go: past this many known records, start over rather than grow.
     if (this.#records.size > RECORDS_MAX_FACTOR * this.maxSize + RECORDS_MIN) {
@@ -136,21 +192,30 @@ export class L1Tier<T> {
     }
     const kept = !owned && this.clone && this.decoded ? structuredClone(value) : value;
     // Only the header's figures are kept: a decoded header holds a view of the stored bytes.
-    this.entries.set(bk, header.expiresAt, {
-      value: kept,
-      freshUntil,
-      expiresAt: header.expiresAt,
-      staleAt: header.freshUntil,
-      delta: header.delta,
-      stamps: stamps.length === 0 ? NO_PAIRS : stamps,
-    });
-    while (this.entries.size > this.maxSize) this.entries.delete(this.entries.oldest()!);
+    const { expiresAt, freshUntil: staleAt, delta } = header;
+    const slot = this.#entries.set(bk, expiresAt, kept);
+    if (staleAt !== expiresAt || this.#staleAt !== undefined) {
+      (this.#staleAt ??= this.#column((i) => this.#entries.expiryAt(i)))[slot] = staleAt;
+    }
+    if (freshUntil !== staleAt || this.#freshUntil !== undefined) {
+      (this.#freshUntil ??= this.#column((i) => this.staleAt(i)))[slot] = freshUntil;
+    }
+    if (delta !== 0 || this.#delta !== undefined) (this.#delta ??= this.#column(() => 0))[slot] = delta;
+    if (stamps !== NO_PAIRS || this.#stamps !== undefined) {
+      (this.#stamps ??= Array.from({ length: this.#entries.slots }, () => NO_PAIRS))[slot] = stamps;
+    }
+    while (this.#entries.size > this.maxSize) this.#entries.delete(this.#entries.oldest()!);
+  }
+
+  /** Drops the copy of `bk` (a write's value could not be decoded, or the LRU bound evicted it). */
+  delete(bk: string): void {
+    this.#entries.delete(bk);
   }
 
   /** Drops the copies of `bks`; reads in flight will not fill l1. */
   evictKeys(bks: Iterable<string>): void {
     this.#generation++;
-    for (const bk of bks) this.entries.delete(bk);
+    for (const bk of bks) this.#entries.delete(bk);
   }
 
   /** Forgets the tokens of `records`, so every copy stamped with them is dropped on its next read. */
@@ -168,7 +233,12 @@ export class L1Tier<T> {
   /** Drops every copy and token. */
   clear(): void {
     this.#generation++;
-    this.entries.clear();
+    this.#entries.clear();
+    this.#freshUntil = undefined;
+    this.#staleAt = undefined;
+    this.#delta = undefined;
+    this.#stamps = undefined;
+    this.#shared.clear();
     this.#records.clear();
   }
 }

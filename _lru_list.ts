@@ -7,19 +7,34 @@
 
 /** Key -> expiry (and an optional value) in LRU order: oldest first. */
 export class LruList<V = undefined> {
+  readonly #ordered: boolean;
   readonly #slots = new Map<string, number>();
   #keys: (string | undefined)[] = [];
   #expiries: number[] = [];
-  #values: (V | undefined)[] = [];
+  // Made once a key is given a value (a list of keys alone keeps none).
+  #values: (V | undefined)[] | undefined;
   #prev: number[] = [];
   #next: number[] = [];
   #free: number[] = [];
   #head = -1;
   #tail = -1;
 
+  /**
+   * @param ordered Whether to keep the LRU order; without it (a list nothing is evicted from by age), the list keeps
+   * no links and `oldest()` is always `undefined`.
+   */
+  constructor(ordered = true) {
+    this.#ordered = ordered;
+  }
+
   /** The number of keys tracked. */
   get size(): number {
     return this.#slots.size;
+  }
+
+  /** The number of slots, used or free: every slot is below it. */
+  get slots(): number {
+    return this.#keys.length;
   }
 
   /** The expiry of `key`, or `undefined` when it is not tracked. */
@@ -36,13 +51,37 @@ export class LruList<V = undefined> {
       this.#unlink(slot);
       this.#append(slot);
     }
-    return this.#values[slot];
+    return this.#values?.[slot];
+  }
+
+  /**
+   * The slot of `key`, made the most recently used; -1 when it is not tracked. A slot names the key's value and
+   * expiry (`valueAt`, `expiryAt`) until the key is deleted, so a hit reads them without another lookup.
+   */
+  useSlot(key: string): number {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return -1;
+    if (slot !== this.#tail) {
+      this.#unlink(slot);
+      this.#append(slot);
+    }
+    return slot;
+  }
+
+  /** The value in a slot of a tracked key. */
+  valueAt(slot: number): V {
+    return this.#values?.[slot] as V;
+  }
+
+  /** The expiry in a slot of a tracked key. */
+  expiryAt(slot: number): number {
+    return this.#expiries[slot];
   }
 
   /** The value of `key`, without changing the order. */
   peek(key: string): V | undefined {
     const slot = this.#slots.get(key);
-    return slot === undefined ? undefined : this.#values[slot];
+    return slot === undefined ? undefined : this.#values?.[slot];
   }
 
   /** Makes `key` the most recently used, when it is tracked. */
@@ -54,24 +93,25 @@ export class LruList<V = undefined> {
     }
   }
 
-  /** Tracks `key` as the most recently used, expiring at `expiresAt`. */
-  set(key: string, expiresAt: number, value?: V): void {
+  /** Tracks `key` as the most recently used, expiring at `expiresAt`; returns its slot. */
+  set(key: string, expiresAt: number, value?: V): number {
     let slot = this.#slots.get(key);
     if (slot === undefined) {
       slot = this.#free.pop() ?? this.#keys.length;
       this.#keys[slot] = key;
       this.#expiries[slot] = expiresAt;
-      this.#values[slot] = value;
+      this.#setValue(slot, value);
       this.#slots.set(key, slot);
       this.#append(slot);
-      return;
+      return slot;
     }
     this.#expiries[slot] = expiresAt;
-    this.#values[slot] = value;
+    this.#setValue(slot, value);
     if (slot !== this.#tail) {
       this.#unlink(slot);
       this.#append(slot);
     }
+    return slot;
   }
 
   /** Stops tracking `key`; returns whether it was tracked. */
@@ -81,7 +121,7 @@ export class LruList<V = undefined> {
     this.#slots.delete(key);
     this.#unlink(slot);
     this.#keys[slot] = undefined;
-    this.#values[slot] = undefined;
+    if (this.#values !== undefined) this.#values[slot] = undefined;
     this.#free.push(slot);
     return true;
   }
@@ -96,7 +136,7 @@ export class LruList<V = undefined> {
     this.#slots.clear();
     this.#keys = [];
     this.#expiries = [];
-    this.#values = [];
+    this.#values = undefined;
     this.#prev = [];
     this.#next = [];
     this.#free = [];
@@ -110,12 +150,24 @@ export class LruList<V = undefined> {
    */
   deleteExpired(now: number, dropped?: (key: string, value: V | undefined) => void): number {
     let earliest = Infinity;
+    if (!this.#ordered) {
+      for (let slot = 0; slot < this.#keys.length; slot++) {
+        const key = this.#keys[slot];
+        if (key === undefined) continue;
+        const expiresAt = this.#expiries[slot];
+        if (expiresAt <= now) {
+          dropped?.(key, this.#values?.[slot]);
+          this.delete(key);
+        } else if (expiresAt < earliest) earliest = expiresAt;
+      }
+      return earliest;
+    }
     for (let slot = this.#head; slot !== -1;) {
       const following = this.#next[slot];
       const expiresAt = this.#expiries[slot];
       if (expiresAt <= now) {
         const key = this.#keys[slot]!;
-        dropped?.(key, this.#values[slot]);
+        dropped?.(key, this.#values?.[slot]);
         this.delete(key);
       } else if (expiresAt < earliest) earliest = expiresAt;
       slot = following;
@@ -123,7 +175,14 @@ export class LruList<V = undefined> {
     return earliest;
   }
 
+  #setValue(slot: number, value: V | undefined): void {
+    if (value === undefined && this.#values === undefined) return;
+    const values = this.#values ??= Array.from({ length: this.#keys.length }, () => undefined);
+    values[slot] = value;
+  }
+
   #unlink(slot: number): void {
+    if (!this.#ordered) return;
     const prev = this.#prev[slot];
     const next = this.#next[slot];
     if (prev === -1) this.#head = next;
@@ -133,10 +192,52 @@ export class LruList<V = undefined> {
   }
 
   #append(slot: number): void {
+    if (!this.#ordered) return;
     this.#prev[slot] = this.#tail;
     this.#next[slot] = -1;
     if (this.#tail === -1) this.#head = slot;
     else this.#next[this.#tail] = slot;
     this.#tail = slot;
+  }
+}
+
+const SHARED_MAX = 4_096;
+
+/**
+ * Lists of strings shared by content (the records or record tokens an entry
+ * carries): entries written under the same tags hold one list between them
+ * instead of one each. Bounded: emptied when full, which only costs sharing.
+ */
+export class SharedLists {
+  readonly #lists = new Map<number, readonly string[]>();
+
+  /** A list equal to `list`: one seen before, or `list` itself (kept for the next ones). */
+  share(list: readonly string[]): readonly string[] {
+    let hash = list.length;
+    for (const item of list) {
+      for (let i = 0; i < item.length; i++) hash = Math.imul(hash ^ item.charCodeAt(i), 0x01000193);
+      hash = Math.imul(hash ^ 0xff, 0x01000193);
+    }
+    // A small integer key is stored unboxed.
+    hash &= 0x3fffffff;
+    const seen = this.#lists.get(hash);
+    if (seen !== undefined && seen.length === list.length) {
+      let same = true;
+      for (let i = 0; i < list.length; i++) {
+        if (seen[i] !== list[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return seen;
+    }
+    if (this.#lists.size >= SHARED_MAX) this.#lists.clear();
+    this.#lists.set(hash, list);
+    return list;
+  }
+
+  /** Forgets every list. */
+  clear(): void {
+    this.#lists.clear();
   }
 }

@@ -9,7 +9,7 @@ import { beforeDeadline } from "./_deadline.ts";
 import type { TagStamp } from "./_envelope.ts";
 import type { BackendIo } from "./_backend_io.ts";
 import { type EntryStore, type Found, ValueTooLargeError } from "./_entry_store.ts";
-import type { L1Entry, L1Tier } from "./_l1.ts";
+import type { L1Tier } from "./_l1.ts";
 import { backendKey, recordsOf, type Scope } from "./_key_space.ts";
 import type { Records, Tokens } from "./_records.ts";
 import type { Stats } from "./_stats.ts";
@@ -169,16 +169,29 @@ export class ReadThrough<T> {
     this.#defaultCall = { ...parts.defaults, ttl: parts.ttl, tags: NO_TAGS, lock: true, signal: undefined };
   }
 
-  // An in-process copy of `key`, counted as a hit when fresh (`now` < its freshUntil).
-  l1Hit(l1: L1Tier<T>, scope: Scope, key: string, now: number): L1Entry<T> | undefined {
-    const entry = l1.find(backendKey(scope, key), now);
-    if (entry !== undefined && now < entry.freshUntil) {
+  // The l1 slot of `key`'s fresh in-process copy, counted as a hit; -1 when
+  // there is none (get and peek). Read the slot at once: a write may reuse it.
+  l1Fresh(l1: L1Tier<T>, scope: Scope, key: string, now: number): number {
+    const slot = l1.find(backendKey(scope, key), now);
+    if (slot === -1 || !(now < l1.freshUntil(slot))) return -1;
+    const stats = this.#p.stats;
+    stats.hits++;
+    stats.l1Hits++;
+    if (stats.listening.size > 0) stats.emit("hit", scope.path, { key, tier: "l1" });
+    return slot;
+  }
+
+  // The l1 slot of `key`'s in-process copy (-1: none), counted as a hit when
+  // fresh (`now` < its freshUntil). Read the slot at once: a write may reuse it.
+  l1Hit(l1: L1Tier<T>, scope: Scope, key: string, now: number): number {
+    const slot = l1.find(backendKey(scope, key), now);
+    if (slot !== -1 && now < l1.freshUntil(slot)) {
       const stats = this.#p.stats;
       stats.hits++;
       stats.l1Hits++;
       if (stats.listening.size > 0) stats.emit("hit", scope.path, { key, tier: "l1" });
     }
-    return entry;
+    return slot;
   }
 
   /** See TTLCache.getOrSet. */
@@ -199,11 +212,14 @@ export class ReadThrough<T> {
       // An in-process hit first: only checked keys get in, so the key needs no check here.
       if (l1 !== undefined && typeof key === "string") {
         const now = p.clock.now();
-        const entry = this.l1Hit(l1, scope, key, now);
-        if (entry !== undefined) {
-          const value = l1.value(entry.value);
-          if (now < entry.freshUntil) {
-            if (settings.earlyRefresh > 0 && this.#refreshEarly(entry.delta, entry.staleAt, settings.earlyRefresh)) {
+        const slot = this.l1Hit(l1, scope, key, now);
+        if (slot !== -1) {
+          const value = l1.value(l1.valueAt(slot));
+          if (now < l1.freshUntil(slot)) {
+            if (
+              settings.earlyRefresh > 0 &&
+              this.#refreshEarly(l1.delta(slot), l1.staleAt(slot), settings.earlyRefresh)
+            ) {
               const call: Call<T> = {
                 scope,
                 key,
@@ -220,7 +236,12 @@ export class ReadThrough<T> {
           l1Stale = {
             value,
             fresh: false,
-            header: { expiresAt: entry.expiresAt, freshUntil: entry.staleAt, delta: entry.delta, tags: NO_STAMPS },
+            header: {
+              expiresAt: l1.expiresAt(slot),
+              freshUntil: l1.staleAt(slot),
+              delta: l1.delta(slot),
+              tags: NO_STAMPS,
+            },
           };
         }
       }

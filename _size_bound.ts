@@ -3,7 +3,7 @@
 // expires entries itself; this only keeps the count and the order. An entry
 // invalidated through its records (a tag or namespace) is dead at once: it
 // stops counting, and is never evicted (nor counted as an eviction) later.
-import { LruList } from "./_lru_list.ts";
+import { LruList, SharedLists } from "./_lru_list.ts";
 import { SweepSchedule } from "./_sweep.ts";
 
 const NO_VICTIMS: readonly string[] = [];
@@ -14,15 +14,18 @@ export class SizeBound {
   readonly maxSize: number;
   evictions = 0;
   // Backend key -> expiry (ms) and the records the entry carries, oldest use first.
-  readonly #tracked = new LruList<readonly string[]>();
+  // Without a bound nothing is evicted by age: no LRU order is kept.
+  readonly #tracked: LruList<readonly string[] | undefined>;
   // Record -> the tracked keys whose entries carry it.
   readonly #byRecord = new Map<string, Set<string>>();
   // A lower bound of the earliest expiry tracked: no sweep is needed before it.
   #nextExpiry = Infinity;
   readonly #sweeps = new SweepSchedule();
+  readonly #shared = new SharedLists();
 
   constructor(maxSize: number) {
     this.maxSize = maxSize;
+    this.#tracked = new LruList(maxSize > 0);
   }
 
   /** The number of live entries at `now`. */
@@ -33,7 +36,7 @@ export class SizeBound {
 
   /** A read found `bk` fresh: it becomes the most recently used. */
   touch(bk: string): void {
-    this.#tracked.touch(bk);
+    if (this.maxSize > 0) this.#tracked.touch(bk);
   }
 
   /** `bk` is gone (deleted, found missing or undecodable). */
@@ -54,6 +57,7 @@ export class SizeBound {
   clear(): void {
     this.#byRecord.clear();
     this.#tracked.clear();
+    this.#shared.clear();
     this.#nextExpiry = Infinity;
     this.#sweeps.reset();
   }
@@ -86,10 +90,12 @@ export class SizeBound {
     return victims;
   }
 
-  #track(bk: string, expiresAt: number, records: readonly string[]): void {
+  #track(bk: string, expiresAt: number, list: readonly string[]): void {
+    // Entries written under the same tags share one list of records.
+    const records = list.length === 0 ? NO_RECORDS : this.#shared.share(list);
     const before = this.#tracked.peek(bk);
     if (before !== undefined && before !== records) this.#unindex(bk, before);
-    this.#tracked.set(bk, expiresAt, records.length === 0 ? NO_RECORDS : records);
+    this.#tracked.set(bk, expiresAt, records.length === 0 ? undefined : records);
     for (const record of records) {
       let keys = this.#byRecord.get(record);
       if (keys === undefined) this.#byRecord.set(record, keys = new Set());

@@ -7,7 +7,7 @@ import { defaultBackendFor } from "./default_backend.ts";
 import { wallClock } from "./_clock.ts";
 import { BackendIo } from "./_backend_io.ts";
 import type { TagStamp } from "./_envelope.ts";
-import { EntryStore, type Found } from "./_entry_store.ts";
+import { EntryStore, freshValue, MISS, type Miss } from "./_entry_store.ts";
 import { InvalidationLink, type InvalidationSink } from "./_invalidation.ts";
 import type { Invalidation } from "./_bus_message.ts";
 import { CacheError } from "./errors.ts";
@@ -41,6 +41,7 @@ import type { Factory, GetOrSetOptions, SetManyEntry, SetOptions, TTLCacheOption
 
 const CREATE = "Cannot create TTLCache";
 const GET = "Cannot get from TTLCache";
+const PEEK = "Cannot peek in TTLCache";
 const SET = "Cannot set in TTLCache";
 const DELETE = "Cannot delete from TTLCache";
 const NO_STAMPS: readonly TagStamp[] = [];
@@ -312,28 +313,70 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const l1 = c.l1;
     // An in-process hit: one lookup, no validation (only checked keys get in), no decoding.
     if (l1 !== undefined && typeof key === "string") {
-      const now = c.clock.now();
-      const entry = c.engine.l1Hit(l1, this.#scope, key, now);
-      if (entry !== undefined && now < entry.freshUntil) return Promise.resolve(l1.value(entry.value));
+      const slot = c.engine.l1Fresh(l1, this.#scope, key, c.clock.now());
+      if (slot !== -1) return Promise.resolve(l1.value(l1.valueAt(slot)));
     }
     const scope = this.#scope;
-    let found: Found<T> | undefined | Promise<Found<T> | undefined>;
+    let found: T | Miss | Promise<T | Miss>;
     try {
       checkKey(GET, key);
-      found = c.store.lookup(scope, key, backendKey(scope, key), scope.records, undefined);
+      found = c.store.read(scope, key, backendKey(scope, key));
     } catch (error) {
       return Promise.reject(error);
     }
-    if (found instanceof Promise) return found.then((entry) => this.#served(key, entry, fallback));
+    if (found instanceof Promise) return found.then((value) => this.#served(key, value, fallback));
     return Promise.resolve(this.#served(key, found, fallback));
   }
 
-  #served<F>(key: string, found: Found<T> | undefined, fallback: F): T | F {
+  /**
+   * Reads the in-process tier (`l1`) alone, synchronously: the value `get`
+   * would return from it, or `undefined`. It never calls the backend, never
+   * fills `l1` and never counts a miss; a value found counts as a hit and an
+   * `l1` hit (and dispatches a `hit` event with `tier: "l1"`), and becomes the
+   * most recently used, as with `get`. Without `l1`, it is always `undefined`.
+   *
+   * Staleness: the copy is served while it is fresh in this process (within
+   * the entry's `ttl`, `l1.ttl` and, while the bus is down, `busDownTtl`) and
+   * its tags and namespaces are not invalidated as far as this process knows.
+   * So a write by another process is seen once its bus message arrives, or
+   * when the copy's `l1.ttl` (or `ttl`) ends if the message is lost or there
+   * is no bus. A stale copy (within `grace`) is `undefined` here.
+   *
+   * @param key The key.
+   * @returns The in-process value (the stored object itself; a copy for bytes or with `l1.clone`), or `undefined`.
+   * @throws {TypeError} When `key` is not a well-formed string.
+   *
+   * @example Reading l1 where a Promise cannot be awaited
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TTLCache } from "@cachet/cachet";
+   * import { JsonSerializer } from "@cachet/cachet/json";
+   *
+   * const cache = new TTLCache({ serializer: new JsonSerializer(), l1: { maxSize: 1_000 } });
+   * await cache.set("greeting", { text: "hello" }); // a write fills l1 too
+   * assert.deepEqual(cache.peek("greeting"), { text: "hello" });
+   * assert.equal(cache.peek("other"), undefined); // not in l1: no backend read, no miss counted
+   * assert.equal(cache.cacheInfo().l1Hits, 1);
+   * ```
+   */
+  peek(key: string): T | undefined {
+    const c = this.#c;
+    const l1 = c.l1;
+    // Only checked keys get into l1: a key found there needs no check.
+    if (l1 !== undefined && typeof key === "string") {
+      const slot = c.engine.l1Fresh(l1, this.#scope, key, c.clock.now());
+      if (slot !== -1) return l1.value(l1.valueAt(slot));
+    }
+    checkKey(PEEK, key);
+    return undefined;
+  }
+
+  #served<F>(key: string, found: T | Miss, fallback: F): T | F {
     const stats = this.#c.stats;
-    if (found !== undefined && found.fresh) {
+    if (found !== MISS) {
       stats.hits++;
       if (stats.listening.size > 0) stats.emit("hit", this.#scope.path, { key, tier: "backend" });
-      return found.value;
+      return found as T;
     }
     stats.misses++;
     if (stats.listening.size > 0) stats.emit("miss", this.#scope.path, { key });
@@ -384,12 +427,18 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       list.forEach((record, i) => tokens.set(record, got[i]));
     }
     const now = clock.now();
-    return Promise.all(decoded.map(async (entry, i) => {
-      const found = entry === undefined
-        ? undefined
-        : await store.load(scope, keys[i], bks[i], entry, tokens, now, since);
-      return this.#served(keys[i], found, fallback);
-    }));
+    // A synchronous serializer makes no promise per key.
+    const values: (T | F | undefined)[] = new Array(keys.length);
+    let pending: Promise<void>[] | undefined;
+    for (let i = 0; i < decoded.length; i++) {
+      const entry = decoded[i];
+      const found = entry === undefined ? undefined : store.load(scope, keys[i], bks[i], entry, tokens, now, since);
+      if (found instanceof Promise) {
+        (pending ??= []).push(found.then((got) => void (values[i] = this.#served(keys[i], freshValue(got), fallback))));
+      } else values[i] = this.#served(keys[i], freshValue(found), fallback);
+    }
+    if (pending !== undefined) await Promise.all(pending);
+    return values;
   }
 
   /**

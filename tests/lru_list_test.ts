@@ -78,3 +78,59 @@ test("LruList keeps keys, expiries and LRU order like a Map in LRU order", () =>
     { numRuns: 500 },
   );
 });
+
+test("an unordered LruList keeps the same keys, expiries and values as a Map, and no order", () => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+      const list = new LruList<string>(false);
+      const model = new Map<string, { expiresAt: number; value: string | undefined }>();
+      for (const [i, o] of ops.entries()) {
+        switch (o.op) {
+          case "set": {
+            // Some keys get a value, some none: the value column is made on the first one.
+            const value = i % 3 === 0 ? undefined : `v${i}`;
+            list.set(o.key, o.expiresAt, value);
+            model.set(o.key, { expiresAt: o.expiresAt, value });
+            break;
+          }
+          case "touch":
+            list.touch(o.key);
+            break;
+          case "delete":
+            assert.equal(list.delete(o.key), model.delete(o.key));
+            break;
+          case "get":
+            assert.equal(list.get(o.key), model.get(o.key)?.expiresAt);
+            assert.equal(list.peek(o.key), model.get(o.key)?.value);
+            break;
+          case "deleteExpired": {
+            let earliest = Infinity;
+            const dropped: string[] = [];
+            for (const [k, entry] of model) {
+              if (entry.expiresAt <= o.now) {
+                model.delete(k);
+                dropped.push(`${k}=${entry.value}`);
+              } else earliest = Math.min(earliest, entry.expiresAt);
+            }
+            const told: string[] = [];
+            assert.equal(list.deleteExpired(o.now, (k, value) => told.push(`${k}=${value}`)), earliest);
+            assert.deepEqual(told.sort(), dropped.sort());
+            break;
+          }
+          case "clear":
+            list.clear();
+            model.clear();
+            break;
+        }
+        assert.equal(list.size, model.size);
+        assert.equal(list.oldest(), undefined);
+      }
+      for (const [k, entry] of model) {
+        const slot = list.useSlot(k);
+        assert.ok(slot >= 0 && slot < list.slots);
+        assert.deepEqual([list.expiryAt(slot), list.valueAt(slot)], [entry.expiresAt, entry.value]);
+      }
+    }),
+    { numRuns: 500 },
+  );
+});

@@ -1,6 +1,6 @@
 // Footprint suite: heap bytes per entry with 1M small entries (needs --expose-gc;
 // run.ts spawns it so). Every cache holds the same keys and the same small
-// values with a 60 s TTL and a bound of N entries; keys and values are counted
+// values with the same TTL and a bound of N entries; keys and values are counted
 // for all of them, so the differences are each cache's own overhead.
 import { LRUCache } from "lru-cache";
 import { TTLCache } from "../../mod.ts";
@@ -15,6 +15,7 @@ import {
   type SuiteResult,
 } from "./_harness.ts";
 import { TTL_SECONDS } from "./_fixtures.ts";
+import { option } from "../_common.ts";
 
 const encoder = new TextEncoder();
 const small = (i: number) => ({ id: i, ok: true });
@@ -35,9 +36,37 @@ async function settle(): Promise<void> {
   collectGarbage();
 }
 
+function l1Subject(peer: string, tagged: boolean, namespaced: boolean): Subject {
+  return {
+    peer,
+    cachet: true,
+    fill: async (n) => {
+      const records = new Map<string, Uint8Array>();
+      const backend = {
+        get: (key: string) => Promise.resolve(records.get(key)),
+        set: (key: string, value: Uint8Array) => {
+          if (key.startsWith("\0t") || key.startsWith("\0g")) records.set(key, value);
+          return Promise.resolve();
+        },
+        delete: () => Promise.resolve(),
+        clear: () => Promise.resolve(),
+      };
+      const root = new TTLCache({ ttl: TTL_SECONDS, backend, serializer: new JsonSerializer(), l1: { maxSize: n } });
+      const cache = namespaced ? root.namespace("users") : root;
+      for (let i = 0; i < n; i++) {
+        await cache.set(`key:${i}`, small(i), tagged ? { tags: [`tag:${i % 100}`] } : undefined);
+      }
+      check((await cache.get(`key:${n - 1}`)) !== undefined, "cachet l1 lost entries");
+      check((await cache.get("key:0")) !== undefined, "cachet l1 lost its first entry");
+      return root;
+    },
+  };
+}
+
 /** Runs the footprint suite. */
 export async function run(options: SuiteOptions): Promise<SuiteResult> {
-  const n = options.quick ? 20_000 : 1_000_000;
+  const entries = option("--entries");
+  const n = entries !== undefined ? Number(entries) : options.quick ? 20_000 : 1_000_000;
   const subjects: Subject[] = [
     {
       peer: "cachet TTLCache (JSON)",
@@ -59,24 +88,11 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         return cache;
       },
     },
-    {
-      // The in-process tier alone: a backend that keeps nothing, so what remains is l1's decoded values and bookkeeping.
-      peer: "cachet l1 tier (JSON, decoded values)",
-      cachet: true,
-      fill: async (n) => {
-        const none = () => Promise.resolve(undefined);
-        const backend = { get: none, set: none, delete: none, clear: none };
-        const cache = new TTLCache({
-          ttl: TTL_SECONDS,
-          backend,
-          serializer: new JsonSerializer(),
-          l1: { maxSize: n },
-        });
-        for (let i = 0; i < n; i++) await cache.set(`key:${i}`, small(i));
-        check((await cache.get(`key:${n - 1}`)) !== undefined, "cachet l1 lost entries");
-        return cache;
-      },
-    },
+    // The in-process tier alone: a backend that keeps only tag and namespace
+    // records, so what remains is l1's decoded values and bookkeeping.
+    l1Subject("cachet l1 tier (JSON, decoded values)", false, false),
+    l1Subject("cachet l1 tier, 1 tag of 100", true, false),
+    l1Subject("cachet l1 tier, namespaced, 1 tag of 100", true, true),
   ];
   if (!options.cachetOnly) {
     subjects.push(
@@ -126,8 +142,9 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     notes: [
       "Heap = V8 heapUsed + external (ArrayBuffer backing stores), after a full GC, minus the same before filling.",
       "Values are { id, ok } objects; cachet stores them as bytes (its JSON encoding), the others by reference.",
-      "The l1 row is the in-process tier alone (over a backend that keeps nothing): the decoded value of each " +
-      "entry, its header and its LRU node.",
+      "The l1 rows are the in-process tier alone (over a backend that keeps only tag and namespace records): the " +
+      "decoded value of each entry, its times, its record tokens and its LRU slot, plus the cache's count of it; " +
+      "tagged entries carry one of 100 tags, namespaced ones live in one namespace.",
     ],
   };
 }

@@ -1,5 +1,5 @@
 // Memory suite: get hit, get miss and set-with-eviction on caches bounded to
-// 10k entries. Every cache gets the same keys, the same values and a 60 s TTL.
+// 10k entries. Every cache gets the same keys, the same values and the same TTL.
 // The synchronous caches (lru-cache, Map) each get their own loops: a call
 // site shared with other caches turns megamorphic and costs ~10 ns per call,
 // half of what they take (checked again on 2026-11-30: one loop shared by

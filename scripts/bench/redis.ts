@@ -149,7 +149,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       runtime: runtimeName(),
       rows,
       notes: [
-        "Every cache stores the same ~80-byte JSON values with a 60 s TTL; ioredis gets the bytes and does no " +
+        "Every cache stores the same ~80-byte JSON values with the same TTL; ioredis gets the bytes and does no " +
         "decoding, the others decode JSON on every get.",
         "cachet's backend creates its client with auto-pipelining and a 5 s command timeout that one timer checks " +
         "for all commands; ioredis' own commandTimeout (a timer per command) and auto-pipelining are measured raw in " +
