@@ -3,7 +3,6 @@
 import assert from "node:assert/strict";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import process from "node:process";
 import { setImmediate } from "node:timers";
 import { Cluster, type Redis } from "ioredis";
 import { TTLCache } from "../mod.ts";
