@@ -170,6 +170,8 @@ export class RedisLock implements CacheLock {
     const token = crypto.randomUUID();
     await this.#acquire(key, redisKey, token, deadline);
     const renew = setInterval(() => {
+      // A closed backend renews nothing: its connection must end, and the lease frees the lock.
+      if (this.#backend?.closed === true) return clearInterval(renew);
       this.#client.eval(EXTEND, 1, redisKey, token, this.#lease).catch(() => {});
     }, Math.max(1, Math.floor(this.#lease / 3)));
     unrefTimer(renew);
