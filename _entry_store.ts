@@ -8,6 +8,7 @@ import {
   type Decoded,
   encode,
   freshAt,
+  freshAtTime,
   type Header,
   plainPayloadAt,
   sameToken,
@@ -27,6 +28,7 @@ import type { BackendEntry, CacheSerializer, Clock } from "./types.ts";
 import type { TTLCacheOptions } from "./ttl_cache_options.ts";
 
 const NO_RECORDS: readonly string[] = [];
+const NO_STAMPS: readonly TagStamp[] = [];
 
 /** A value over `maxValueBytes`: a RangeError for `set`, a value left unstored (and reported) by read-through. */
 export class ValueTooLargeError extends RangeError {
@@ -131,6 +133,47 @@ export class EntryStore<T> {
     const found = this.lookup(scope, key, bk, scope.records, undefined);
     if (found instanceof Promise) return found.then(freshValue);
     return freshValue(found);
+  }
+
+  // getMany() without l1: an untagged entry (payload at `at`, see plainPayloadAt) served from its bytes, judged at
+  // `now` as load() would, with no header object, no Found and no payload view for bytes.
+  loadPlain(
+    scope: Scope,
+    key: string,
+    bk: string,
+    bytes: Uint8Array,
+    at: number,
+    now: number,
+  ): T | Miss | Promise<T | Miss> {
+    const p = this.#p;
+    if (p.owed.any && p.owed.covers(bk, NO_STAMPS)) return MISS;
+    const fresh = freshAtTime(bytes, now);
+    const serializer = p.serializer;
+    if (serializer === undefined) {
+      if (!fresh) return MISS;
+      p.bound.touch(bk);
+      return bytes.slice(at) as T;
+    }
+    let loaded: T | Promise<T>;
+    try {
+      loaded = serializer.loads(bytes.subarray(at));
+    } catch (error) {
+      this.#undecodable(scope, key, bk, error);
+      return MISS;
+    }
+    if (loaded instanceof Promise) {
+      return loaded.then((value) => {
+        if (!fresh) return MISS;
+        p.bound.touch(bk);
+        return value;
+      }, (error) => {
+        this.#undecodable(scope, key, bk, error);
+        return MISS;
+      });
+    }
+    if (!fresh) return MISS;
+    p.bound.touch(bk);
+    return loaded;
   }
 
   // Reads an entry (with `records`' tokens in the same round trip) and judges
