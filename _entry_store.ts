@@ -8,7 +8,7 @@ import {
   type Decoded,
   encode,
   freshAt,
-  freshAtTime,
+  hasComputeTime,
   type Header,
   plainPayloadAt,
   sameToken,
@@ -39,6 +39,10 @@ export class ValueTooLargeError extends RangeError {
 export const MISS: unique symbol = Symbol("cachet.miss");
 /** See MISS. */
 export type Miss = typeof MISS;
+/** What freshPlain() returns when the general path must read the entry. */
+export const DECLINED: unique symbol = Symbol("cachet.declined");
+/** See DECLINED. */
+export type Declined = typeof DECLINED;
 
 /** A read's value when it found a fresh entry, MISS otherwise. */
 export function freshValue<T>(found: Found<T> | undefined): T | Miss {
@@ -135,19 +139,36 @@ export class EntryStore<T> {
     return freshValue(found);
   }
 
-  // getMany() without l1: an untagged entry (payload at `at`, see plainPayloadAt) served from its bytes, judged at
-  // `now` as load() would, with no header object, no Found and no payload view for bytes.
+  // getOrSet() without l1 on a synchronous backend, nothing owed: the value of a fresh untagged entry, as
+  // loadPlain(). DECLINED, having done nothing, for anything else (missing, stale, tagged, a compute time to refresh
+  // early by, a failing read): the general path then reads it again.
+  freshPlain(scope: Scope, key: string, bk: string, earlyRefresh: boolean): T | Miss | Promise<T | Miss> | Declined {
+    const p = this.#p;
+    if (p.owed.any) return DECLINED;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = p.io.sync!.get(bk, false);
+    } catch {
+      return DECLINED;
+    }
+    if (!(bytes instanceof Uint8Array)) return DECLINED;
+    const at = plainPayloadAt(bytes);
+    if (at === -1 || (earlyRefresh && hasComputeTime(bytes)) || !freshAt(bytes, p.clock)) return DECLINED;
+    return this.loadPlain(scope, key, bk, bytes, at, true);
+  }
+
+  // An untagged entry (payload at `at`, see plainPayloadAt) served from its bytes as load() would, with no header
+  // object, no Found and no payload view for bytes: its value when `fresh`, else MISS.
   loadPlain(
     scope: Scope,
     key: string,
     bk: string,
     bytes: Uint8Array,
     at: number,
-    now: number,
+    fresh: boolean,
   ): T | Miss | Promise<T | Miss> {
     const p = this.#p;
     if (p.owed.any && p.owed.covers(bk, NO_STAMPS)) return MISS;
-    const fresh = freshAtTime(bytes, now);
     const serializer = p.serializer;
     if (serializer === undefined) {
       if (!fresh) return MISS;

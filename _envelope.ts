@@ -206,6 +206,11 @@ export function freshAt(bytes: Uint8Array, clock: { now(): number }): boolean {
   return freshUntil === getF64(bytes, 2) || clock.now() < freshUntil;
 }
 
+/** Whether an entry plainPayloadAt() accepted records a compute time (a candidate for early refresh). */
+export function hasComputeTime(bytes: Uint8Array): boolean {
+  return (bytes[1] & DELTA) !== 0;
+}
+
 /** freshAt() at a time already read (a batch reads the clock once). */
 export function freshAtTime(bytes: Uint8Array, now: number): boolean {
   if ((bytes[1] & FRESH) === 0) return true;

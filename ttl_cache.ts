@@ -6,7 +6,7 @@ import type { CacheEventType } from "./events.ts";
 import { defaultBackendFor } from "./default_backend.ts";
 import { wallClock } from "./_clock.ts";
 import { BackendIo } from "./_backend_io.ts";
-import { type Decoded, plainPayloadAt, type TagStamp } from "./_envelope.ts";
+import { type Decoded, freshAtTime, plainPayloadAt, type TagStamp } from "./_envelope.ts";
 import { EntryStore, freshValue, MISS, type Miss } from "./_entry_store.ts";
 import { InvalidationLink, type InvalidationSink } from "./_invalidation.ts";
 import type { Invalidation } from "./_bus_message.ts";
@@ -445,8 +445,9 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     let pending: Promise<void>[] | undefined;
     for (let i = 0; i < bks.length; i++) {
       let found: T | Miss | Promise<T | Miss>;
-      if (plain[i] !== -1) found = store.loadPlain(scope, keys[i], bks[i], raw[i]!, plain[i], now);
-      else {
+      if (plain[i] !== -1) {
+        found = store.loadPlain(scope, keys[i], bks[i], raw[i]!, plain[i], freshAtTime(raw[i]!, now));
+      } else {
         const entry = decoded[i];
         const got = entry === undefined ? undefined : store.load(scope, keys[i], bks[i], entry, tokens, now, since);
         found = got instanceof Promise ? got.then(freshValue) : freshValue(got);
