@@ -6,9 +6,9 @@ import { type BatchRow, CHUNK, deleteMany, getMany, keySlot, setMany } from "../
 import {
   deletePrefix,
   rawClient,
+  REDIS_URL,
   type RedisCluster,
   type RedisServer,
-  REDIS_URL,
   redisServerSkip,
   sharedRedisSkip,
   sleep,
