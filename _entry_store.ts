@@ -8,6 +8,7 @@ import {
   type Decoded,
   encode,
   freshAt,
+  hasComputeTime,
   type Header,
   plainPayloadAt,
   sameToken,
@@ -27,6 +28,7 @@ import type { BackendEntry, CacheSerializer, Clock } from "./types.ts";
 import type { TTLCacheOptions } from "./ttl_cache_options.ts";
 
 const NO_RECORDS: readonly string[] = [];
+const NO_STAMPS: readonly TagStamp[] = [];
 
 /** A value over `maxValueBytes`: a RangeError for `set`, a value left unstored (and reported) by read-through. */
 export class ValueTooLargeError extends RangeError {
@@ -37,6 +39,10 @@ export class ValueTooLargeError extends RangeError {
 export const MISS: unique symbol = Symbol("cachet.miss");
 /** See MISS. */
 export type Miss = typeof MISS;
+/** What freshPlain() returns when the general path must read the entry. */
+export const DECLINED: unique symbol = Symbol("cachet.declined");
+/** See DECLINED. */
+export type Declined = typeof DECLINED;
 
 /** A read's value when it found a fresh entry, MISS otherwise. */
 export function freshValue<T>(found: Found<T> | undefined): T | Miss {
@@ -131,6 +137,64 @@ export class EntryStore<T> {
     const found = this.lookup(scope, key, bk, scope.records, undefined);
     if (found instanceof Promise) return found.then(freshValue);
     return freshValue(found);
+  }
+
+  // getOrSet() without l1 on a synchronous backend, nothing owed: the value of a fresh untagged entry, as
+  // loadPlain(). DECLINED, having done nothing, for anything else (missing, stale, tagged, a compute time to refresh
+  // early by, a failing read): the general path then reads it again.
+  freshPlain(scope: Scope, key: string, bk: string, earlyRefresh: boolean): T | Miss | Promise<T | Miss> | Declined {
+    const p = this.#p;
+    if (p.owed.any) return DECLINED;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = p.io.sync!.get(bk, false);
+    } catch {
+      return DECLINED;
+    }
+    if (!(bytes instanceof Uint8Array)) return DECLINED;
+    const at = plainPayloadAt(bytes);
+    if (at === -1 || (earlyRefresh && hasComputeTime(bytes)) || !freshAt(bytes, p.clock)) return DECLINED;
+    return this.loadPlain(scope, key, bk, bytes, at, true);
+  }
+
+  // An untagged entry (payload at `at`, see plainPayloadAt) served from its bytes as load() would, with no header
+  // object, no Found and no payload view for bytes: its value when `fresh`, else MISS.
+  loadPlain(
+    scope: Scope,
+    key: string,
+    bk: string,
+    bytes: Uint8Array,
+    at: number,
+    fresh: boolean,
+  ): T | Miss | Promise<T | Miss> {
+    const p = this.#p;
+    if (p.owed.any && p.owed.covers(bk, NO_STAMPS)) return MISS;
+    const serializer = p.serializer;
+    if (serializer === undefined) {
+      if (!fresh) return MISS;
+      p.bound.touch(bk);
+      return bytes.slice(at) as T;
+    }
+    let loaded: T | Promise<T>;
+    try {
+      loaded = serializer.loads(bytes.subarray(at));
+    } catch (error) {
+      this.#undecodable(scope, key, bk, error);
+      return MISS;
+    }
+    if (loaded instanceof Promise) {
+      return loaded.then((value) => {
+        if (!fresh) return MISS;
+        p.bound.touch(bk);
+        return value;
+      }, (error) => {
+        this.#undecodable(scope, key, bk, error);
+        return MISS;
+      });
+    }
+    if (!fresh) return MISS;
+    p.bound.touch(bk);
+    return loaded;
   }
 
   // Reads an entry (with `records`' tokens in the same round trip) and judges

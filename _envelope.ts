@@ -206,6 +206,18 @@ export function freshAt(bytes: Uint8Array, clock: { now(): number }): boolean {
   return freshUntil === getF64(bytes, 2) || clock.now() < freshUntil;
 }
 
+/** Whether an entry plainPayloadAt() accepted records a compute time (a candidate for early refresh). */
+export function hasComputeTime(bytes: Uint8Array): boolean {
+  return (bytes[1] & DELTA) !== 0;
+}
+
+/** freshAt() at a time already read (a batch reads the clock once). */
+export function freshAtTime(bytes: Uint8Array, now: number): boolean {
+  if ((bytes[1] & FRESH) === 0) return true;
+  const freshUntil = getF64(bytes, 10);
+  return freshUntil === getF64(bytes, 2) || now < freshUntil;
+}
+
 // Whether the float64 at `at` may be NaN (all exponent bits set), without reading it.
 function maybeNaN(bytes: Uint8Array, at: number): boolean {
   return (bytes[at + 7] & 0x7f) === 0x7f && (bytes[at + 6] & 0xf0) === 0xf0;

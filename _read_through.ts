@@ -8,7 +8,7 @@ import { CacheError, CacheTimeoutError } from "./errors.ts";
 import { beforeDeadline } from "./_deadline.ts";
 import type { TagStamp } from "./_envelope.ts";
 import type { BackendIo } from "./_backend_io.ts";
-import { type EntryStore, type Found, ValueTooLargeError } from "./_entry_store.ts";
+import { DECLINED, type EntryStore, type Found, MISS, ValueTooLargeError } from "./_entry_store.ts";
 import type { L1Tier } from "./_l1.ts";
 import { backendKey, recordsOf, type Scope } from "./_key_space.ts";
 import type { Records, Tokens } from "./_records.ts";
@@ -257,6 +257,25 @@ export class ReadThrough<T> {
     } catch (error) {
       return Promise.reject(error);
     }
+    // A fresh untagged entry of a synchronous backend without l1 is served from its bytes: no Call, header or Found.
+    if (
+      l1 === undefined && p.io.sync !== undefined && records.length === 0 &&
+      p.io.breakerError() === undefined
+    ) {
+      const readAt = this.#landings;
+      const hit = p.store.freshPlain(scope, key, bk, settings.earlyRefresh > 0);
+      if (hit !== DECLINED) {
+        if (hit !== MISS && !(hit instanceof Promise)) return Promise.resolve(this.#plainHit(scope, key, hit));
+        const call: Call<T> = { scope, key, bk, factory, settings, records, tokens: undefined, readAt };
+        if (hit instanceof Promise) {
+          return hit.then((value) =>
+            value === MISS ? this.#resolve(call, undefined) : this.#plainHit(scope, key, value)
+          );
+        }
+        const value = this.#resolve(call, undefined);
+        return value instanceof Promise ? value : Promise.resolve(value);
+      }
+    }
     // A remote read fetches the records with the entry; keep their tokens for the store.
     const tokens = records.length === 0 || p.local ? undefined : new Map<string, Uint8Array | undefined>();
     const call: Call<T> = { scope, key, bk, factory, settings, records, tokens, readAt: this.#landings };
@@ -350,6 +369,15 @@ export class ReadThrough<T> {
       stats.emitKey("miss", scope.path, key);
     }
     return this.#compute({ ...call, tokens: undefined }, stale, true);
+  }
+
+  // A fresh entry's value from freshPlain(), counted as #resolve() counts a hit (it has no compute time to refresh
+  // early by). A MISS from freshPlain() (bytes that did not decode, reported already) goes to #resolve() as a miss.
+  #plainHit(scope: Scope, key: string, value: T): T {
+    const stats = this.#p.stats;
+    stats.hits++;
+    if (stats.listening.size > 0) stats.emit("hit", scope.path, { key, tier: "backend" });
+    return value;
   }
 
   // What a read found decides: a fresh hit is returned (maybe refreshed early

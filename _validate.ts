@@ -165,7 +165,11 @@ export function checkKeyList(context: string, name: string, value: unknown): rea
   if (!Array.isArray(value)) {
     throw new TypeError(`${context}: ${name} must be an array of strings: received ${describe(value)}`);
   }
-  value.forEach((item, i) => checkKey(context, item, `${name}[${i}]`));
+  // The label is built only for a key that fails (a template per key costs a string each on a batch read).
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    if (typeof item !== "string" || !item.isWellFormed()) checkKey(context, item, `${name}[${i}]`);
+  }
   return value;
 }
 

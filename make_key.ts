@@ -26,6 +26,9 @@ const MAKE = "Cannot make a cache key";
 // replaced by their SHA-256 digest, so keys stay bounded. Web Crypto's digest
 // is asynchronous and costs tens of microseconds on Node, so short keys skip it.
 const MAX_PLAIN = 128;
+// The keys of one-argument calls a key function keeps, and the longest string argument kept.
+const SINGLE_MAX = 256;
+const SINGLE_MAX_LENGTH = 64;
 // Digests of recent long encodings, so repeated calls with the same long
 // arguments skip the digest as well. Bounded in entries and in size.
 const DIGESTS_MAX = 512;
@@ -87,9 +90,29 @@ export function makeKey(name: string, args: readonly unknown[], options: MakeKey
  */
 export function keyMaker(name: string, typed: boolean): (args: readonly unknown[]) => string | Promise<string> {
   const prefix = `${name.replace(/[%:]/g, (c) => c === "%" ? "%25" : "%3A")}:`;
+  // The keys of calls with one number or string argument, which repeat: kept (bounded) instead of encoded again, and
+  // the same string each time keeps its hash for the lookups behind it. A Map tells 1 from "1"; 0 and -0, which it
+  // does not tell apart, encode alike.
+  const single = new Map<unknown, string>();
   return (args) => {
+    let kept: unknown = single;
+    if (args.length === 1) {
+      const arg = args[0];
+      if (typeof arg === "number" || (typeof arg === "string" && arg.length <= SINGLE_MAX_LENGTH)) {
+        const known = single.get(arg);
+        if (known !== undefined) return known;
+        kept = arg;
+      }
+    }
     const encoded = encodeArgs(args, typed, name);
-    if (encoded.length <= MAX_PLAIN) return prefix + encoded;
+    if (encoded.length <= MAX_PLAIN) {
+      const key = prefix + encoded;
+      if (kept !== single) {
+        if (single.size >= SINGLE_MAX) single.clear();
+        single.set(kept, key);
+      }
+      return key;
+    }
     const known = digests.get(encoded);
     if (known !== undefined) return prefix + known;
     return digest(encoded).then((hash) => {

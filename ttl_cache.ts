@@ -6,7 +6,7 @@ import type { CacheEventType } from "./events.ts";
 import { defaultBackendFor } from "./default_backend.ts";
 import { wallClock } from "./_clock.ts";
 import { BackendIo } from "./_backend_io.ts";
-import type { TagStamp } from "./_envelope.ts";
+import { type Decoded, freshAtTime, plainPayloadAt, type TagStamp } from "./_envelope.ts";
 import { EntryStore, freshValue, MISS, type Miss } from "./_entry_store.ts";
 import { InvalidationLink, type InvalidationSink } from "./_invalidation.ts";
 import type { Invalidation } from "./_bus_message.ts";
@@ -412,16 +412,29 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const bks = keys.map((key) => backendKey(scope, key));
     const records = scope.records;
     const since = l1?.generation ?? 0;
-    const raw = await io.readMany([...bks, ...records], "get");
+    const raw = await io.readMany(records.length === 0 ? bks : [...bks, ...records], "get");
     const tokens: Tokens = new Map();
-    records.forEach((record, i) => tokens.set(record, raw[bks.length + i]));
-    const decoded = bks.map((bk, i) => store.decodeOrDrop(scope, keys[i], bk, raw[i]));
-    const missing = new Set<string>();
-    for (const entry of decoded) {
+    for (let i = 0; i < records.length; i++) tokens.set(records[i], raw[bks.length + i]);
+    // Without l1 (which keeps decoded headers), an untagged entry is served from its bytes: plain[i] is where its
+    // payload starts, -1 for an entry decoded in full.
+    const plain = new Int32Array(bks.length).fill(-1);
+    const decoded = new Array<Decoded | undefined>(bks.length);
+    let missing: Set<string> | undefined;
+    for (let i = 0; i < bks.length; i++) {
+      const bytes = raw[i];
+      if (l1 === undefined && bytes instanceof Uint8Array) {
+        const at = plainPayloadAt(bytes);
+        if (at !== -1) {
+          plain[i] = at;
+          continue;
+        }
+      }
+      const entry = store.decodeOrDrop(scope, keys[i], bks[i], bytes);
+      decoded[i] = entry;
       if (entry === undefined) continue;
-      for (const stamp of entry.tags) if (!tokens.has(stamp.record)) missing.add(stamp.record);
+      for (const stamp of entry.tags) if (!tokens.has(stamp.record)) (missing ??= new Set()).add(stamp.record);
     }
-    if (missing.size > 0) {
+    if (missing !== undefined) {
       const list = [...missing];
       const got = await io.readMany(list, "get");
       list.forEach((record, i) => tokens.set(record, got[i]));
@@ -430,12 +443,18 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // A synchronous serializer makes no promise per key.
     const values: (T | F | undefined)[] = new Array(keys.length);
     let pending: Promise<void>[] | undefined;
-    for (let i = 0; i < decoded.length; i++) {
-      const entry = decoded[i];
-      const found = entry === undefined ? undefined : store.load(scope, keys[i], bks[i], entry, tokens, now, since);
+    for (let i = 0; i < bks.length; i++) {
+      let found: T | Miss | Promise<T | Miss>;
+      if (plain[i] !== -1) {
+        found = store.loadPlain(scope, keys[i], bks[i], raw[i]!, plain[i], freshAtTime(raw[i]!, now));
+      } else {
+        const entry = decoded[i];
+        const got = entry === undefined ? undefined : store.load(scope, keys[i], bks[i], entry, tokens, now, since);
+        found = got instanceof Promise ? got.then(freshValue) : freshValue(got);
+      }
       if (found instanceof Promise) {
-        (pending ??= []).push(found.then((got) => void (values[i] = this.#served(keys[i], freshValue(got), fallback))));
-      } else values[i] = this.#served(keys[i], freshValue(found), fallback);
+        (pending ??= []).push(found.then((got) => void (values[i] = this.#served(keys[i], got, fallback))));
+      } else values[i] = this.#served(keys[i], found, fallback);
     }
     if (pending !== undefined) await Promise.all(pending);
     return values;

@@ -6,6 +6,7 @@ import { type BatchRow, CHUNK, deleteMany, getMany, keySlot, setMany } from "../
 import {
   deletePrefix,
   rawClient,
+  REDIS_URL,
   type RedisCluster,
   type RedisServer,
   redisServerSkip,
@@ -176,6 +177,42 @@ describe("Redis batch operations on the shared server", { skip }, () => {
   });
   after(() => client.quit());
   batchSuite(() => client, (prefix) => deletePrefix(client, prefix));
+});
+
+describe("Redis batch operations on an auto-pipelining client (the shared server)", { skip }, () => {
+  test("getMany is sent at once, yet never overtakes commands still waiting in the auto-pipeline", async () => {
+    const prefix = uniquePrefix("autopipe");
+    const client = new Redis(REDIS_URL, { lazyConnect: true, enableAutoPipelining: true, maxRetriesPerRequest: 0 });
+    const prefixed = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 0,
+      keyPrefix: `${prefix}p:`,
+    });
+    try {
+      await client.ping();
+      await prefixed.ping();
+      // Nothing queued: the MGET goes out in this tick, outside any pipeline.
+      const seen = countCommands(client);
+      const first = getMany(client, [`${prefix}a`, `${prefix}b`]);
+      assert.deepEqual(seen.names, ["mget"]);
+      seen.restore();
+      assert.deepEqual(await first, [undefined, undefined]);
+      // A SET made just before, not awaited, waits in the auto-pipeline: the batch read must see it.
+      const written = client.set(`${prefix}a`, "1");
+      const values = await getMany(client, [`${prefix}a`, `${prefix}b`]);
+      await written;
+      assert.deepEqual(values.map((v) => v && Buffer.from(v).toString()), ["1", undefined]);
+      // The client's own keyPrefix applies to a batch sent at once too.
+      await client.set(`${prefix}p:c`, "2");
+      const viaPrefix = await getMany(prefixed, ["c", "a"]);
+      assert.deepEqual(viaPrefix.map((v) => v && Buffer.from(v).toString()), ["2", undefined]);
+    } finally {
+      await deletePrefix(client, prefix);
+      client.disconnect();
+      prefixed.disconnect();
+    }
+  });
 });
 
 describe("Redis batch operations on a private server", { skip: redisServerSkip() }, () => {
