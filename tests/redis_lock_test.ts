@@ -118,10 +118,11 @@ describe("RedisLock", { skip }, () => {
 
   test("RedisLock renews the lease while fn runs longer than it", async () => {
     const prefix = prefixed("lease");
-    const lock = new RedisLock(raw, { prefix, lease: 150 });
+    // Renewed every third of the lease: only an event loop stalled for a whole lease (600 ms) could lose it.
+    const lock = new RedisLock(raw, { prefix, lease: 600 });
     const other = new RedisLock(raw, { prefix, waitTimeout: 0 });
     await lock.withLock("k", async () => {
-      await sleep(450);
+      await sleep(1_800);
       assert.ok(await raw.pttl(lockKey(`${prefix}k`)) > 0, "still held after three leases");
       await assert.rejects(other.withLock("k", () => Promise.resolve()), CacheError);
     });
