@@ -260,6 +260,12 @@ describe("bounded waits", () => {
         message: new RegExp(`^Cannot create TTLCache: ${option} must be at most 2147483647 ms`),
       });
     }
+    for (const [bad, name] of [[-1, "RangeError"], [NaN, "RangeError"], ["1s", "TypeError"], [null, "TypeError"]]) {
+      assert.throws(() => new TTLCache({ circuitBreaker: bad as never }), {
+        name: name as string,
+        message: /^Cannot create TTLCache: circuitBreaker must be a finite number >= 0 \(milliseconds\): received /,
+      });
+    }
     const cache = new TTLCache({});
     assert.rejects(cache.getOrSet("k", () => new Uint8Array(1), { hardTimeout: 2 ** 31 }), RangeError);
     assert.doesNotThrow(() => new TTLCache({ hardTimeout: 2 ** 31 - 1, circuitBreaker: 0 }));
