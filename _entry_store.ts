@@ -97,34 +97,7 @@ export class EntryStore<T> {
         return MISS;
       }
       const at = bytes instanceof Uint8Array ? plainPayloadAt(bytes) : -1;
-      if (at !== -1) {
-        const fresh = freshAt(bytes, p.clock);
-        const serializer = p.serializer;
-        if (serializer === undefined) {
-          if (fresh) p.bound.touch(bk);
-          return fresh ? bytes.slice(at) as T : MISS;
-        }
-        let loaded: T | Promise<T>;
-        try {
-          loaded = serializer.loads(bytes.subarray(at));
-        } catch (error) {
-          this.#undecodable(scope, key, bk, error);
-          return MISS;
-        }
-        if (loaded instanceof Promise) {
-          return loaded.then((value) => {
-            if (!fresh) return MISS;
-            p.bound.touch(bk);
-            return value;
-          }, (error) => {
-            this.#undecodable(scope, key, bk, error);
-            return MISS;
-          });
-        }
-        if (!fresh) return MISS;
-        p.bound.touch(bk);
-        return loaded;
-      }
+      if (at !== -1) return this.loadPlain(scope, key, bk, bytes, at, freshAt(bytes, p.clock));
       // Anything else (tags, or bytes to report) takes the general path.
       let found: Found<T> | undefined | Promise<Found<T> | undefined>;
       try {

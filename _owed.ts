@@ -10,6 +10,7 @@ import type { BackendIo } from "./_backend_io.ts";
 import type { Invalidation } from "./_bus_message.ts";
 import type { TagStamp } from "./_envelope.ts";
 import type { Records } from "./_records.ts";
+import { unrefTimer } from "./_unref.ts";
 
 // Past this many owed keys or records, the oldest is given up (and reported).
 const OWED_MAX = 100_000;
@@ -86,7 +87,7 @@ export class OwedInvalidations {
       this.#timer = undefined;
       void this.#retry();
     }, this.#delay);
-    unref(this.#timer);
+    unrefTimer(this.#timer);
   }
 
   async #retry(): Promise<void> {
@@ -124,14 +125,4 @@ function add(set: Set<string>, name: string, report: (error: unknown) => void): 
   const oldest = set.values().next().value!;
   set.delete(oldest);
   report(new RangeError(`Cannot keep owing more than ${OWED_MAX} invalidations: gave up on ${JSON.stringify(oldest)}`));
-}
-
-// A retry timer must not keep the process alive.
-function unref(timer: ReturnType<typeof setTimeout>): void {
-  if (typeof timer === "object" && timer !== null && "unref" in timer) (timer as { unref(): void }).unref();
-  else {
-    // Deno's timers are numbers, unref'd through its namespace (looked up by name: the core names no runtime).
-    const runtime = (globalThis as unknown as Record<string, { unrefTimer?(id: number): void } | undefined>)["Deno"];
-    runtime?.unrefTimer?.(timer as number);
-  }
 }

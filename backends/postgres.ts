@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { unrefTimer } from "../_unref.ts";
 import { Buffer } from "node:buffer";
 import postgres from "postgres";
 import type { Sql } from "postgres";
@@ -740,13 +741,4 @@ function wrap(context: string, error: unknown): CacheError {
   if (error instanceof CacheError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new CacheError(`${context}: ${message}`, { cause: error });
-}
-
-function unrefTimer(id: ReturnType<typeof setInterval>): void {
-  if (typeof id === "object" && id !== null && typeof (id as { unref?: unknown }).unref === "function") {
-    (id as { unref(): void }).unref();
-    return;
-  }
-  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
-  if (typeof id === "number") deno?.unrefTimer?.(id);
 }

@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { unrefTimer } from "../_unref.ts";
 import { CacheError } from "../errors.ts";
 import { checkFinite, checkKey, checkMethods, checkOptions, checkString, describe, optionNames } from "../_validate.ts";
 import type { BackendEntry, CacheBackend } from "../types.ts";
@@ -244,7 +245,7 @@ export class SqliteCacheBackend implements CacheBackend, AsyncDisposable {
     this.#statements = database === undefined ? open(this.#path, table) : setUp(database, table, CREATE);
     if (cleanupSeconds > 0) {
       this.#timer = setInterval(() => void this.cleanup().catch(() => {}), cleanupSeconds * 1000);
-      unref(this.#timer);
+      unrefTimer(this.#timer);
     }
   }
 
@@ -537,13 +538,6 @@ function failed(context: string, error: unknown): CacheError {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function unref(timer: unknown): void {
-  (timer as { unref?: () => void }).unref?.();
-  // Deno's global setInterval returns a number.
-  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
-  if (typeof timer === "number") deno?.unrefTimer?.(timer);
 }
 
 type Driver = new (path: string) => SqliteDatabase;

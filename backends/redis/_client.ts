@@ -108,15 +108,7 @@ export async function endClient(client: IORedisClient, ms: number): Promise<void
   if (closed !== undefined && !(await settlesWithin(closed, ms))) stream!.destroy();
 }
 
-/** Lets a background timer not keep the process alive, on Node, Bun and Deno. */
-export function unrefTimer(id: ReturnType<typeof setTimeout>): void {
-  if (typeof id === "object" && id !== null && typeof (id as { unref?: unknown }).unref === "function") {
-    (id as { unref(): void }).unref();
-    return;
-  }
-  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
-  if (typeof id === "number") deno?.unrefTimer?.(id);
-}
+export { unrefTimer } from "../../_unref.ts";
 
 // ioredis' option names: those it has a default for (in every version the peer range allows), and those it reads
 // without one. keyPrefix is left out: ioredis would prefix every key but not clear()'s SCAN pattern, so clear()
