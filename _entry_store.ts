@@ -80,8 +80,9 @@ export class EntryStore<T> {
   }
 
   // get(): the value of a fresh entry, or MISS. On a synchronous backend
-  // without l1 or owed invalidations, an entry without tags is served from its
-  // bytes with no header object, no payload view and no Found made.
+  // without l1 or owed invalidations, an entry without tags (or with only its
+  // namespace's current records) is served from its bytes with no header
+  // object, no payload view and no Found made.
   read(scope: Scope, key: string, bk: string): T | Miss | Promise<T | Miss> {
     const p = this.#p;
     const sync = p.io.sync;
@@ -96,7 +97,7 @@ export class EntryStore<T> {
         this.#gone(bk);
         return MISS;
       }
-      const at = bytes instanceof Uint8Array ? plainPayloadAt(bytes) : -1;
+      const at = bytes instanceof Uint8Array ? plainPayloadAt(bytes, scope.known, sync.matches) : -1;
       if (at !== -1) return this.loadPlain(scope, key, bk, bytes, at, freshAt(bytes, p.clock));
       // Anything else (tags, or bytes to report) takes the general path.
       let found: Found<T> | undefined | Promise<Found<T> | undefined>;
@@ -112,25 +113,26 @@ export class EntryStore<T> {
     return freshValue(found);
   }
 
-  // getOrSet() without l1 on a synchronous backend, nothing owed: the value of a fresh untagged entry, as
-  // loadPlain(). DECLINED, having done nothing, for anything else (missing, stale, tagged, a compute time to refresh
-  // early by, a failing read): the general path then reads it again.
+  // getOrSet() without l1 on a synchronous backend, nothing owed: the value of a fresh entry without tags (or with
+  // only its namespace's current records), as loadPlain(). DECLINED, having done nothing, for anything else (missing,
+  // stale, other tags, a compute time to refresh early by, a failing read): the general path then reads it again.
   freshPlain(scope: Scope, key: string, bk: string, earlyRefresh: boolean): T | Miss | Promise<T | Miss> | Declined {
     const p = this.#p;
     if (p.owed.any) return DECLINED;
+    const sync = p.io.sync!;
     let bytes: Uint8Array | undefined;
     try {
-      bytes = p.io.sync!.get(bk, false);
+      bytes = sync.get(bk, false);
     } catch {
       return DECLINED;
     }
     if (!(bytes instanceof Uint8Array)) return DECLINED;
-    const at = plainPayloadAt(bytes);
+    const at = plainPayloadAt(bytes, scope.known, sync.matches);
     if (at === -1 || (earlyRefresh && hasComputeTime(bytes)) || !freshAt(bytes, p.clock)) return DECLINED;
     return this.loadPlain(scope, key, bk, bytes, at, true);
   }
 
-  // An untagged entry (payload at `at`, see plainPayloadAt) served from its bytes as load() would, with no header
+  // An entry plainPayloadAt() accepted (payload at `at`) served from its bytes as load() would, with no header
   // object, no Found and no payload view for bytes: its value when `fresh`, else MISS.
   loadPlain(
     scope: Scope,
@@ -220,7 +222,9 @@ export class EntryStore<T> {
   ): Found<T> | undefined | Promise<Found<T> | undefined> {
     const entry = this.#decodeOrDrop(scope, key, bk, bytes);
     if (entry === undefined) return undefined;
-    for (const stamp of entry.tags) if (!sync.matches(stamp.record, stamp.token)) return this.#gone(bk);
+    for (const stamp of entry.tags) {
+      if (!sync.matches(stamp.record, stamp.token, 0, stamp.token.length)) return this.#gone(bk);
+    }
     return this.load(scope, key, bk, entry, undefined, NaN, since);
   }
 

@@ -177,16 +177,25 @@ export function decode(bytes: Uint8Array, known: readonly KnownRecord[] = NO_KNO
   return { expiresAt, freshUntil, delta, tags, payload: bytes.subarray(at) };
 }
 
+/** Whether `record`'s current token is `bytes[from..to)`. */
+export type TokenCheck = (record: string, bytes: Uint8Array, from: number, to: number) => boolean;
+
 /**
- * Where the payload of an entry without tags starts (10, 18 or 26), so a hit
- * can read it without a decoded header; -1 for anything else (an entry with
- * tags, or bytes decode() would refuse), which takes decode().
+ * Where the payload of an entry starts when a hit can read it without a
+ * decoded header: an entry without tags, or (given `current`) one whose every
+ * tag is a `known` record whose token is still current. -1 for anything else
+ * (another tag, a token no longer current, bytes decode() would refuse), which
+ * takes decode().
  */
-export function plainPayloadAt(bytes: Uint8Array): number {
+export function plainPayloadAt(
+  bytes: Uint8Array,
+  known: readonly KnownRecord[] = NO_KNOWN,
+  current?: TokenCheck,
+): number {
   const end = bytes.length;
   if (end < 10 || bytes[0] !== MAGIC) return -1;
   const flags = bytes[1];
-  if ((flags & ~(FRESH | DELTA)) !== 0 || maybeNaN(bytes, 2)) return -1;
+  if ((flags & ~KNOWN) !== 0 || maybeNaN(bytes, 2)) return -1;
   let at = 10;
   if (flags & FRESH) {
     if (at + 8 > end || maybeNaN(bytes, at)) return -1;
@@ -195,6 +204,28 @@ export function plainPayloadAt(bytes: Uint8Array): number {
   if (flags & DELTA) {
     if (at + 8 > end || !(getF64(bytes, at) >= 0)) return -1;
     at += 8;
+  }
+  if ((flags & TAGS) === 0) return at;
+  if (current === undefined || at + 2 > end) return -1;
+  const count = bytes[at] | (bytes[at + 1] << 8);
+  at += 2;
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > end) return -1;
+    const length = bytes[at] | (bytes[at + 1] << 8);
+    at += 2;
+    if (at + length + 1 > end) return -1;
+    let record: string | undefined;
+    for (const candidate of known) {
+      if (equal(candidate.bytes, bytes, at, at + length)) {
+        record = candidate.name;
+        break;
+      }
+    }
+    if (record === undefined) return -1;
+    at += length;
+    const tokenLength = bytes[at++];
+    if (at + tokenLength > end || !current(record, bytes, at, at + tokenLength)) return -1;
+    at += tokenLength;
   }
   return at;
 }

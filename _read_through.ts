@@ -257,9 +257,10 @@ export class ReadThrough<T> {
     } catch (error) {
       return Promise.reject(error);
     }
-    // A fresh untagged entry of a synchronous backend without l1 is served from its bytes: no Call, header or Found.
+    // A fresh entry of a synchronous backend without l1, untagged or tagged only by its namespace's still-current
+    // records, is served from its bytes: no Call, header or Found.
     if (
-      l1 === undefined && p.io.sync !== undefined && records.length === 0 &&
+      l1 === undefined && p.io.sync !== undefined && records === scope.records &&
       p.io.breakerError() === undefined
     ) {
       const readAt = this.#landings;

@@ -15,8 +15,8 @@ export interface SyncView {
   get(key: string, copy: boolean): Uint8Array | undefined;
   set(key: string, value: Uint8Array, ttl: number): void;
   delete(key: string): void;
-  /** Whether `key` holds exactly `bytes` (without copying the stored value out). */
-  matches(key: string, bytes: Uint8Array): boolean;
+  /** Whether `key` holds exactly `bytes[from..to)` (without copying the stored value out). */
+  matches(key: string, bytes: Uint8Array, from: number, to: number): boolean;
 }
 
 /** The backend's synchronous view, read once; undefined when it offers none (or it was overridden). */

@@ -232,7 +232,7 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
       get: (key, copy) => this.#read(key, copy),
       set: (key, value, ttl) => this.#set(key, value, ttl),
       delete: (key) => this.#entries.delete(key),
-      matches: (key, bytes) => this.#matches(key, bytes),
+      matches: (key, bytes, from, to) => this.#matches(key, bytes, from, to),
     };
   }
 
@@ -252,17 +252,18 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     return entry;
   }
 
-  #matches(key: string, bytes: Uint8Array): boolean {
+  #matches(key: string, bytes: Uint8Array, from: number, to: number): boolean {
     const entry = this.#live(key);
     if (entry === undefined) return false;
+    const length = to - from;
     if (typeof entry !== "string") {
       const value = entry.value;
-      if (value.length !== bytes.length) return false;
-      for (let i = 0; i < bytes.length; i++) if (value[i] !== bytes[i]) return false;
+      if (value.length !== length) return false;
+      for (let i = 0; i < length; i++) if (value[i] !== bytes[from + i]) return false;
       return true;
     }
-    if (entry.length - 8 !== bytes.length) return false;
-    for (let i = 0; i < bytes.length; i++) if (entry.charCodeAt(i + 8) !== bytes[i]) return false;
+    if (entry.length - 8 !== length) return false;
+    for (let i = 0; i < length; i++) if (entry.charCodeAt(i + 8) !== bytes[from + i]) return false;
     return true;
   }
 
