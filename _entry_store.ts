@@ -79,6 +79,11 @@ export class EntryStore<T> {
     this.#p = parts;
   }
 
+  /** Whether values are the stored bytes themselves (no serializer). */
+  get raw(): boolean {
+    return this.#p.serializer === undefined;
+  }
+
   // get(): the value of a fresh entry, or MISS. On a synchronous backend
   // without l1 or owed invalidations, an entry without tags (or with only its
   // namespace's current records) is served from its bytes with no header
@@ -141,6 +146,7 @@ export class EntryStore<T> {
     bytes: Uint8Array,
     at: number,
     fresh: boolean,
+    view = false,
   ): T | Miss | Promise<T | Miss> {
     const p = this.#p;
     if (p.owed.any && p.owed.covers(bk, NO_STAMPS)) return MISS;
@@ -148,7 +154,8 @@ export class EntryStore<T> {
     if (serializer === undefined) {
       if (!fresh) return MISS;
       p.bound.touch(bk);
-      return bytes.slice(at) as T;
+      // `view`: the caller copies the bytes out itself.
+      return (view ? bytes.subarray(at) : bytes.slice(at)) as T;
     }
     let loaded: T | Promise<T>;
     try {

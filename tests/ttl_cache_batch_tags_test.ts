@@ -30,6 +30,23 @@ describe("getMany / setMany / deleteMany", () => {
     assert.deepEqual(await cache.getMany([]), []);
   });
 
+  test("getMany of raw bytes hands out copies: writing to one changes neither the cache nor another value", async () => {
+    // Large values (kept by the memory backend as given) and small ones (kept packed), in a namespace and outside.
+    const cache = new TTLCache<Uint8Array>({ backend: new MemoryCacheBackend() });
+    const large = new Uint8Array(200).fill(7);
+    for (const view of [cache, cache.namespace("n")]) {
+      await view.set("big", large);
+      await view.set("small", new Uint8Array([1, 2, 3]));
+      const [big, small, again] = await view.getMany(["big", "small", "big"]);
+      assert.deepEqual([big!.length, small!.length, again!.length], [200, 3, 200]);
+      big!.fill(0);
+      small!.fill(0);
+      assert.deepEqual([...again!.subarray(0, 3)], [7, 7, 7], "each position is its own copy");
+      assert.deepEqual(await view.getMany(["big", "small"]), [large, new Uint8Array([1, 2, 3])]);
+      assert.notEqual(big!.buffer, large.buffer);
+    }
+  });
+
   test("getMany counts each hit and miss", async () => {
     const { cache } = setup();
     await cache.set("a", 1);
