@@ -9,6 +9,9 @@ const NAMESPACE = "\0n";
 const TAG_RECORD = "\0t";
 const NAMESPACE_RECORD = "\0g";
 const NONE: readonly string[] = [];
+// Backend keys remembered per namespace; the set starts over when full.
+const KEYS_MAX = 1_024;
+const KEY_MAX_LENGTH = 256;
 
 /** A namespace: where its keys live and the records whose tokens its entries carry. */
 export interface Scope {
@@ -19,6 +22,8 @@ export interface Scope {
   readonly records: readonly string[];
   /** The records with their bytes, so reading an entry's header names them without decoding text. */
   readonly known: readonly KnownRecord[];
+  /** The backend keys of recent keys (a namespace's only): see backendKey. */
+  readonly keys?: Map<string, string>;
 }
 
 /** The cache itself. */
@@ -34,14 +39,24 @@ export function childScope(parent: Scope, name: string): Scope {
     prefix: `${NAMESPACE}${encoded}|`,
     records,
     known: knownRecords(records),
+    keys: new Map(),
   };
 }
 
 /** The backend key of a user key in `scope`. */
 export function backendKey(scope: Scope, key: string): string {
-  const prefix = scope.prefix;
-  if (prefix !== "") return prefix + key;
-  return key.charCodeAt(0) === 0 ? NUL + key : key;
+  const keys = scope.keys;
+  if (keys === undefined) return key.charCodeAt(0) === 0 ? NUL + key : key;
+  // Hot keys (a cached function's) repeat: the same string each time keeps its hash for every lookup behind it,
+  // where a new concatenation is hashed again by each.
+  let bk = keys.get(key);
+  if (bk === undefined) {
+    bk = scope.prefix + key;
+    if (key.length > KEY_MAX_LENGTH) return bk;
+    if (keys.size >= KEYS_MAX) keys.clear();
+    keys.set(key, bk);
+  }
+  return bk;
 }
 
 /** The record behind a tag. */
