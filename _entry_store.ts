@@ -10,6 +10,7 @@ import {
   freshAt,
   hasComputeTime,
   type Header,
+  payloadOf,
   plainPayloadAt,
   sameToken,
   type TagStamp,
@@ -155,11 +156,11 @@ export class EntryStore<T> {
       if (!fresh) return MISS;
       p.bound.touch(bk);
       // `view`: the caller copies the bytes out itself.
-      return (view ? bytes.subarray(at) : bytes.slice(at)) as T;
+      return (view ? payloadOf(bytes, at) : bytes.slice(at)) as T;
     }
     let loaded: T | Promise<T>;
     try {
-      loaded = serializer.loads(bytes.subarray(at));
+      loaded = serializer.loads(payloadOf(bytes, at));
     } catch (error) {
       this.#undecodable(scope, key, bk, error);
       return MISS;

@@ -174,7 +174,17 @@ export function decode(bytes: Uint8Array, known: readonly KnownRecord[] = NO_KNO
     }
     tags = list;
   }
-  return { expiresAt, freshUntil, delta, tags, payload: bytes.subarray(at) };
+  return { expiresAt, freshUntil, delta, tags, payload: payloadOf(bytes, at) };
+}
+
+/**
+ * The payload of an entry starting at `at`, without copying a large one. A
+ * view of an array of up to 64 bytes would cost more than a copy: V8 keeps
+ * such arrays inside its heap and moves one out to a buffer of its own the
+ * first time a view of it is made.
+ */
+export function payloadOf(bytes: Uint8Array, at: number): Uint8Array {
+  return bytes.length <= 64 ? bytes.slice(at) : bytes.subarray(at);
 }
 
 /** Whether `record`'s current token is `bytes[from..to)`. */
