@@ -10,11 +10,14 @@ import {
   freshAt,
   hasComputeTime,
   type Header,
+  layoutOf,
   payloadOf,
   plainPayloadAt,
   sameToken,
   type TagStamp,
+  writeHeader,
 } from "./_envelope.ts";
+import { DUMPS_WITH_ROOM, type DumpsWithRoom } from "./_dumps_with_room.ts";
 import { backendError, type BackendIo } from "./_backend_io.ts";
 import type { SyncView } from "./_sync_view.ts";
 import type { InvalidationLink } from "./_invalidation.ts";
@@ -335,7 +338,19 @@ export class EntryStore<T> {
   /** The stored bytes of an entry. */
   envelope(value: T, now: number, ttl: number, grace: number, stamps: readonly TagStamp[], delta: number): Uint8Array {
     const freshUntil = now + ttl * 1000;
-    return encode({ expiresAt: freshUntil + grace * 1000, freshUntil, delta, tags: stamps }, this.#encode(value));
+    const header: Header = { expiresAt: freshUntil + grace * 1000, freshUntil, delta, tags: stamps };
+    const serializer = this.#p.serializer as (CacheSerializer<T> & Partial<DumpsWithRoom<T>>) | undefined;
+    const dumps = serializer?.[DUMPS_WITH_ROOM];
+    if (dumps !== undefined) {
+      const layout = layoutOf(header);
+      const out = dumps.call(serializer, value, layout.size);
+      if (out !== undefined) {
+        this.#checkSize(out.length - layout.size);
+        writeHeader(out, header, layout);
+        return out;
+      }
+    }
+    return encode(header, this.#encode(value));
   }
 
   // Stores one entry; on a backend with a SyncView, synchronously. `owed`: a
@@ -471,7 +486,7 @@ export class EntryStore<T> {
   }
 
   #encode(value: T): Uint8Array {
-    const { serializer, maxValueBytes } = this.#p;
+    const serializer = this.#p.serializer;
     let bytes: Uint8Array;
     if (serializer !== undefined) bytes = serializer.dumps(value);
     else if (value instanceof Uint8Array) bytes = value;
@@ -480,11 +495,16 @@ export class EntryStore<T> {
         `Cannot store ${typeName(value)} without a serializer: pass a serializer to TTLCache or store a Uint8Array`,
       );
     }
-    if (bytes.length > maxValueBytes) {
+    this.#checkSize(bytes.length);
+    return bytes;
+  }
+
+  #checkSize(length: number): void {
+    const maxValueBytes = this.#p.maxValueBytes;
+    if (length > maxValueBytes) {
       throw new ValueTooLargeError(
-        `Cannot store a value of ${bytes.length} bytes (encoded): over maxValueBytes (${maxValueBytes})`,
+        `Cannot store a value of ${length} bytes (encoded): over maxValueBytes (${maxValueBytes})`,
       );
     }
-    return bytes;
   }
 }

@@ -64,6 +64,22 @@ function getF64(source: Uint8Array, at: number): number {
 
 /** Builds the stored bytes of an entry. */
 export function encode(header: Header, payload: Uint8Array): Uint8Array {
+  const layout = layoutOf(header);
+  const out = new Uint8Array(layout.size + payload.length);
+  writeHeader(out, header, layout);
+  out.set(payload, layout.size);
+  return out;
+}
+
+/** How an entry's header is laid out: its size in bytes, its flags and its tags' names in UTF-8. */
+export interface Layout {
+  readonly size: number;
+  readonly flags: number;
+  readonly names: readonly Uint8Array[] | undefined;
+}
+
+/** The layout of `header`, so a payload can be written after it in the same array (see writeHeader). */
+export function layoutOf(header: Header): Layout {
   const { expiresAt, freshUntil, delta, tags } = header;
   let flags = 0;
   let size = 10;
@@ -81,19 +97,28 @@ export function encode(header: Header, payload: Uint8Array): Uint8Array {
     flags |= TAGS;
     size += 2;
     names = tags.map((tag) => utf8.encode(tag.record));
-    for (let i = 0; i < tags.length; i++) size += 3 + names[i].length + tags[i].token.length;
+    for (let i = 0; i < tags.length; i++) {
+      if (names[i].length > 0xffff || tags[i].token.length > 0xff) throw new RangeError("a tag is too long to store");
+      size += 3 + names[i].length + tags[i].token.length;
+    }
   }
-  const out = new Uint8Array(size + payload.length);
+  return { size, flags, names };
+}
+
+/** Writes `header` into the first `layout.size` bytes of `out`. */
+export function writeHeader(out: Uint8Array, header: Header, layout: Layout): void {
+  const { flags, names } = layout;
+  const tags = header.tags;
   out[0] = MAGIC;
   out[1] = flags;
-  putF64(out, 2, expiresAt);
+  putF64(out, 2, header.expiresAt);
   let at = 10;
   if (flags & FRESH) {
-    putF64(out, at, freshUntil);
+    putF64(out, at, header.freshUntil);
     at += 8;
   }
   if (flags & DELTA) {
-    putF64(out, at, delta);
+    putF64(out, at, header.delta);
     at += 8;
   }
   if (names !== undefined) {
@@ -102,7 +127,6 @@ export function encode(header: Header, payload: Uint8Array): Uint8Array {
     for (let i = 0; i < tags.length; i++) {
       const name = names[i];
       const token = tags[i].token;
-      if (name.length > 0xffff || token.length > 0xff) throw new RangeError("a tag is too long to store");
       out[at++] = name.length & 0xff;
       out[at++] = name.length >>> 8;
       out.set(name, at);
@@ -112,8 +136,6 @@ export function encode(header: Header, payload: Uint8Array): Uint8Array {
       at += token.length;
     }
   }
-  out.set(payload, at);
-  return out;
 }
 
 /** A record key with its UTF-8 bytes, so decode() can name it without decoding text. */

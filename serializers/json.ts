@@ -19,6 +19,7 @@ import { CacheError } from "../errors.ts";
 import { typeName } from "../_validate.ts";
 import { where } from "./_where.ts";
 import type { CacheSerializer } from "../types.ts";
+import { DUMPS_WITH_ROOM } from "../_dumps_with_room.ts";
 
 /** A value that {@linkcode JsonSerializer} can store. */
 export type JsonValue =
@@ -194,10 +195,31 @@ function plain(value: unknown, depth: number): boolean {
 // encode() for small values, and V8 keeps arrays of up to 64 bytes on its heap.
 const scratch = new Uint8Array(4096);
 
-function utf8(text: string): Uint8Array {
+// The UTF-8 of `text` after `room` zero bytes.
+function utf8(text: string, room: number): Uint8Array {
   // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-  if (text.length > scratch.length / 3) return encoder.encode(text);
-  return scratch.slice(0, encoder.encodeInto(text, scratch).written);
+  if (text.length > scratch.length / 3) {
+    const bytes = encoder.encode(text);
+    if (room === 0) return bytes;
+    const out = new Uint8Array(room + bytes.length);
+    out.set(bytes, room);
+    return out;
+  }
+  const written = encoder.encodeInto(text, scratch).written;
+  if (room === 0) return scratch.slice(0, written);
+  const out = new Uint8Array(room + written);
+  out.set(scratch.subarray(0, written), room);
+  return out;
+}
+
+// JSON.stringify without the checking replacer when the value needs none.
+function stringify(value: unknown): string {
+  if (plain(value, 0)) return JSON.stringify(value);
+  try {
+    return JSON.stringify(value, lossless);
+  } catch (error) {
+    throw unserializable(value, error);
+  }
 }
 
 // Short ASCII is decoded here: TextDecoder would first move an array that V8
@@ -247,14 +269,17 @@ export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {
    * cyclic, or is nested too deeply for `JSON.stringify`.
    */
   dumps(value: T): Uint8Array {
-    if (plain(value, 0)) return utf8(JSON.stringify(value));
-    let text: string;
-    try {
-      text = JSON.stringify(value, lossless);
-    } catch (error) {
-      throw unserializable(value, error);
-    }
-    return utf8(text);
+    return utf8(stringify(value), 0);
+  }
+
+  /**
+   * TTLCache's fast path (see _dumps_with_room.ts).
+   *
+   * @ignore
+   */
+  [DUMPS_WITH_ROOM](value: T, room: number): Uint8Array | undefined {
+    if (this.dumps !== JsonSerializer.prototype.dumps) return undefined;
+    return utf8(stringify(value), room);
   }
 
   /**

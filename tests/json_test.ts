@@ -116,6 +116,32 @@ describe("JsonSerializer", () => {
     assert.equal(json.loads(new TextEncoder().encode('"é"')), "é");
   });
 
+  test("TTLCache stores exactly what dumps() returns, for short, long and non-ASCII values, and honours an override", async () => {
+    const backend = new MemoryCacheBackend();
+    const cache = new TTLCache<unknown>({ backend, serializer: json });
+    const values = [1, "é", { a: "x".repeat(5_000), b: [1, null] }, "€".repeat(2_000), { deep: { n: -0.5 } }];
+    for (const [i, value] of values.entries()) {
+      await cache.set(`k${i}`, value);
+      assert.deepEqual(await cache.get(`k${i}`), value);
+      const stored = (await backend.get(`k${i}`))!;
+      const payload = json.dumps(value);
+      assert.deepEqual(stored.subarray(stored.length - payload.length), payload, `k${i} ends with dumps()`);
+    }
+    // A subclass's own dumps() is what gets stored, not the built-in fast path.
+    class Tagged extends JsonSerializer {
+      override dumps(value: unknown): Uint8Array {
+        return super.dumps({ wrapped: value });
+      }
+    }
+    const tagged = new TTLCache<unknown>({ backend, serializer: new Tagged() });
+    await tagged.set("t", 7);
+    assert.deepEqual(await tagged.get("t"), { wrapped: 7 });
+    await assert.rejects(
+      new TTLCache<unknown>({ serializer: json, maxValueBytes: 10 }).set("big", "x".repeat(20)),
+      { message: /a value of 22 bytes \(encoded\): over maxValueBytes \(10\)/ },
+    );
+  });
+
   test("JsonSerializer.loads() keeps __proto__ keys as plain data", () => {
     const value = json.loads(new TextEncoder().encode('{"__proto__":{"polluted":true},"a":1}')) as Record<
       string,
