@@ -25,6 +25,25 @@ const skip = await sharedRedisSkip();
 /** The Redis key of a lock named `name` (its prefixes included): the byte 0xFF, then the name in UTF-8. */
 const lockKey = (name: string) => Buffer.concat([Buffer.of(0xff), Buffer.from(name)]);
 
+/**
+ * Takes `key` and keeps it until let go: `holding` resolves (with the function that lets go) once the critical section
+ * runs, `done` when the lock is released; `then` runs after being let go, inside the critical section.
+ */
+function hold(
+  lock: RedisLock,
+  key: string,
+  then?: () => unknown,
+): { holding: Promise<() => void>; done: Promise<void> } {
+  let holding!: (letGo: () => void) => void;
+  const started = new Promise<() => void>((resolve) => (holding = resolve));
+  const done = lock.withLock(key, async () => {
+    await new Promise<void>((resolve) => holding(resolve));
+    then?.();
+  });
+  // A failed acquire fails `holding` too, instead of leaving its awaiter waiting.
+  return { holding: Promise.race([started, done.then(() => Promise.reject(new Error("never held")))]), done };
+}
+
 function runChild(args: string[]): Promise<{ results: string[]; count: number }> {
   const { command, args: base } = runtimeCommand(fileURLToPath(new URL("./_redis_lock_child.ts", import.meta.url)));
   return new Promise((resolve, reject) => {
@@ -220,13 +239,13 @@ describe("RedisLock", { skip }, () => {
     // Closed while a caller waits for its turn: the same words.
     const open = new RedisCacheBackend({ url: REDIS_URL, prefix: prefixed("closing") });
     const held = new RedisLock(open);
-    let letGo!: () => void;
-    const first = held.withLock("k", () => new Promise<void>((resolve) => (letGo = resolve)));
+    // The first holder is let go once it holds the lock: a fixed pause raced the connection under load, and a holder
+    // never let go kept its lease renewals (and so this process) going.
+    const first = hold(held, "k");
     const second = held.withLock("k", () => Promise.resolve());
-    await sleep(20);
-    letGo();
+    (await first.holding)();
     const closing = open.close();
-    await first;
+    await first.done;
     await assert.rejects(second, {
       name: "CacheError",
       message: 'Cannot acquire RedisLock "k": the backend is closed',
@@ -260,18 +279,15 @@ describe("RedisLock", { skip }, () => {
   test("RedisLock waiters of one process give up after waitTimeout in their queue, and the queue goes on", async () => {
     const lock = new RedisLock(raw, { prefix: prefixed("queue"), waitTimeout: 150 });
     const order: string[] = [];
-    let letGo!: () => void;
-    const held = lock.withLock(
-      "k",
-      () => new Promise<void>((resolve) => (letGo = resolve)).then(() => order.push("1")),
-    );
+    const held = hold(lock, "k", () => order.push("1"));
+    const letGo = await held.holding;
     const started = performance.now();
     const late = lock.withLock("k", () => Promise.resolve(order.push("late")));
     await assert.rejects(late, /Cannot acquire RedisLock "k" within 150 ms/);
     const waited = performance.now() - started;
     assert.ok(waited >= 140 && waited < 1_000, `gave up after ${Math.round(waited)} ms`);
     letGo();
-    await held;
+    await held.done;
     assert.equal(await lock.withLock("k", () => Promise.resolve("next")), "next");
     assert.deepEqual(order, ["1"]);
   });
