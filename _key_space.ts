@@ -9,8 +9,8 @@ const NAMESPACE = "\0n";
 const TAG_RECORD = "\0t";
 const NAMESPACE_RECORD = "\0g";
 const NONE: readonly string[] = [];
-// Backend keys remembered per namespace (256 keys of at most 128 characters), as make_key.ts keeps the keys of one-argument
-// calls; the set starts over when full.
+// Backend keys remembered per namespace (256 keys of at most 128 characters), as make_key.ts keeps the keys of
+// one-argument calls; the set starts over when full.
 const KEYS_MAX = 256;
 const KEY_MAX_LENGTH = 128;
 
