@@ -128,7 +128,7 @@ describe("JsonSerializer", () => {
       assert.deepEqual(stored.subarray(stored.length - payload.length), payload, `k${i} ends with dumps()`);
     }
     // A subclass's own dumps() is what gets stored, not the built-in fast path.
-    class Tagged extends JsonSerializer {
+    class Tagged extends JsonSerializer<unknown> {
       override dumps(value: unknown): Uint8Array {
         return super.dumps({ wrapped: value });
       }
