@@ -246,13 +246,7 @@ export function plainPayloadAt(
     const length = bytes[at] | (bytes[at + 1] << 8);
     at += 2;
     if (at + length + 1 > end) return -1;
-    let record: string | undefined;
-    for (const candidate of known) {
-      if (equal(candidate.bytes, bytes, at, at + length)) {
-        record = candidate.name;
-        break;
-      }
-    }
+    const record = knownName(bytes, at, at + length, known);
     if (record === undefined) return -1;
     at += length;
     const tokenLength = bytes[at++];
@@ -291,8 +285,15 @@ function maybeNaN(bytes: Uint8Array, at: number): boolean {
 const interned = new Map<number, KnownRecord>();
 const INTERNED_MAX = 4_096;
 
-function nameOf(bytes: Uint8Array, from: number, to: number, known: readonly KnownRecord[]): string | undefined {
+// The name of the `known` record whose bytes are bytes[from..to), if any.
+function knownName(bytes: Uint8Array, from: number, to: number, known: readonly KnownRecord[]): string | undefined {
   for (const candidate of known) if (equal(candidate.bytes, bytes, from, to)) return candidate.name;
+  return undefined;
+}
+
+function nameOf(bytes: Uint8Array, from: number, to: number, known: readonly KnownRecord[]): string | undefined {
+  const own = knownName(bytes, from, to, known);
+  if (own !== undefined) return own;
   let hash = 0x811c9dc5;
   for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
   const seen = interned.get(hash);

@@ -50,10 +50,10 @@ export function backendKey(scope: Scope, key: string): string {
   if (keys === undefined) return key.charCodeAt(0) === 0 ? NUL + key : key;
   // Hot keys (a cached function's) repeat: the same string each time keeps its hash for every lookup behind it,
   // where a new concatenation is hashed again by each.
+  if (key.length > KEY_MAX_LENGTH) return scope.prefix + key;
   let bk = keys.get(key);
   if (bk === undefined) {
     bk = scope.prefix + key;
-    if (key.length > KEY_MAX_LENGTH) return bk;
     if (keys.size >= KEYS_MAX) keys.clear();
     keys.set(key, bk);
   }
