@@ -8,6 +8,7 @@
 // field of an object in a 12-byte HeapNumber, and the object costs 12 bytes
 // more. Record and token pairs are strings shared by every copy carrying them.
 import type { Header } from "./_envelope.ts";
+import { hitClock } from "./_clock.ts";
 import { LruList, SharedLists } from "./_lru_list.ts";
 import { checkBoolean, checkCount, checkOptions, checkTtl, describe, optionNames } from "./_validate.ts";
 import type { Clock } from "./types.ts";
@@ -56,6 +57,8 @@ export class L1Tier<T> {
   // Record -> its token as this process last knew it; an entry stamped with another token is stale.
   readonly #records = new Map<string, string>();
   readonly #clock: Clock;
+  /** The clock a hit compares with (a coarse reading of a built-in clock, see hitClock). */
+  readonly hitClock: Clock;
   /** Whether the invalidation source is down (messages may be lost): new copies live busDownTtl at most. */
   sourceDown = false;
   // Counts the invalidations heard (and the source's returns): a value read
@@ -83,6 +86,7 @@ export class L1Tier<T> {
     this.clone = clone;
     this.busDownTtl = checkTtl(context, "l1.busDownTtl", busDownTtl, maxTtl);
     this.#clock = clock;
+    this.hitClock = hitClock(clock);
     this.decoded = decoded;
     this.listening = listening;
   }

@@ -61,9 +61,20 @@ export class LruList<V = undefined> {
   useSlot(key: string): number {
     const slot = this.#slots.get(key);
     if (slot === undefined) return -1;
-    if (slot !== this.#tail) {
-      this.#unlink(slot);
-      this.#append(slot);
+    const tail = this.#tail;
+    // The hot path of every l1 hit: unlink and append written out as one move.
+    if (slot !== tail && this.#ordered) {
+      const prev = this.#prev;
+      const next = this.#next;
+      const before = prev[slot];
+      const after = next[slot];
+      if (before === -1) this.#head = after;
+      else next[before] = after;
+      prev[after] = before;
+      prev[slot] = tail;
+      next[slot] = -1;
+      next[tail] = slot;
+      this.#tail = slot;
     }
     return slot;
   }

@@ -211,7 +211,7 @@ export class ReadThrough<T> {
       settings.signal?.throwIfAborted();
       // An in-process hit first: only checked keys get in, so the key needs no check here.
       if (l1 !== undefined && typeof key === "string") {
-        const now = p.clock.now();
+        const now = l1.hitClock.now();
         const slot = this.l1Hit(l1, scope, key, now);
         if (slot !== -1) {
           const value = l1.value(l1.valueAt(slot));

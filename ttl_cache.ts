@@ -313,7 +313,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const l1 = c.l1;
     // An in-process hit: one lookup, no validation (only checked keys get in), no decoding.
     if (l1 !== undefined && typeof key === "string") {
-      const slot = c.engine.l1Fresh(l1, this.#scope, key, c.clock.now());
+      const slot = c.engine.l1Fresh(l1, this.#scope, key, l1.hitClock.now());
       if (slot !== -1) return Promise.resolve(l1.value(l1.valueAt(slot)));
     }
     const scope = this.#scope;
@@ -364,7 +364,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const l1 = c.l1;
     // Only checked keys get into l1: a key found there needs no check.
     if (l1 !== undefined && typeof key === "string") {
-      const slot = c.engine.l1Fresh(l1, this.#scope, key, c.clock.now());
+      const slot = c.engine.l1Fresh(l1, this.#scope, key, l1.hitClock.now());
       if (slot !== -1) return l1.value(l1.valueAt(slot));
     }
     checkKey(PEEK, key);

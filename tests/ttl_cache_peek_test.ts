@@ -117,6 +117,15 @@ describe("peek", () => {
     assert.equal(cache.cacheInfo().misses, 0, "peek never counts a miss");
   });
 
+  test("with the default clock (read coarsely on hits), an expired copy is gone once a timer has run", async () => {
+    const cache = new TTLCache<unknown>({ serializer: new JsonSerializer(), l1: { maxSize: 10 } });
+    await cache.set("k", 1, { ttl: 0.02 });
+    for (let i = 0; i < 100; i++) assert.equal(cache.peek("k"), 1);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.equal(cache.peek("k"), undefined);
+    assert.equal(await cache.get("k"), undefined);
+  });
+
   test("another cache's writes, deletes, tag deletions and namespace clears reach peek through the bus", async () => {
     const { a, b } = pair();
     await a.set("k", 1, { tags: ["team"] });
