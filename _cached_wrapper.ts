@@ -116,17 +116,21 @@ export function wrap(
     return at.view.set(key, value, options);
   };
 
+  const lookup = (at: Scope, key: string, self: unknown, args: unknown[], signal: AbortSignal | undefined) => {
+    const factory = skip === undefined ? () => run.apply(self, args) : async (context: FactoryContext<unknown>) => {
+      const value = await run.apply(self, args);
+      if (skip(value)) context.skip();
+      return value;
+    };
+    return at.view.getOrSet(key, factory, optionsFor(at, self, args, signal));
+  };
+  // The hit path: no closure but the factory when the key is at hand.
   const call = (self: unknown, args: unknown[], signal: AbortSignal | undefined): Promise<unknown> => {
     try {
-      return Promise.resolve(withKey(self, args, (at, key) => {
-        checked(key);
-        const factory = skip === undefined ? () => run.apply(self, args) : async (context: FactoryContext<unknown>) => {
-          const value = await run.apply(self, args);
-          if (skip(value)) context.skip();
-          return value;
-        };
-        return at.view.getOrSet(key, factory, optionsFor(at, self, args, signal));
-      }));
+      const at = scopeOf(self);
+      const key = at.keyOf(self, args);
+      if (typeof key === "string") return lookup(at, key, self, args, signal);
+      return Promise.resolve(key).then((resolved) => lookup(at, checked(resolved), self, args, signal));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -129,12 +129,25 @@ export class LruList<V = undefined> {
   delete(key: string): boolean {
     const slot = this.#slots.get(key);
     if (slot === undefined) return false;
+    this.#release(key, slot);
+    return true;
+  }
+
+  /** Stops tracking `key`; returns its value (`undefined` when it had none or was not tracked), in one lookup. */
+  take(key: string): V | undefined {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return undefined;
+    const value = this.#values?.[slot];
+    this.#release(key, slot);
+    return value;
+  }
+
+  #release(key: string, slot: number): void {
     this.#slots.delete(key);
     this.#unlink(slot);
     this.#keys[slot] = undefined;
     if (this.#values !== undefined) this.#values[slot] = undefined;
     this.#free.push(slot);
-    return true;
   }
 
   /** The least recently used key, or `undefined` when none is tracked. */

@@ -41,8 +41,7 @@ export class SizeBound {
 
   /** `bk` is gone (deleted, found missing or undecodable). */
   delete(bk: string): void {
-    const records = this.#tracked.peek(bk);
-    if (this.#tracked.delete(bk)) this.#unindex(bk, records);
+    this.#unindex(bk, this.#tracked.take(bk));
   }
 
   /** Every entry carrying one of `records` is dead (a tag deleted, a namespace cleared). */

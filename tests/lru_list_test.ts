@@ -7,7 +7,7 @@ import { LruList } from "../_lru_list.ts";
 
 type Op =
   | { op: "set"; key: string; expiresAt: number }
-  | { op: "touch" | "delete" | "get"; key: string }
+  | { op: "touch" | "delete" | "get" | "take" | "useSlot"; key: string }
   | { op: "deleteExpired"; now: number }
   | { op: "clear" };
 
@@ -16,7 +16,10 @@ const time = fc.integer({ min: 0, max: 100 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant("set" as const), key, expiresAt: time }), weight: 4 },
   {
-    arbitrary: fc.record({ op: fc.constantFrom("touch" as const, "delete" as const, "get" as const), key }),
+    arbitrary: fc.record({
+      op: fc.constantFrom("touch" as const, "delete" as const, "get" as const, "take" as const, "useSlot" as const),
+      key,
+    }),
     weight: 4,
   },
   fc.record({ op: fc.constant("deleteExpired" as const), now: time }),
@@ -26,12 +29,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 test("LruList keeps keys, expiries and LRU order like a Map in LRU order", () => {
   fc.assert(
     fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
-      const list = new LruList();
+      // Each key's value is its expiry + 1,000, so value reads can be checked against the model.
+      const list = new LruList<number>();
       const model = new Map<string, number>();
       for (const o of ops) {
         switch (o.op) {
           case "set":
-            list.set(o.key, o.expiresAt);
+            list.set(o.key, o.expiresAt, o.expiresAt + 1_000);
             model.delete(o.key);
             model.set(o.key, o.expiresAt);
             break;
@@ -47,6 +51,25 @@ test("LruList keeps keys, expiries and LRU order like a Map in LRU order", () =>
           case "delete":
             assert.equal(list.delete(o.key), model.delete(o.key));
             break;
+          case "take": {
+            const expiresAt = model.get(o.key);
+            assert.equal(list.take(o.key), expiresAt === undefined ? undefined : expiresAt + 1_000);
+            model.delete(o.key);
+            break;
+          }
+          case "useSlot": {
+            const slot = list.useSlot(o.key);
+            const expiresAt = model.get(o.key);
+            if (expiresAt === undefined) {
+              assert.equal(slot, -1);
+              break;
+            }
+            assert.equal(list.valueAt(slot), expiresAt + 1_000);
+            assert.equal(list.expiryAt(slot), expiresAt);
+            model.delete(o.key);
+            model.set(o.key, expiresAt);
+            break;
+          }
           case "get":
             assert.equal(list.get(o.key), model.get(o.key));
             break;
@@ -99,6 +122,20 @@ test("an unordered LruList keeps the same keys, expiries and values as a Map, an
           case "delete":
             assert.equal(list.delete(o.key), model.delete(o.key));
             break;
+          case "take":
+            assert.equal(list.take(o.key), model.get(o.key)?.value);
+            model.delete(o.key);
+            break;
+          case "useSlot": {
+            const slot = list.useSlot(o.key);
+            const entry = model.get(o.key);
+            assert.equal(slot === -1, entry === undefined);
+            if (entry !== undefined) {
+              assert.equal(list.valueAt(slot), entry.value);
+              assert.equal(list.expiryAt(slot), entry.expiresAt);
+            }
+            break;
+          }
           case "get":
             assert.equal(list.get(o.key), model.get(o.key)?.expiresAt);
             assert.equal(list.peek(o.key), model.get(o.key)?.value);

@@ -1,6 +1,6 @@
 // Profiles cachet's hot paths with V8's CPU profiler and prints where the time
 // goes (self time per function):
-//   node_modules/.bin/node scripts/bench/profile.ts [get-bytes|get-json|set-json|cached-hit|cached-object]
+//   node_modules/.bin/node scripts/bench/profile.ts [get-bytes|get-json|get-miss|set-bytes|set-json|cached-hit|cached-object]
 // It re-runs itself with --cpu-prof, reads the profile and keeps it in .tmp/profiles/.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -12,7 +12,7 @@ import { CAPACITY, jsonBytes, keys, record } from "./_fixtures.ts";
 import { cached } from "../../decorator.ts";
 import { root } from "../_common.ts";
 
-const CASES = ["get-bytes", "get-json", "set-json", "cached-hit", "cached-object"];
+const CASES = ["get-bytes", "get-json", "get-miss", "set-bytes", "set-json", "cached-hit", "cached-object"];
 const [which = "get-json", child] = process.argv.slice(2);
 if (!CASES.includes(which)) {
   console.error(`case must be one of ${CASES.join(", ")}: received ${JSON.stringify(which)}`);
@@ -36,11 +36,13 @@ if (child !== "--child") {
 
 async function profile(which: string): Promise<void> {
   const hitKeys = keys("user", CAPACITY);
+  const missKeys = keys("absent", CAPACITY);
   const values = hitKeys.map((_, i) => record(i));
+  const bytes = values.map(jsonBytes);
   const raw = new TTLCache({ maxSize: CAPACITY });
   const json = new TTLCache<unknown>({ maxSize: CAPACITY, serializer: new JsonSerializer() });
   for (const [i, k] of hitKeys.entries()) {
-    await raw.set(k, jsonBytes(values[i]));
+    await raw.set(k, bytes[i]);
     await json.set(k, values[i]);
   }
   const getUser = cached(json)(function getUser(id: number) {
@@ -55,6 +57,8 @@ async function profile(which: string): Promise<void> {
     for (let i = 0; i < CAPACITY; i++) {
       if (which === "get-bytes") await raw.get(hitKeys[i]);
       else if (which === "get-json") await json.get(hitKeys[i]);
+      else if (which === "get-miss") await raw.get(missKeys[i]);
+      else if (which === "set-bytes") await raw.set(hitKeys[i], bytes[i]);
       else if (which === "set-json") await json.set(hitKeys[i], values[i]);
       else if (which === "cached-hit") await getUser(i % 100);
       else await search({ team: "core", page: i % 100 });
