@@ -367,9 +367,10 @@ export class EntryStore<T> {
     owed = true,
   ): Promise<void> {
     const p = this.#p;
+    const now = p.clock.now();
     let bytes: Uint8Array;
     try {
-      bytes = this.envelope(value, p.clock.now(), ttl, grace, stamps, delta);
+      bytes = this.envelope(value, now, ttl, grace, stamps, delta);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -398,7 +399,8 @@ export class EntryStore<T> {
     }
     p.stats.emitKey("set", scope.path, key, delta > 0 ? { duration: delta } : undefined);
     this.#written(scope, bk, bytes, since);
-    const victims = this.#admit(bk, lifetime, stamps);
+    // The time of the write itself: a synchronous backend stored it just now.
+    const victims = this.#admit(bk, lifetime, stamps, now);
     try {
       for (const victim of victims) sync.delete(victim);
     } catch (cause) {
@@ -458,16 +460,16 @@ export class EntryStore<T> {
 
   /** Counts a key just written in the LRU bound, deleting what it evicts. */
   admitted(bk: string, lifetime: number, stamps: readonly TagStamp[]): Promise<void> | undefined {
-    const victims = this.#admit(bk, lifetime, stamps);
+    const victims = this.#admit(bk, lifetime, stamps, this.#p.clock.now());
     if (victims.length === 0) return undefined;
     const io = this.#p.io;
     return victims.length === 1 ? io.delete(victims[0], victims[0]) : io.deleteMany(victims, victims.join(", "));
   }
 
-  #admit(bk: string, seconds: number, stamps: readonly TagStamp[]): readonly string[] {
+  #admit(bk: string, seconds: number, stamps: readonly TagStamp[], now: number): readonly string[] {
     const p = this.#p;
     const records = stamps.length === 0 ? NO_RECORDS : stamps.map((stamp) => stamp.record);
-    const victims = p.bound.admit(bk, seconds, p.clock.now(), records);
+    const victims = p.bound.admit(bk, seconds, now, records);
     if (victims.length === 0) return victims;
     if (p.l1 !== undefined) { for (const victim of victims) p.l1.delete(victim); }
     if (p.stats.listening.has("evict")) { for (const victim of victims) p.stats.emit("evict", "", userKeyOf(victim)); }

@@ -115,6 +115,14 @@ export class L1Tier<T> {
     return -1;
   }
 
+  /** Like find(), but -1 also for a copy no longer fresh here (kept: getOrSet may serve it within grace). */
+  fresh(bk: string, now: number): number {
+    const slot = this.find(bk, now);
+    // find() checked the expiry: without these columns, that is the end of freshness too.
+    if (slot === -1 || (this.#freshUntil === undefined && this.#staleAt === undefined)) return slot;
+    return now < this.freshUntil(slot) ? slot : -1;
+  }
+
   /** The stored value in a slot find() returned. */
   valueAt(slot: number): T {
     return this.#entries.valueAt(slot);

@@ -169,33 +169,33 @@ export class ReadThrough<T> {
     this.#defaultCall = { ...parts.defaults, ttl: parts.ttl, tags: NO_TAGS, lock: true, signal: undefined };
   }
 
-  // The l1 slot of `key`'s fresh in-process copy, counted as a hit; -1 when
-  // there is none (get and peek). Read the slot at once: a write may reuse it.
-  l1Fresh(l1: L1Tier<T>, scope: Scope, key: string, now: number): number {
-    const slot = l1.find(backendKey(scope, key), now);
-    if (slot === -1 || !(now < l1.freshUntil(slot))) return -1;
-    const stats = this.#p.stats;
-    stats.hits++;
-    stats.l1Hits++;
-    if (stats.listening.size > 0) stats.emit("hit", scope.path, { key, tier: "l1" });
-    return slot;
-  }
-
   // The l1 slot of `key`'s in-process copy (-1: none), counted as a hit when
   // fresh (`now` < its freshUntil). Read the slot at once: a write may reuse it.
   l1Hit(l1: L1Tier<T>, scope: Scope, key: string, now: number): number {
     const slot = l1.find(backendKey(scope, key), now);
-    if (slot !== -1 && now < l1.freshUntil(slot)) {
-      const stats = this.#p.stats;
-      stats.hits++;
-      stats.l1Hits++;
-      if (stats.listening.size > 0) stats.emit("hit", scope.path, { key, tier: "l1" });
-    }
+    if (slot !== -1 && now < l1.freshUntil(slot)) this.#p.stats.l1Hit(scope.path, key);
     return slot;
   }
 
   /** See TTLCache.getOrSet. */
   getOrSet(scope: Scope, key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
+    // A fresh l1 copy, for a call whose settings are known valid and ask for no signal or early refresh: the hot
+    // path, kept small so that it is optimized on its own; anything else takes the full path, which judges it again.
+    const l1 = this.#p.l1;
+    if (l1 !== undefined && typeof key === "string" && typeof factory === "function") {
+      const settings = options === undefined ? this.#defaultCall : this.#validated.get(options);
+      if (settings !== undefined && settings.signal === undefined && !(settings.earlyRefresh > 0)) {
+        const slot = l1.fresh(backendKey(scope, key), l1.hitClock.now());
+        if (slot !== -1) {
+          this.#p.stats.l1Hit(scope.path, key);
+          return Promise.resolve(l1.value(l1.valueAt(slot)));
+        }
+      }
+    }
+    return this.#getOrSet(scope, key, factory, options);
+  }
+
+  #getOrSet(scope: Scope, key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
     const p = this.#p;
     const l1 = p.l1;
     let settings: CallSettings;

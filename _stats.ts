@@ -18,6 +18,13 @@ export class Stats {
     this.#target = target;
   }
 
+  /** A hit served from l1 (get, peek, getOrSet). */
+  l1Hit(path: string, key: string): void {
+    this.hits++;
+    this.l1Hits++;
+    if (this.listening.size > 0) this.emit("hit", path, { key, tier: "l1" });
+  }
+
   /** Dispatches an event of `type` from the namespace at `path`, if someone listens. */
   emit(type: CacheEventType, path: string, init: CacheEventInit): void {
     if (!this.listening.has(type)) return;
