@@ -181,14 +181,30 @@ export class ReadThrough<T> {
   getOrSet(scope: Scope, key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
     // A fresh l1 copy, for a call whose settings are known valid and ask for no signal or early refresh: the hot
     // path, kept small so that it is optimized on its own; anything else takes the full path, which judges it again.
-    const l1 = this.#p.l1;
-    if (l1 !== undefined && typeof key === "string" && typeof factory === "function") {
+    const p = this.#p;
+    const l1 = p.l1;
+    if (typeof key === "string" && typeof factory === "function") {
       const settings = options === undefined ? this.#defaultCall : this.#validated.get(options);
-      if (settings !== undefined && settings.signal === undefined && !(settings.earlyRefresh > 0)) {
-        const slot = l1.fresh(backendKey(scope, key), l1.hitClock.now());
-        if (slot !== -1) {
-          this.#p.stats.l1Hit(scope.path, key);
-          return Promise.resolve(l1.value(l1.valueAt(slot)));
+      if (settings !== undefined && settings.signal === undefined) {
+        if (l1 !== undefined) {
+          if (!(settings.earlyRefresh > 0)) {
+            const slot = l1.fresh(backendKey(scope, key), l1.hitClock.now());
+            if (slot !== -1) {
+              p.stats.l1Hit(scope.path, key);
+              return Promise.resolve(l1.value(l1.valueAt(slot)));
+            }
+          }
+        } else if (p.io.sync !== undefined && settings.tags.length === 0 && p.io.breakerError() === undefined) {
+          // A fresh entry of a synchronous backend, untagged or tagged only by its namespace's current records,
+          // served from its bytes (see freshPlain). Only checked keys were written, so a hit needs no key check.
+          const hit = p.store.freshPlain(scope, key, backendKey(scope, key), settings.earlyRefresh > 0);
+          if (hit instanceof Promise) {
+            // An asynchronous serializer: a value it could not decode was dropped, and the full path reads again.
+            return hit.then((value) =>
+              value === MISS ? this.#getOrSet(scope, key, factory, options) : this.#plainHit(scope, key, value)
+            );
+          }
+          if (hit !== DECLINED && hit !== MISS) return Promise.resolve(this.#plainHit(scope, key, hit));
         }
       }
     }

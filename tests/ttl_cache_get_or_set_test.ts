@@ -36,6 +36,34 @@ describe("getOrSet value semantics", () => {
     assert.equal(await cache.get("k"), 7);
   });
 
+  test("an asynchronous serializer: a hit decodes once, and bytes it rejects are computed again once", async () => {
+    let loads = 0;
+    const serializer = {
+      dumps: (value: unknown) => new TextEncoder().encode(JSON.stringify(value)),
+      loads: async (bytes: Uint8Array) => {
+        loads++;
+        await Promise.resolve();
+        const value = JSON.parse(new TextDecoder().decode(bytes));
+        if (value === "bad") throw new Error("refused");
+        return value;
+      },
+    };
+    for (const options of [undefined, Object.freeze({ ttl: 30 })]) {
+      const cache = new TTLCache<unknown>({ serializer, onError: () => {} });
+      let runs = 0;
+      assert.equal(await cache.getOrSet("k", () => (runs++, 1), options), 1);
+      await cache.getOrSet("k", () => (runs++, 2), options); // a frozen options object is known valid from here on
+      loads = 0;
+      assert.equal(await cache.getOrSet("k", () => (runs++, 2), options), 1);
+      assert.deepEqual({ loads, runs }, { loads: 1, runs: 1 });
+      await cache.set("bad", "bad");
+      assert.equal(await cache.getOrSet("bad", () => (runs++, "good"), options), "good");
+      assert.equal(await cache.getOrSet("bad", () => (runs++, "other"), options), "good");
+      assert.equal(runs, 2);
+      assert.equal(cache.cacheInfo().errors, 1);
+    }
+  });
+
   test("exactly one miss per cold call, one hit per warm call", async () => {
     const { cache } = setup();
     await cache.getOrSet("k", () => 1);
