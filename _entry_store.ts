@@ -158,8 +158,8 @@ export class EntryStore<T> {
     if (serializer === undefined) {
       if (!fresh) return MISS;
       p.bound.touch(bk);
-      // `view`: the caller copies the bytes out itself.
-      return (view ? payloadOf(bytes, at) : bytes.slice(at)) as T;
+      // `view`: the caller copies the payload (from `at`) out of the entry's bytes itself.
+      return (view ? bytes : bytes.slice(at)) as T;
     }
     let loaded: T | Promise<T>;
     try {

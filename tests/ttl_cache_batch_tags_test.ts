@@ -44,6 +44,17 @@ describe("getMany / setMany / deleteMany", () => {
       assert.deepEqual([...again!.subarray(0, 3)], [7, 7, 7], "each position is its own copy");
       assert.deepEqual(await view.getMany(["big", "small"]), [large, new Uint8Array([1, 2, 3])]);
       assert.notEqual(big!.buffer, large.buffer);
+      // Payloads copied by hand (short) and with set() (long), side by side in one buffer, each at its own offset.
+      const huge = Uint8Array.from({ length: 1_000 }, (_, i) => i % 251);
+      const shorter = Uint8Array.from({ length: 256 }, (_, i) => 255 - i);
+      await view.set("huge", huge);
+      await view.set("shorter", shorter);
+      assert.deepEqual(await view.getMany(["shorter", "huge", "small", "huge"]), [
+        shorter,
+        huge,
+        new Uint8Array([1, 2, 3]),
+        huge,
+      ]);
     }
   });
 
