@@ -18,6 +18,7 @@ import {
   writeHeader,
 } from "./_envelope.ts";
 import { DUMPS_WITH_ROOM, type DumpsWithRoom } from "./_dumps_with_room.ts";
+import { LOADS_AT, type LoadsAt } from "./_loads_at.ts";
 import { backendError, type BackendIo } from "./_backend_io.ts";
 import type { SyncView } from "./_sync_view.ts";
 import type { InvalidationLink } from "./_invalidation.ts";
@@ -163,7 +164,9 @@ export class EntryStore<T> {
     }
     let loaded: T | Promise<T>;
     try {
-      loaded = serializer.loads(payloadOf(bytes, at));
+      const loadsAt = (serializer as Partial<LoadsAt<T>>)[LOADS_AT];
+      const inPlace = loadsAt === undefined ? undefined : loadsAt.call(serializer, bytes, at);
+      loaded = inPlace !== undefined ? inPlace : serializer.loads(payloadOf(bytes, at));
     } catch (error) {
       this.#undecodable(scope, key, bk, error);
       return MISS;

@@ -105,6 +105,8 @@ describe("JsonSerializer", () => {
       [0xef, 0xbb, 0xbf, 0x31], // a BOM is not JSON
       [0x22, 0xff, 0x22], // invalid UTF-8 inside a string
       [0x22, 0xc3, 0x22], // truncated UTF-8
+      [0x22, 0xed, 0xa0, 0x80, 0x22], // an encoded surrogate
+      [0x22, 0xc0, 0x80, 0x22], // an overlong encoding
     ];
     for (const bytes of bad) {
       for (const length of [0, 100]) {
@@ -114,6 +116,34 @@ describe("JsonSerializer", () => {
       }
     }
     assert.equal(json.loads(new TextEncoder().encode('"é"')), "é");
+    // A real U+FFFD is text, not an error (the native decoder's replacement character looks the same).
+    assert.equal(json.loads(new TextEncoder().encode('"\uFFFD"')), "\uFFFD");
+    assert.equal(json.loads(new TextEncoder().encode(`"${"\uFFFD".repeat(100)}"`)), "\uFFFD".repeat(100));
+  });
+
+  test("without a native UTF-8 decoder (as in a browser), loads() reads the same and is as strict", async () => {
+    // A fresh copy of the module, loaded while globalThis has no Buffer, takes the TextDecoder path.
+    const saved = Object.getOwnPropertyDescriptor(globalThis, "Buffer");
+    let Fallback: typeof JsonSerializer;
+    try {
+      delete (globalThis as { Buffer?: unknown }).Buffer;
+      const url = new URL("../serializers/json.ts", import.meta.url).href + "?without-buffer";
+      ({ JsonSerializer: Fallback } = await import(url));
+    } finally {
+      if (saved !== undefined) Object.defineProperty(globalThis, "Buffer", saved);
+    }
+    const fallback = new Fallback<unknown>();
+    const pad = " ".repeat(100); // past the 64 bytes decoded by hand
+    for (const value of ["ascii", "é€𝄞", "\uFFFD", { a: "x".repeat(200) }]) {
+      const bytes = new TextEncoder().encode(JSON.stringify(value) + pad);
+      assert.deepEqual(fallback.loads(bytes), value);
+      assert.deepEqual(json.loads(bytes), value);
+    }
+    for (const bad of [[0xef, 0xbb, 0xbf, 0x31], [0x22, 0xff, 0x22], [0x22, 0xed, 0xa0, 0x80, 0x22]]) {
+      const input = Uint8Array.from([...bad, ...new TextEncoder().encode(pad)]);
+      assert.throws(() => fallback.loads(input), CacheError);
+      assert.throws(() => json.loads(input), CacheError);
+    }
   });
 
   test("TTLCache stores exactly what dumps() returns, for short, long and non-ASCII values, and honours an override", async () => {
@@ -136,6 +166,15 @@ describe("JsonSerializer", () => {
     const tagged = new TTLCache<unknown>({ backend, serializer: new Tagged() });
     await tagged.set("t", 7);
     assert.deepEqual(await tagged.get("t"), { wrapped: 7 });
+    // And a subclass's own loads() is what reads it back, on get and on getOrSet.
+    class Unwrapped extends JsonSerializer<unknown> {
+      override loads(data: Uint8Array): unknown {
+        return (super.loads(data) as { wrapped: unknown }).wrapped;
+      }
+    }
+    const unwrapped = new TTLCache<unknown>({ backend, serializer: new Unwrapped() });
+    assert.equal(await unwrapped.get("t"), 7);
+    assert.equal(await unwrapped.getOrSet("t", () => 0), 7);
     await assert.rejects(
       new TTLCache<unknown>({ serializer: json, maxValueBytes: 10 }).set("big", "x".repeat(20)),
       { message: /a value of 22 bytes \(encoded\): over maxValueBytes \(10\)/ },
