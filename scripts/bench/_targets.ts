@@ -1,4 +1,4 @@
-// The speed and memory targets of issues #7, #12, #13 and #14, checked against a run's results.
+// The speed and memory targets of issues #7, #12, #13, #14, #21 and #23, checked against a run's results.
 import type { Row, SuiteResult } from "./_harness.ts";
 
 interface Target {
@@ -207,6 +207,51 @@ const TARGETS: Target[] = [
     cachet: /l1 tier/,
     peer: /^lru-cache/,
     met: (x) => 1 / x <= 1.5,
+    describe: (x) => `${(1 / x).toFixed(2)}× lru-cache`,
+  },
+  {
+    text: "#23 memory `get` hit (JSON) ≥ 2× bentocache",
+    suite: "memory",
+    groups: /^get hit/,
+    cachet: /^cachet TTLCache \(JSON\)/,
+    peer: /^bentocache/,
+    met: (x) => x >= 2,
+    describe: times,
+  },
+  {
+    text: "#23 L1 hit ≥ 0.8× the `await Map.get` floor",
+    suite: "tiers",
+    groups: /^L1 hit/,
+    cachet: /^cachet/,
+    peer: /^await Map\.get/,
+    met: (x) => x >= 0.8,
+    describe: times,
+  },
+  {
+    text: "#23 `peek` ≥ 1/3 of lru-cache `get`",
+    suite: "tiers",
+    groups: /^synchronous L1 hit/,
+    cachet: /peek/,
+    peer: /^lru-cache get/,
+    met: (x) => x >= 1 / 3,
+    describe: times,
+  },
+  {
+    text: "#23 l1 bytes per entry ≤ 1.5× lru-cache untagged",
+    suite: "footprint",
+    groups: /./,
+    cachet: /^cachet l1 tier \(/,
+    peer: /^lru-cache/,
+    met: (x) => 1 / x <= 1.5,
+    describe: (x) => `${(1 / x).toFixed(2)}× lru-cache`,
+  },
+  {
+    text: "#23 l1 bytes per entry ≤ 2× lru-cache tagged, or namespaced and tagged",
+    suite: "footprint",
+    groups: /./,
+    cachet: /^cachet l1 tier, .*tag/,
+    peer: /^lru-cache/,
+    met: (x) => 1 / x <= 2,
     describe: (x) => `${(1 / x).toFixed(2)}× lru-cache`,
   },
 ];
