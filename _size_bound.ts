@@ -41,7 +41,8 @@ export class SizeBound {
 
   /** `bk` is gone (deleted, found missing or undecodable). */
   delete(bk: string): void {
-    this.#unindex(bk, this.#tracked.take(bk));
+    const records = this.#tracked.take(bk);
+    if (records !== undefined) this.#unindex(bk, records);
   }
 
   /** Every entry carrying one of `records` is dead (a tag deleted, a namespace cleared). */
