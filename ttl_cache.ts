@@ -896,8 +896,9 @@ function copyOut(values: Uint8Array[], at: readonly number[], from: Int32Array):
     const entry = values[i];
     const start = from[i];
     const length = entry.length - start;
-    // A short payload is copied by hand: a subarray to set() from would cost more than the copy.
-    if (length <= 256) { for (let j = 0; j < length; j++) out[offset + j] = entry[start + j]; }
+    // An entry of up to 64 bytes is copied by hand: V8 keeps such an array on its heap and would move it to a buffer
+    // of its own to make the view set() copies from.
+    if (entry.length <= 64) { for (let j = 0; j < length; j++) out[offset + j] = entry[start + j]; }
     else out.set(entry.subarray(start), offset);
     values[i] = out.subarray(offset, offset + length);
     offset += length;
