@@ -76,6 +76,13 @@ export interface StoreParts<T> {
   readonly onError: TTLCacheOptions<T>["onError"];
 }
 
+// The serializer's value of the payload at `at` in an entry's bytes: read in place when the serializer offers it.
+function loads<T>(serializer: CacheSerializer<T>, bytes: Uint8Array, at: number): T | Promise<T> {
+  const loadsAt = (serializer as Partial<LoadsAt<T>>)[LOADS_AT];
+  const inPlace = loadsAt === undefined ? undefined : loadsAt.call(serializer, bytes, at);
+  return inPlace !== undefined ? inPlace : serializer.loads(payloadOf(bytes, at));
+}
+
 /** Reads, decodes and writes one cache's entries. */
 export class EntryStore<T> {
   readonly #p: StoreParts<T>;
@@ -164,9 +171,7 @@ export class EntryStore<T> {
     }
     let loaded: T | Promise<T>;
     try {
-      const loadsAt = (serializer as Partial<LoadsAt<T>>)[LOADS_AT];
-      const inPlace = loadsAt === undefined ? undefined : loadsAt.call(serializer, bytes, at);
-      loaded = inPlace !== undefined ? inPlace : serializer.loads(payloadOf(bytes, at));
+      loaded = loads(serializer, bytes, at);
     } catch (error) {
       this.#undecodable(scope, key, bk, error);
       return MISS;
@@ -268,11 +273,11 @@ export class EntryStore<T> {
     let value: T;
     const serializer = p.serializer;
     if (serializer === undefined) {
-      value = entry.payload.slice() as T;
+      value = entry.bytes.slice(entry.at) as T;
     } else {
       let loaded: T | Promise<T>;
       try {
-        loaded = serializer.loads(entry.payload);
+        loaded = loads(serializer, entry.bytes, entry.at);
       } catch (error) {
         this.#undecodable(scope, key, bk, error);
         return undefined;
@@ -452,7 +457,7 @@ export class EntryStore<T> {
     const entry = decode(bytes, scope.known)!;
     let value: T | Promise<T>;
     try {
-      value = serializer === undefined ? entry.payload.slice() as T : serializer.loads(entry.payload);
+      value = serializer === undefined ? entry.bytes.slice(entry.at) as T : loads(serializer, entry.bytes, entry.at);
     } catch {
       value = Promise.resolve(undefined as T);
     }

@@ -47,7 +47,9 @@ export interface Header {
 
 /** A decoded entry: the header and a view of the payload (no copy). */
 export interface Decoded extends Header {
-  readonly payload: Uint8Array;
+  /** The entry's bytes: its payload starts at `at` (read it with payloadOf, or a serializer's LOADS_AT). */
+  readonly bytes: Uint8Array;
+  readonly at: number;
 }
 
 const NO_TAGS: readonly TagStamp[] = [];
@@ -196,7 +198,7 @@ export function decode(bytes: Uint8Array, known: readonly KnownRecord[] = NO_KNO
     }
     tags = list;
   }
-  return { expiresAt, freshUntil, delta, tags, payload: payloadOf(bytes, at) };
+  return { expiresAt, freshUntil, delta, tags, bytes, at };
 }
 
 /**
