@@ -217,9 +217,9 @@ export type TokenCheck = (record: string, bytes: Uint8Array, from: number, to: n
 /**
  * Where the payload of an entry starts when a hit can read it without a
  * decoded header: an entry without tags, or (given `current`) one whose every
- * tag is a `known` record whose token is still current. -1 for anything else
- * (another tag, a token no longer current, bytes decode() would refuse), which
- * takes decode().
+ * tag's record token is still current (record names found among `known`, else
+ * decoded as decode() does). -1 for anything else (a token no longer current,
+ * bytes decode() would refuse), which takes decode().
  */
 export function plainPayloadAt(
   bytes: Uint8Array,
@@ -248,7 +248,7 @@ export function plainPayloadAt(
     const length = bytes[at] | (bytes[at + 1] << 8);
     at += 2;
     if (at + length + 1 > end) return -1;
-    const record = knownName(bytes, at, at + length, known);
+    const record = nameOf(bytes, at, at + length, known);
     if (record === undefined) return -1;
     at += length;
     const tokenLength = bytes[at++];
