@@ -87,13 +87,19 @@ export function wrap(
     }
     return key;
   };
-  // The key of a call, then `then(scope, key)`: synchronously when the key is.
-  const withKey = <R>(self: unknown, args: unknown[], then: (scope: Scope, key: string) => R): R | Promise<R> => {
+  // The key of a call, then `then(scope, key, self, args, signal)`: synchronously when the key is. The call's own
+  // values are passed on, so a `then` made once serves every call (the hit path makes no closure for it).
+  const withKey = <R>(
+    self: unknown,
+    args: unknown[],
+    signal: AbortSignal | undefined,
+    then: (scope: Scope, key: string, self: unknown, args: unknown[], signal: AbortSignal | undefined) => R,
+  ): R | Promise<R> => {
     const at = scopeOf(self);
     const key = at.keyOf(self, args);
     return typeof key === "string"
-      ? then(at, key)
-      : Promise.resolve(key).then((resolved) => then(at, checked(resolved)));
+      ? then(at, key, self, args, signal)
+      : Promise.resolve(key).then((resolved) => then(at, checked(resolved), self, args, signal));
   };
   const tagsOf = (at: Scope, self: unknown, args: unknown[]): readonly string[] | undefined => {
     if (tags === undefined) return at.options.tags;
@@ -124,13 +130,9 @@ export function wrap(
     };
     return at.view.getOrSet(key, factory, optionsFor(at, self, args, signal));
   };
-  // The hit path: no closure but the factory when the key is at hand.
   const call = (self: unknown, args: unknown[], signal: AbortSignal | undefined): Promise<unknown> => {
     try {
-      const at = scopeOf(self);
-      const key = at.keyOf(self, args);
-      if (typeof key === "string") return lookup(at, key, self, args, signal);
-      return Promise.resolve(key).then((resolved) => lookup(at, checked(resolved), self, args, signal));
+      return Promise.resolve(withKey(self, args, signal, lookup));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -176,7 +178,7 @@ export function wrap(
       return typeof key === "string" ? key : Promise.resolve(key).then(checked);
     },
     async invalidate(this: unknown, ...args: unknown[]): Promise<void> {
-      await withKey(this, args, (at, key) => at.view.delete(checked(key)));
+      await withKey(this, args, undefined, (at, key) => at.view.delete(key));
     },
     async refresh(this: unknown, ...args: unknown[]): Promise<unknown> {
       const at = scopeOf(this);

@@ -45,7 +45,7 @@ export interface Header {
   readonly tags: readonly TagStamp[];
 }
 
-/** A decoded entry: the header and a view of the payload (no copy). */
+/** A decoded entry: the header, and where its payload starts in its bytes (nothing copied). */
 export interface Decoded extends Header {
   /** The entry's bytes: its payload starts at `at` (read it with payloadOf, or a serializer's LOADS_AT). */
   readonly bytes: Uint8Array;

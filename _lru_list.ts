@@ -47,10 +47,7 @@ export class LruList<V = undefined> {
   use(key: string): V | undefined {
     const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
-    if (slot !== this.#tail) {
-      this.#unlink(slot);
-      this.#append(slot);
-    }
+    this.#moveToTail(slot);
     return this.#values?.[slot];
   }
 
@@ -61,21 +58,7 @@ export class LruList<V = undefined> {
   useSlot(key: string): number {
     const slot = this.#slots.get(key);
     if (slot === undefined) return -1;
-    const tail = this.#tail;
-    // The hot path of every l1 hit: unlink and append written out as one move.
-    if (slot !== tail && this.#ordered) {
-      const prev = this.#prev;
-      const next = this.#next;
-      const before = prev[slot];
-      const after = next[slot];
-      if (before === -1) this.#head = after;
-      else next[before] = after;
-      prev[after] = before;
-      prev[slot] = tail;
-      next[slot] = -1;
-      next[tail] = slot;
-      this.#tail = slot;
-    }
+    this.#moveToTail(slot);
     return slot;
   }
 
@@ -98,10 +81,7 @@ export class LruList<V = undefined> {
   /** Makes `key` the most recently used, when it is tracked. */
   touch(key: string): void {
     const slot = this.#slots.get(key);
-    if (slot !== undefined && slot !== this.#tail) {
-      this.#unlink(slot);
-      this.#append(slot);
-    }
+    if (slot !== undefined) this.#moveToTail(slot);
   }
 
   /** Tracks `key` as the most recently used, expiring at `expiresAt`; returns its slot. */
@@ -118,10 +98,7 @@ export class LruList<V = undefined> {
     }
     this.#expiries[slot] = expiresAt;
     this.#setValue(slot, value);
-    if (slot !== this.#tail) {
-      this.#unlink(slot);
-      this.#append(slot);
-    }
+    this.#moveToTail(slot);
     return slot;
   }
 
@@ -203,6 +180,24 @@ export class LruList<V = undefined> {
     if (value === undefined && this.#values === undefined) return;
     const values = this.#values ??= Array.from({ length: this.#keys.length }, () => undefined);
     values[slot] = value;
+  }
+
+  // Makes a tracked slot the most recently used: unlink and append as one move (the hot path of every l1 hit).
+  #moveToTail(slot: number): void {
+    const tail = this.#tail;
+    if (slot === tail || !this.#ordered) return;
+    const prev = this.#prev;
+    const next = this.#next;
+    const before = prev[slot];
+    // Not the tail, so it has a successor.
+    const after = next[slot];
+    if (before === -1) this.#head = after;
+    else next[before] = after;
+    prev[after] = before;
+    prev[slot] = tail;
+    next[slot] = -1;
+    next[tail] = slot;
+    this.#tail = slot;
   }
 
   #unlink(slot: number): void {

@@ -169,6 +169,14 @@ export class ReadThrough<T> {
     this.#defaultCall = { ...parts.defaults, ttl: parts.ttl, tags: NO_TAGS, lock: true, signal: undefined };
   }
 
+  // The l1 slot of `key`'s fresh in-process copy, counted as a hit; -1 when
+  // there is none (get, peek, getOrSet). Read the slot at once: a write may reuse it.
+  l1Fresh(l1: L1Tier<T>, scope: Scope, key: string): number {
+    const slot = l1.fresh(backendKey(scope, key), l1.hitClock.now());
+    if (slot !== -1) this.#p.stats.l1Hit(scope.path, key);
+    return slot;
+  }
+
   // The l1 slot of `key`'s in-process copy (-1: none), counted as a hit when
   // fresh (`now` < its freshUntil). Read the slot at once: a write may reuse it.
   l1Hit(l1: L1Tier<T>, scope: Scope, key: string, now: number): number {
@@ -179,8 +187,9 @@ export class ReadThrough<T> {
 
   /** See TTLCache.getOrSet. */
   getOrSet(scope: Scope, key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
-    // A fresh l1 copy, for a call whose settings are known valid and ask for no signal or early refresh: the hot
-    // path, kept small so that it is optimized on its own; anything else takes the full path, which judges it again.
+    // The hot path, kept small so that it is optimized on its own, for a call whose settings are known valid and ask
+    // for no signal: a fresh l1 copy (without early refresh), or a synchronous backend's entry read from its bytes
+    // (#fromBytes). Anything else takes the full path, which judges it again.
     const p = this.#p;
     const l1 = p.l1;
     if (typeof key === "string" && typeof factory === "function") {
@@ -188,30 +197,27 @@ export class ReadThrough<T> {
       if (settings !== undefined && settings.signal === undefined) {
         if (l1 !== undefined) {
           if (!(settings.earlyRefresh > 0)) {
-            const slot = l1.fresh(backendKey(scope, key), l1.hitClock.now());
-            if (slot !== -1) {
-              p.stats.l1Hit(scope.path, key);
-              return Promise.resolve(l1.value(l1.valueAt(slot)));
-            }
+            const slot = this.l1Fresh(l1, scope, key);
+            if (slot !== -1) return Promise.resolve(l1.value(l1.valueAt(slot)));
           }
         } else if (p.io.sync !== undefined && settings.tags.length === 0 && p.io.breakerError() === undefined) {
-          // A fresh entry of a synchronous backend, untagged or tagged only by its namespace's current records,
-          // served from its bytes (see freshPlain). Only checked keys were written, so a hit needs no key check.
-          const hit = p.store.freshPlain(scope, key, backendKey(scope, key), settings.earlyRefresh > 0);
-          if (hit instanceof Promise) {
-            // An asynchronous serializer: a value it could not decode was dropped, and the full path reads again.
-            return hit.then((value) =>
-              value === MISS ? this.#getOrSet(scope, key, factory, options) : this.#plainHit(scope, key, value)
-            );
-          }
-          if (hit !== DECLINED && hit !== MISS) return Promise.resolve(this.#plainHit(scope, key, hit));
+          // Only checked keys were written, so what is found needs no key check.
+          const served = this.#fromBytes(scope, key, backendKey(scope, key), factory, settings);
+          return served ?? this.#getOrSet(scope, key, factory, options, true);
         }
       }
     }
-    return this.#getOrSet(scope, key, factory, options);
+    return this.#getOrSet(scope, key, factory, options, false);
   }
 
-  #getOrSet(scope: Scope, key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
+  // `bytesTried`: the front path tried #fromBytes already, and it declined.
+  #getOrSet(
+    scope: Scope,
+    key: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions | undefined,
+    bytesTried: boolean,
+  ): Promise<T> {
     const p = this.#p;
     const l1 = p.l1;
     let settings: CallSettings;
@@ -273,25 +279,12 @@ export class ReadThrough<T> {
     } catch (error) {
       return Promise.reject(error);
     }
-    // A fresh entry of a synchronous backend without l1, untagged or tagged only by its namespace's still-current
-    // records, is served from its bytes: no Call, header or Found.
     if (
-      l1 === undefined && p.io.sync !== undefined && records === scope.records &&
+      !bytesTried && l1 === undefined && p.io.sync !== undefined && records === scope.records &&
       p.io.breakerError() === undefined
     ) {
-      const readAt = this.#landings;
-      const hit = p.store.freshPlain(scope, key, bk, settings.earlyRefresh > 0);
-      if (hit !== DECLINED) {
-        if (hit !== MISS && !(hit instanceof Promise)) return Promise.resolve(this.#plainHit(scope, key, hit));
-        const call: Call<T> = { scope, key, bk, factory, settings, records, tokens: undefined, readAt };
-        if (hit instanceof Promise) {
-          return hit.then((value) =>
-            value === MISS ? this.#resolve(call, undefined) : this.#plainHit(scope, key, value)
-          );
-        }
-        const value = this.#resolve(call, undefined);
-        return value instanceof Promise ? value : Promise.resolve(value);
-      }
+      const served = this.#fromBytes(scope, key, bk, factory, settings);
+      if (served !== undefined) return served;
     }
     // A remote read fetches the records with the entry; keep their tokens for the store.
     const tokens = records.length === 0 || p.local ? undefined : new Map<string, Uint8Array | undefined>();
@@ -317,6 +310,28 @@ export class ReadThrough<T> {
       );
     }
     const value = this.#resolve(call, found ?? l1Stale);
+    return value instanceof Promise ? value : Promise.resolve(value);
+  }
+
+  // getOrSet() without l1 on a synchronous backend, for a call with no tags but its namespace's: a fresh entry untagged
+  // or tagged only by still-current records is served from its bytes (no Call, header or Found), and what freshPlain
+  // found to be a miss is computed; undefined when freshPlain declined (the full read follows).
+  #fromBytes(
+    scope: Scope,
+    key: string,
+    bk: string,
+    factory: Factory<T>,
+    settings: CallSettings,
+  ): Promise<T> | undefined {
+    const readAt = this.#landings;
+    const hit = this.#p.store.freshPlain(scope, key, bk, settings.earlyRefresh > 0);
+    if (hit === DECLINED) return undefined;
+    if (hit !== MISS && !(hit instanceof Promise)) return Promise.resolve(this.#plainHit(scope, key, hit));
+    const call: Call<T> = { scope, key, bk, factory, settings, records: scope.records, tokens: undefined, readAt };
+    if (hit instanceof Promise) {
+      return hit.then((value) => value === MISS ? this.#resolve(call, undefined) : this.#plainHit(scope, key, value));
+    }
+    const value = this.#resolve(call, undefined);
     return value instanceof Promise ? value : Promise.resolve(value);
   }
 

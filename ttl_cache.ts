@@ -313,12 +313,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const l1 = c.l1;
     // An in-process hit: one lookup, no validation (only checked keys get in), no decoding.
     if (l1 !== undefined && typeof key === "string") {
-      const scope = this.#scope;
-      const slot = l1.fresh(backendKey(scope, key), l1.hitClock.now());
-      if (slot !== -1) {
-        c.stats.l1Hit(scope.path, key);
-        return Promise.resolve(l1.value(l1.valueAt(slot)));
-      }
+      const slot = c.engine.l1Fresh(l1, this.#scope, key);
+      if (slot !== -1) return Promise.resolve(l1.value(l1.valueAt(slot)));
     }
     const scope = this.#scope;
     let found: T | Miss | Promise<T | Miss>;
@@ -368,12 +364,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const l1 = c.l1;
     // Only checked keys get into l1: a key found there needs no check.
     if (l1 !== undefined && typeof key === "string") {
-      const scope = this.#scope;
-      const slot = l1.fresh(backendKey(scope, key), l1.hitClock.now());
-      if (slot !== -1) {
-        c.stats.l1Hit(scope.path, key);
-        return l1.value(l1.valueAt(slot));
-      }
+      const slot = c.engine.l1Fresh(l1, this.#scope, key);
+      if (slot !== -1) return l1.value(l1.valueAt(slot));
     }
     checkKey(PEEK, key);
     return undefined;
