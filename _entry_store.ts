@@ -18,7 +18,7 @@ import {
   writeHeader,
 } from "./_envelope.ts";
 import { DUMPS_WITH_ROOM, type DumpsWithRoom } from "./_dumps_with_room.ts";
-import { LOADS_AT, type LoadsAt } from "./_loads_at.ts";
+import { COPY, LOADS_AT, type LoadsAt } from "./_loads_at.ts";
 import { backendError, type BackendIo } from "./_backend_io.ts";
 import type { SyncView } from "./_sync_view.ts";
 import type { InvalidationLink } from "./_invalidation.ts";
@@ -83,9 +83,17 @@ function loads<T>(serializer: CacheSerializer<T>, bytes: Uint8Array, at: number)
   return inPlace !== undefined ? inPlace : serializer.loads(payloadOf(bytes, at));
 }
 
+const READ_ONCE: unique symbol = Symbol("read once");
+// Payloads up to this size keep their decoded value (see #decoded): above it, the memory kept would outweigh the time.
+const KEEP_DECODED_MAX = 4_096;
+
 /** Reads, decodes and writes one cache's entries. */
 export class EntryStore<T> {
   readonly #p: StoreParts<T>;
+  // A synchronous backend's stored arrays (those it does not repack per read) -> the value decoded from them (from the
+  // second read on), which a hit copies (when the serializer can) instead of decoding the bytes again; never handed
+  // out itself. Weak: it goes with its array, when the entry is overwritten, deleted or swept.
+  readonly #decoded = new WeakMap<Uint8Array, T | typeof READ_ONCE>();
 
   constructor(parts: StoreParts<T>) {
     this.#p = parts;
@@ -171,7 +179,7 @@ export class EntryStore<T> {
     }
     let loaded: T | Promise<T>;
     try {
-      loaded = loads(serializer, bytes, at);
+      loaded = this.#copyOrLoad(serializer, bytes, at);
     } catch (error) {
       this.#undecodable(scope, key, bk, error);
       return MISS;
@@ -188,6 +196,32 @@ export class EntryStore<T> {
     }
     if (!fresh) return MISS;
     p.bound.touch(bk);
+    return loaded;
+  }
+
+  // The value of the payload at `at` in `bytes`: a copy of what was decoded from this very array before, when the
+  // synchronous backend keeps it (see SyncView.packs) and the serializer can copy its values.
+  #copyOrLoad(serializer: CacheSerializer<T>, bytes: Uint8Array, at: number): T | Promise<T> {
+    const copy = (serializer as Partial<LoadsAt<T>>)[COPY];
+    const sync = this.#p.io.sync;
+    if (
+      copy === undefined || sync === undefined || bytes.length <= sync.packs || bytes.length - at > KEEP_DECODED_MAX
+    ) {
+      return loads(serializer, bytes, at);
+    }
+    const kept = this.#decoded.get(bytes);
+    if (kept !== undefined && kept !== READ_ONCE) {
+      const copied = copy.call(serializer, kept as T);
+      if (copied !== undefined) return copied;
+    }
+    const loaded = loads(serializer, bytes, at);
+    // An entry read once may never be read again: only a second read keeps the value (a copy: the caller may change
+    // what it gets); one the serializer cannot copy stays marked, decoded on every read.
+    if (kept === undefined) this.#decoded.set(bytes, READ_ONCE);
+    else if (kept === READ_ONCE && !(loaded instanceof Promise)) {
+      const own = copy.call(serializer, loaded);
+      if (own !== undefined) this.#decoded.set(bytes, own);
+    }
     return loaded;
   }
 

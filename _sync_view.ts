@@ -17,6 +17,13 @@ export interface SyncView {
   delete(key: string): void;
   /** Whether `key` holds exactly `bytes[from..to)` (without copying the stored value out). */
   matches(key: string, bytes: Uint8Array, from: number, to: number): boolean;
+  /**
+   * Values of at most this many bytes are read back as a fresh array each
+   * time; a larger one as the stored array itself (by `get(key, false)` and
+   * the backend's async reads), which never changes while it is stored: the
+   * core may keep what it decoded of it, weakly, by that array.
+   */
+  readonly packs: number;
 }
 
 /** The backend's synchronous view, read once; undefined when it offers none (or it was overridden). */

@@ -77,8 +77,9 @@ function unpack(packed: string): Uint8Array {
  * alive.
  *
  * It keeps arrays of more than 64 bytes as they are given and returns them as
- * they are (no copy); smaller values are stored compactly and read back as a
- * fresh array. {@linkcode TTLCache} copies raw `Uint8Array` values at its boundary.
+ * they are (no copy), so such an array must not be changed while it is
+ * stored; smaller values are stored compactly and read back as a fresh array.
+ * {@linkcode TTLCache} copies raw `Uint8Array` values at its boundary.
  *
  * @example Storing and reading bytes
  * ```ts
@@ -238,6 +239,7 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
       set: (key, value, ttl) => this.#set(key, value, ttl),
       delete: (key) => this.#entries.delete(key),
       matches: (key, bytes, from, to) => this.#matches(key, bytes, from, to),
+      packs: SMALL,
     };
   }
 

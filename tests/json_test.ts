@@ -181,6 +181,68 @@ describe("JsonSerializer", () => {
     );
   });
 
+  test("hits on the memory backend copy the value decoded before: new objects every time, equal to a fresh parse", async () => {
+    const backend = new MemoryCacheBackend();
+    let parses = 0;
+    // Counts real decodes: an own loads() is honoured on every read (the copy fast path steps aside for it).
+    class Counting extends JsonSerializer<unknown> {
+      override loads(data: Uint8Array): unknown {
+        parses++;
+        return super.loads(data);
+      }
+    }
+    const cache = new TTLCache<unknown>({ backend, serializer: json });
+    const counting = new TTLCache<unknown>({ backend, serializer: new Counting() });
+    const text = '{"b":{"list":[1,"two",null,-0,{"x":[true]}]},"2":"two","__proto__":{"polluted":1},"1":"one",' +
+      '"name":"padding past the sixty-four bytes a memory entry packs"}';
+    await backend.set("k", entryOf(new TextEncoder().encode(text)), 60);
+    const reads = [
+      await cache.get("k"),
+      await cache.get("k"),
+      await cache.getOrSet("k", () => assert.fail("a hit")),
+      (await cache.getMany(["k"]))[0],
+      await cache.get("k"),
+    ] as Record<string, unknown>[];
+    const parsed = JSON.parse(text);
+    for (const value of reads) {
+      assert.deepEqual(value, parsed);
+      assert.deepEqual(Object.keys(value), Object.keys(parsed), "keys in JSON.parse's order");
+      assert.ok(Object.hasOwn(value, "__proto__") && Object.getPrototypeOf(value) === Object.prototype);
+      assert.ok(Object.is((value.b as { list: unknown[] }).list[3], -0));
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    // Changing one read changes no other, nor what later reads get.
+    (reads[0].b as { list: unknown[] }).list.push("changed");
+    (reads[1].b as { list: { x: unknown[] }[] }).list[4].x.length = 0;
+    reads[2].name = "changed";
+    for (const value of [...reads.slice(3), await cache.get("k")]) assert.deepEqual(value, parsed);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await counting.get("k"), parsed);
+    assert.equal(parses, 3);
+    // A new value under the key is read, not the copy of the old one.
+    await cache.set("k", { name: "another value, also longer than the sixty-four bytes packed" });
+    assert.deepEqual(await cache.get("k"), { name: "another value, also longer than the sixty-four bytes packed" });
+    // Nested deeper than the copy goes, a value is parsed again, as deep as JSON.parse reads.
+    const deep = "[".repeat(500) + '"x"' + "]".repeat(500);
+    await backend.set("deep", entryOf(new TextEncoder().encode(deep)), 60);
+    for (let i = 0; i < 2; i++) assert.deepEqual(await cache.get("deep"), JSON.parse(deep));
+  });
+
+  test("with an enumerable property on Object.prototype, a hit is still exactly what JSON.parse gives", async () => {
+    const cache = new TTLCache<unknown>({ serializer: json });
+    const value = { name: "a value longer than the sixty-four bytes a memory entry packs", n: 1 };
+    await cache.set("k", value);
+    await cache.get("k");
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.injected = "from the prototype";
+    try {
+      const read = (await cache.get("k")) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(read), ["name", "n"]);
+      assert.ok(!Object.hasOwn(read, "injected"));
+    } finally {
+      delete proto.injected;
+    }
+  });
+
   test("JsonSerializer.loads() keeps __proto__ keys as plain data", () => {
     const value = json.loads(new TextEncoder().encode('{"__proto__":{"polluted":true},"a":1}')) as Record<
       string,

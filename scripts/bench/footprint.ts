@@ -14,13 +14,15 @@ import {
   type SuiteOptions,
   type SuiteResult,
 } from "./_harness.ts";
-import { TTL_SECONDS } from "./_fixtures.ts";
+import { record, TTL_SECONDS } from "./_fixtures.ts";
 import { option } from "../_common.ts";
 
 const encoder = new TextEncoder();
 const small = (i: number) => ({ id: i, ok: true });
 
 interface Subject {
+  /** Set for the 80-byte records group (default: the small values). */
+  records?: boolean;
   peer: string;
   cachet?: boolean;
   fill(n: number): Promise<unknown>;
@@ -88,6 +90,19 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         return cache;
       },
     },
+    // A memory-backend entry keeps its decoded value once read (copied on each hit instead of parsed): what that costs.
+    ...["never read", "each read once", "each read twice"].map((reads, times): Subject => ({
+      records: true,
+      peer: `cachet TTLCache (JSON), ${reads}`,
+      cachet: true,
+      fill: async (n) => {
+        const cache = new TTLCache({ maxSize: n, ttl: TTL_SECONDS, serializer: new JsonSerializer() });
+        for (let i = 0; i < n; i++) await cache.set(`key:${i}`, record(i));
+        for (let read = 0; read < times; read++) for (let i = 0; i < n; i++) await cache.get(`key:${i}`);
+        check(cache.cacheInfo().currSize === n, "cachet (JSON records) lost entries");
+        return cache;
+      },
+    })),
     // The in-process tier alone: a backend that keeps only tag and namespace
     // records, so what remains is l1's decoded values and bookkeeping.
     l1Subject("cachet l1 tier (JSON, decoded values)", false, false),
@@ -101,6 +116,16 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
         fill: (n) => {
           const cache = new LRUCache<string, object>({ max: n, ttl: TTL_SECONDS * 1000 });
           for (let i = 0; i < n; i++) cache.set(`key:${i}`, small(i));
+          check(cache.size === n, "lru-cache lost entries");
+          return Promise.resolve(cache);
+        },
+      },
+      {
+        records: true,
+        peer: "lru-cache",
+        fill: (n) => {
+          const cache = new LRUCache<string, object>({ max: n, ttl: TTL_SECONDS * 1000 });
+          for (let i = 0; i < n; i++) cache.set(`key:${i}`, record(i));
           check(cache.size === n, "lru-cache lost entries");
           return Promise.resolve(cache);
         },
@@ -126,7 +151,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     const perEntry = (heapBytes() - heapBefore) / n;
     retained.length = 0;
     rows.push({
-      group: `bytes per entry (${n.toLocaleString("en-US")} entries)`,
+      group: `bytes per entry${subject.records ? ", 80-byte records" : ""} (${n.toLocaleString("en-US")} entries)`,
       peer: subject.peer,
       cachet: subject.cachet ?? false,
       value: perEntry,
@@ -142,6 +167,9 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     notes: [
       "Heap = V8 heapUsed + external (ArrayBuffer backing stores), after a full GC, minus the same before filling.",
       "Values are { id, ok } objects; cachet stores them as bytes (its JSON encoding), the others by reference.",
+      "The 80-byte records group holds the suites' user record ({ id, name, roles, active }): a memory-backend entry " +
+      "of more than 64 bytes is marked when first read and keeps its decoded value from the second read on (each hit then " +
+      "copies it instead of parsing the bytes).",
       "The l1 rows are the in-process tier alone (over a backend that keeps only tag and namespace records): the " +
       "decoded value of each entry, its times, its record tokens and its LRU slot, plus the cache's count of it; " +
       "tagged entries carry one of 100 tags, namespaced ones live in one namespace.",
