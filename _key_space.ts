@@ -3,16 +3,16 @@
 // stored as they are, except that a leading NUL is doubled; everything cachet
 // adds starts with a NUL and another character, so no user key can name it.
 import { type KnownRecord, knownRecords } from "./_envelope.ts";
+import { PrefixedKeys } from "./_prefixed_keys.ts";
 
 const NUL = "\0";
 const NAMESPACE = "\0n";
 const TAG_RECORD = "\0t";
 const NAMESPACE_RECORD = "\0g";
 const NONE: readonly string[] = [];
-// Backend keys remembered per namespace (256 keys of at most 128 characters), as make_key.ts keeps the keys of
-// one-argument calls; the set starts over when full.
+// Backend keys remembered per namespace, as make_key.ts keeps the keys of one-argument calls: a cached function's
+// hot keys repeat (see PrefixedKeys).
 const KEYS_MAX = 256;
-const KEY_MAX_LENGTH = 128;
 
 /** A namespace: where its keys live and the records whose tokens its entries carry. */
 export interface Scope {
@@ -23,8 +23,8 @@ export interface Scope {
   readonly records: readonly string[];
   /** The records with their bytes, so reading an entry's header names them without decoding text. */
   readonly known: readonly KnownRecord[];
-  /** The backend keys of recent keys (a namespace's only): see backendKey. */
-  readonly keys?: Map<string, string>;
+  /** The backend keys of recent keys (a namespace's only). */
+  readonly keys?: PrefixedKeys;
 }
 
 /** The cache itself. */
@@ -35,12 +35,13 @@ export function childScope(parent: Scope, name: string): Scope {
   const segment = `${name.length}:${name}`;
   const encoded = parent.prefix === "" ? segment : `${parent.prefix.slice(NAMESPACE.length, -1)}${segment}`;
   const records = [...parent.records, NAMESPACE_RECORD + encoded];
+  const prefix = `${NAMESPACE}${encoded}|`;
   return {
     path: parent.path === "" ? name : `${parent.path}/${name}`,
-    prefix: `${NAMESPACE}${encoded}|`,
+    prefix,
     records,
     known: knownRecords(records),
-    keys: new Map(),
+    keys: new PrefixedKeys(prefix, KEYS_MAX),
   };
 }
 
@@ -48,16 +49,7 @@ export function childScope(parent: Scope, name: string): Scope {
 export function backendKey(scope: Scope, key: string): string {
   const keys = scope.keys;
   if (keys === undefined) return key.charCodeAt(0) === 0 ? NUL + key : key;
-  // Hot keys (a cached function's) repeat: the same string each time keeps its hash for every lookup behind it,
-  // where a new concatenation is hashed again by each.
-  if (key.length > KEY_MAX_LENGTH) return scope.prefix + key;
-  let bk = keys.get(key);
-  if (bk === undefined) {
-    bk = scope.prefix + key;
-    if (keys.size >= KEYS_MAX) keys.clear();
-    keys.set(key, bk);
-  }
-  return bk;
+  return keys.of(key);
 }
 
 /** The record behind a tag. */

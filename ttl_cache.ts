@@ -420,7 +420,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     for (let i = 0; i < records.length; i++) tokens.set(records[i], raw[bks.length + i]);
     // Without l1 (which keeps decoded headers), an untagged entry is served from its bytes: plain[i] is where its
     // payload starts, -1 for an entry decoded in full.
-    const plain = new Int32Array(bks.length).fill(-1);
+    const plain: number[] = new Array(bks.length).fill(-1);
     const decoded = new Array<Decoded | undefined>(bks.length);
     let missing: Set<string> | undefined;
     for (let i = 0; i < bks.length; i++) {
@@ -878,21 +878,29 @@ function evict<T>(c: Core<T>, what: Invalidation): void {
 // Copies the payloads of the raw entries at `at` (each starting at `from[i]` in its entry's bytes) into one new buffer,
 // each left as its own view of it: one allocation per getMany instead of one per value (most of a 100-key read's cost
 // on Node and Deno). The values of one call share that buffer, never a backend's or another call's, so no write to one
-// reaches another or the cache.
-function copyOut(values: Uint8Array[], at: readonly number[], from: Int32Array): void {
+// reaches another or the cache. Each entry is copied whole, its header just before its payload, last entry first: the
+// next entry copied (the one before it) overwrites that header, so no entry needs a view of its payload (a Buffer's
+// view is made by its species constructor, slower than the copy); headers that reach past the first payload land in
+// room kept at the front (as long as the longest header), zeroed after.
+function copyOut(values: Uint8Array[], at: readonly number[], from: readonly number[]): void {
+  let room = 0;
   let total = 0;
-  for (const i of at) total += values[i].length - from[i];
-  const out = new Uint8Array(total);
-  let offset = 0;
   for (const i of at) {
-    const entry = values[i];
-    const start = from[i];
-    const length = entry.length - start;
-    // An entry of up to 64 bytes is copied by hand: V8 keeps such an array on its heap and would move it to a buffer
-    // of its own to make the view set() copies from.
-    if (entry.length <= 64) { for (let j = 0; j < length; j++) out[offset + j] = entry[start + j]; }
-    else out.set(entry.subarray(start), offset);
-    values[i] = out.subarray(offset, offset + length);
-    offset += length;
+    total += values[i].length - from[i];
+    if (from[i] > room) room = from[i];
   }
+  total += room;
+  const out = new Uint8Array(total);
+  const buffer = out.buffer;
+  let end = total;
+  for (let n = at.length - 1; n >= 0; n--) {
+    const i = at[n];
+    const entry = values[i];
+    const length = entry.length - from[i];
+    end -= length;
+    out.set(entry, end - from[i]);
+    // The constructor makes a view faster than subarray(), which looks up the species first.
+    values[i] = new Uint8Array(buffer, end, length);
+  }
+  out.fill(0, 0, room);
 }

@@ -58,6 +58,31 @@ describe("getMany / setMany / deleteMany", () => {
     }
   });
 
+  test("getMany of raw bytes: entries with headers of different lengths, one shared buffer holding values alone", async () => {
+    const cache = new TTLCache<Uint8Array>({ backend: new MemoryCacheBackend() });
+    // A grace and a compute time lengthen an entry's header; a one-byte value after a long header is the worst case.
+    await cache.set("plain", new Uint8Array([9]));
+    await cache.set("graced", new Uint8Array([8, 8]), { grace: 30 });
+    await cache.getOrSet("computed", () => new Uint8Array([7, 7, 7]));
+    await cache.set("long", new Uint8Array(100).fill(6), { grace: 5 });
+    const keys = ["plain", "computed", "graced", "long", "plain", "computed"];
+    const values = (await cache.getMany(keys)) as Uint8Array[];
+    assert.deepEqual(values.map((v) => [...v]), [
+      [9],
+      [7, 7, 7],
+      [8, 8],
+      [...new Uint8Array(100).fill(6)],
+      [9],
+      [7, 7, 7],
+    ]);
+    const shared = values[0].buffer;
+    assert.ok(values.every((v) => v.buffer === shared));
+    // Nothing but the values (and zeros): no header byte of any entry is left in the buffer they share.
+    const inBuffer = new Uint8Array(shared);
+    const covered = new Set(values.flatMap((v) => Array.from({ length: v.length }, (_, i) => v.byteOffset + i)));
+    for (let i = 0; i < inBuffer.length; i++) if (!covered.has(i)) assert.equal(inBuffer[i], 0, `byte ${i}`);
+  });
+
   test("getMany counts each hit and miss", async () => {
     const { cache } = setup();
     await cache.set("a", 1);

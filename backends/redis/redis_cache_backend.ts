@@ -4,6 +4,7 @@ import type { Cluster, Redis } from "ioredis";
 import { CacheError } from "../../errors.ts";
 import { checkBoolean, checkKey, checkOptions, checkString, checkTtl, describe } from "../../_validate.ts";
 import type { BackendEntry, CacheBackend } from "../../types.ts";
+import { PrefixedKeys } from "../../_prefixed_keys.ts";
 import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_batch.ts";
 import {
   checkClient,
@@ -91,6 +92,8 @@ export interface RedisCacheBackendOptions extends RedisOptions {
 
 const CREATE = "Cannot create RedisCacheBackend";
 const SCAN_COUNT = 1_000;
+// Prefixed keys kept for repeats: a few hot keys per process, ~100 KB at most.
+const FULL_KEYS_MAX = 1_024;
 // Redis accepts PX up to about 2^63 ms; beyond 2^53 a JS number skips integers, so a longer TTL is refused
 // rather than sent changed.
 const MAX_TTL_SECONDS = `${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}.${Number.MAX_SAFE_INTEGER % 1000}`;
@@ -128,6 +131,8 @@ const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
 export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   #client: IORedisClient;
   #prefix: string;
+  // Prefixed keys, the same string for a key that repeats: ioredis writes a new concatenation four times slower.
+  #fullKeys: PrefixedKeys;
   #allowClearAll: boolean;
   #closed = false;
   // The connection the backend created, which bounds its calls and which close() ends. None for a borrowed client:
@@ -161,6 +166,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     }
     checkBoolean(CREATE, "allowClearAll", allowClearAll);
     this.#prefix = prefix;
+    this.#fullKeys = new PrefixedKeys(prefix, FULL_KEYS_MAX);
     this.#allowClearAll = allowClearAll;
     if (client !== undefined) {
       this.#client = checkClient(CREATE, "client (an ioredis Redis or Cluster)", client);
@@ -236,7 +242,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     // Chained rather than async, with handlers made once.
     let reply: Promise<Buffer | null>;
     try {
-      reply = this.#track(this.#client.getBuffer(this.#prefix + key));
+      reply = this.#track(this.#client.getBuffer(this.#fullKeys.of(key)));
     } catch (error) {
       return Promise.reject(this.#wrap(context, error));
     }
@@ -277,7 +283,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     let reply: Promise<unknown>;
     try {
       reply = this.#track(this.#client.set(
-        this.#prefix + key,
+        this.#fullKeys.of(key),
         Buffer.from(value.buffer, value.byteOffset, value.byteLength),
         "PX",
         ms,
@@ -327,7 +333,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
       if (!(value instanceof Uint8Array)) {
         throw new TypeError(`${context}: value must be a Uint8Array: received ${describe(value)}`);
       }
-      return { key: this.#prefix + key, value, ms: pxOf(context, ttl) };
+      return { key: this.#fullKeys.of(key), value, ms: pxOf(context, ttl) };
     });
     this.#checkOpen(context);
     try {
@@ -356,7 +362,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
 
   #keys(context: string, keys: readonly string[]): string[] {
     if (!Array.isArray(keys)) throw new TypeError(`${context}: keys must be an array: received ${describe(keys)}`);
-    const full = keys.map((key) => this.#prefix + checkKey(context, key));
+    const full = keys.map((key) => this.#fullKeys.of(checkKey(context, key)));
     this.#checkOpen(context);
     return full;
   }
@@ -373,7 +379,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     checkKey(context, key);
     this.#checkOpen(context);
     try {
-      await this.#track(this.#client.unlink(this.#prefix + key));
+      await this.#track(this.#client.unlink(this.#fullKeys.of(key)));
     } catch (error) {
       throw this.#wrap(context, error);
     }

@@ -1,6 +1,7 @@
 // Profiles cachet's hot paths with V8's CPU profiler and prints where the time
 // goes (self time per function):
-//   node_modules/.bin/node scripts/bench/profile.ts [get-bytes|get-json|get-miss|set-bytes|set-json|cached-hit|cached-object]
+//   node_modules/.bin/node scripts/bench/profile.ts [get-bytes|get-json|get-miss|set-bytes|set-json|cached-hit|cached-object|redis-get-many]
+// (redis-get-many reads 100 keys per getMany from Redis on 127.0.0.1:6379, under a prefix of its own, deleted after.)
 // It re-runs itself with --cpu-prof, reads the profile and keeps it in .tmp/profiles/.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -12,7 +13,16 @@ import { CAPACITY, jsonBytes, keys, record } from "./_fixtures.ts";
 import { cached } from "../../decorator.ts";
 import { root } from "../_common.ts";
 
-const CASES = ["get-bytes", "get-json", "get-miss", "set-bytes", "set-json", "cached-hit", "cached-object"];
+const CASES = [
+  "get-bytes",
+  "get-json",
+  "get-miss",
+  "set-bytes",
+  "set-json",
+  "cached-hit",
+  "cached-object",
+  "redis-get-many",
+];
 const [which = "get-json", child] = process.argv.slice(2);
 if (!CASES.includes(which)) {
   console.error(`case must be one of ${CASES.join(", ")}: received ${JSON.stringify(which)}`);
@@ -35,6 +45,7 @@ if (child !== "--child") {
 }
 
 async function profile(which: string): Promise<void> {
+  if (which === "redis-get-many") return await profileRedisGetMany();
   const hitKeys = keys("user", CAPACITY);
   const missKeys = keys("absent", CAPACITY);
   const values = hitKeys.map((_, i) => record(i));
@@ -66,6 +77,29 @@ async function profile(which: string): Promise<void> {
     ops += CAPACITY;
   }
   console.log(`${which}: ${((ops / (performance.now() - started)) * 1000).toFixed(0)} ops/s under the profiler`);
+}
+
+async function profileRedisGetMany(): Promise<void> {
+  const { RedisCacheBackend } = await import("../../backends/redis/mod.ts");
+  const prefix = `cachet-profile-${crypto.randomUUID()}:`;
+  const backend = new RedisCacheBackend({ url: "redis://127.0.0.1:6379", prefix });
+  const cache = new TTLCache<Uint8Array>({ ttl: 600, backend });
+  const names = keys("user", 100);
+  try {
+    for (const [i, k] of names.entries()) await cache.set(k, jsonBytes(record(i)));
+    const started = performance.now();
+    let ops = 0;
+    while (performance.now() - started < 3000) {
+      await cache.getMany(names);
+      ops++;
+    }
+    console.log(
+      `redis-get-many: ${((ops / (performance.now() - started)) * 1000).toFixed(0)} calls/s under the profiler`,
+    );
+  } finally {
+    await cache.deleteMany(names);
+    await backend.close();
+  }
 }
 
 interface ProfileNode {
