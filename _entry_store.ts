@@ -84,6 +84,7 @@ function loads<T>(serializer: CacheSerializer<T>, bytes: Uint8Array, at: number)
 }
 
 const READ_ONCE: unique symbol = Symbol("read once");
+const UNCOPIED: unique symbol = Symbol("uncopied");
 // Payloads up to this size keep their decoded value (see #decoded): above it, the memory kept would outweigh the time.
 const KEEP_DECODED_MAX = 4_096;
 
@@ -93,7 +94,7 @@ export class EntryStore<T> {
   // A synchronous backend's stored arrays (those it does not repack per read) -> the value decoded from them (from the
   // second read on), which a hit copies (when the serializer can) instead of decoding the bytes again; never handed
   // out itself. Weak: it goes with its array, when the entry is overwritten, deleted or swept.
-  readonly #decoded = new WeakMap<Uint8Array, T | typeof READ_ONCE>();
+  readonly #decoded = new WeakMap<Uint8Array, T | typeof READ_ONCE | typeof UNCOPIED>();
 
   constructor(parts: StoreParts<T>) {
     this.#p = parts;
@@ -210,17 +211,16 @@ export class EntryStore<T> {
       return loads(serializer, bytes, at);
     }
     const kept = this.#decoded.get(bytes);
-    if (kept !== undefined && kept !== READ_ONCE) {
+    if (kept !== undefined && kept !== READ_ONCE && kept !== UNCOPIED) {
       const copied = copy.call(serializer, kept as T);
       if (copied !== undefined) return copied;
     }
     const loaded = loads(serializer, bytes, at);
     // An entry read once may never be read again: only a second read keeps the value (a copy: the caller may change
-    // what it gets); one the serializer cannot copy stays marked, decoded on every read.
+    // what it gets); one the serializer cannot copy is marked so, and decoded on every read.
     if (kept === undefined) this.#decoded.set(bytes, READ_ONCE);
     else if (kept === READ_ONCE && !(loaded instanceof Promise)) {
-      const own = copy.call(serializer, loaded);
-      if (own !== undefined) this.#decoded.set(bytes, own);
+      this.#decoded.set(bytes, copy.call(serializer, loaded) ?? UNCOPIED);
     }
     return loaded;
   }

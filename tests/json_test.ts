@@ -224,7 +224,7 @@ describe("JsonSerializer", () => {
     // Nested deeper than the copy goes, a value is parsed again, as deep as JSON.parse reads.
     const deep = "[".repeat(500) + '"x"' + "]".repeat(500);
     await backend.set("deep", entryOf(new TextEncoder().encode(deep)), 60);
-    for (let i = 0; i < 2; i++) assert.deepEqual(await cache.get("deep"), JSON.parse(deep));
+    for (let i = 0; i < 3; i++) assert.deepEqual(await cache.get("deep"), JSON.parse(deep));
   });
 
   test("with an enumerable property on Object.prototype, a hit is still exactly what JSON.parse gives", async () => {
