@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isJsonScalar } from "./_json_scalar.ts";
 import { checkBoolean, checkOptions, describe, optionNames, typeName } from "./_validate.ts";
 
 /** Options of {@linkcode makeKey}. */
@@ -191,7 +192,7 @@ function jsonArgs(args: readonly unknown[]): string | undefined {
   const copy: unknown[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (jsonScalar(arg)) copy.push(arg);
+    if (isJsonScalar(arg)) copy.push(arg);
     else {
       const sorted = typeof arg === "object" ? sortedRecord(arg as object) : undefined;
       if (sorted === undefined) return undefined;
@@ -199,18 +200,6 @@ function jsonArgs(args: readonly unknown[]): string | undefined {
     }
   }
   return JSON.stringify(copy);
-}
-
-function jsonScalar(value: unknown): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value);
-    default:
-      return value === null;
-  }
 }
 
 // A copy of a plain object of scalars with its keys in code unit order (each value read once), else undefined.
@@ -227,7 +216,7 @@ function sortedRecord(value: object): object | undefined {
     const first = key.charCodeAt(0);
     if ((first >= 48 && first <= 57) || key === "__proto__") return undefined;
     const item = (value as Record<string, unknown>)[key];
-    if (!jsonScalar(item)) return undefined;
+    if (!isJsonScalar(item)) return undefined;
     out[key] = item;
   }
   return out;

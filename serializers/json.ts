@@ -21,6 +21,7 @@ import { where } from "./_where.ts";
 import type { CacheSerializer } from "../types.ts";
 import { DUMPS_WITH_ROOM } from "../_dumps_with_room.ts";
 import { COPY, LOADS_AT } from "../_loads_at.ts";
+import { isJsonScalar } from "../_json_scalar.ts";
 
 /** A value that {@linkcode JsonSerializer} can store. */
 export type JsonValue =
@@ -164,32 +165,21 @@ function cycle(root: unknown): { holder: object; key: string } | undefined {
 // booleans, null, arrays and plain objects without toJSON, at most 32 levels
 // deep. Anything else (and cycles) takes the checked path, which names the problem.
 function plain(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value);
-    case "object": {
-      if (value === null) return true;
-      if (depth > 32) return false;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!plain(value[i], depth + 1)) return false;
-        return true;
-      }
-      const proto = Object.getPrototypeOf(value);
-      if ((proto !== Object.prototype && proto !== null) || (value as { toJSON?: unknown }).toJSON !== undefined) {
-        return false;
-      }
-      for (const key in value) {
-        const item = (value as Record<string, unknown>)[key];
-        if (item !== undefined && !plain(item, depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
+  if (typeof value !== "object" || value === null) return isJsonScalar(value);
+  if (depth > 32) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!plain(value[i], depth + 1)) return false;
+    return true;
   }
+  const proto = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || (value as { toJSON?: unknown }).toJSON !== undefined) {
+    return false;
+  }
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined && !plain(item, depth + 1)) return false;
+  }
+  return true;
 }
 
 // Short texts are encoded into this buffer and copied out: much faster than

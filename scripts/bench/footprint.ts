@@ -65,6 +65,20 @@ function l1Subject(peer: string, tagged: boolean, namespaced: boolean): Subject 
   };
 }
 
+// lru-cache holding the small values, or (`records`) the 80-byte records.
+function lruSubject(records: boolean): Subject {
+  return {
+    records,
+    peer: "lru-cache",
+    fill: (n) => {
+      const cache = new LRUCache<string, object>({ max: n, ttl: TTL_SECONDS * 1000 });
+      for (let i = 0; i < n; i++) cache.set(`key:${i}`, records ? record(i) : small(i));
+      check(cache.size === n, "lru-cache lost entries");
+      return Promise.resolve(cache);
+    },
+  };
+}
+
 /** Runs the footprint suite. */
 export async function run(options: SuiteOptions): Promise<SuiteResult> {
   const entries = option("--entries");
@@ -111,25 +125,8 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   ];
   if (!options.cachetOnly) {
     subjects.push(
-      {
-        peer: "lru-cache",
-        fill: (n) => {
-          const cache = new LRUCache<string, object>({ max: n, ttl: TTL_SECONDS * 1000 });
-          for (let i = 0; i < n; i++) cache.set(`key:${i}`, small(i));
-          check(cache.size === n, "lru-cache lost entries");
-          return Promise.resolve(cache);
-        },
-      },
-      {
-        records: true,
-        peer: "lru-cache",
-        fill: (n) => {
-          const cache = new LRUCache<string, object>({ max: n, ttl: TTL_SECONDS * 1000 });
-          for (let i = 0; i < n; i++) cache.set(`key:${i}`, record(i));
-          check(cache.size === n, "lru-cache lost entries");
-          return Promise.resolve(cache);
-        },
-      },
+      lruSubject(false),
+      lruSubject(true),
       {
         peer: "Map (floor)",
         fill: (n) => {
