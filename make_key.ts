@@ -5,6 +5,7 @@
  * @module
  */
 import { isJsonScalar } from "./_json_scalar.ts";
+import { RecordKeys } from "./_record_keys.ts";
 import { checkBoolean, checkOptions, describe, optionNames, typeName } from "./_validate.ts";
 
 /** Options of {@linkcode makeKey}. */
@@ -98,6 +99,12 @@ export function keyMaker(name: string, typed: boolean): (args: readonly unknown[
   // The same for arguments JSON.stringify writes (see jsonArgs), by that text: a new concatenation would be
   // flattened again by the first lookup that hashes it, which costs more than looking up the text here.
   const written = new Map<string, string>();
+  // And for one flat object argument, by its field values (no text made on a repeat).
+  const records = new RecordKeys(SINGLE_MAX);
+  const recordKey = (copy: Record<string, unknown>): string | undefined => {
+    const json = jsonArgs([copy]);
+    return json !== undefined && json.length <= MAX_PLAIN ? prefix + json : undefined;
+  };
   return (args) => {
     let kept: unknown = single;
     if (args.length === 1) {
@@ -106,6 +113,9 @@ export function keyMaker(name: string, typed: boolean): (args: readonly unknown[
         const known = single.get(arg);
         if (known !== undefined) return known;
         kept = arg;
+      } else if (typeof arg === "object" && arg !== null) {
+        const key = records.keyOf(arg, recordKey);
+        if (key !== undefined) return key;
       }
     }
     const json = jsonArgs(args);

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { makeKey } from "../mod.ts";
-import { encodeArgs } from "../make_key.ts";
+import { encodeArgs, keyMaker } from "../make_key.ts";
 import { Feet, Meters } from "./_units.ts";
 
 const key = (args: unknown[], typed = false) => makeKey("f", args, { typed });
@@ -184,6 +184,30 @@ describe("makeKey", () => {
         for (let i = 0; i < 2; i++) assert.equal(await key(args, typed), `f:${encoded}`);
       }),
       { numRuns: 1_000 },
+    );
+  });
+
+  test("keyMaker(): one flat object argument of a few shapes, keyed by its values, gets the encoder's key (property)", async () => {
+    // One key function, as a cached function has: its kept keys (by shape and values) are reused across runs.
+    const keyOf = keyMaker("f", false);
+    const scalar = fc.oneof(
+      fc.constantFrom(0, -0, 1, "1", "", "0", true, "true", null, "null", 1.5, 2 ** 53, "é\ud800"),
+      fc.integer({ min: -3, max: 3 }),
+      fc.string({ maxLength: 3 }),
+    );
+    const fields = fc.constantFrom(["a"], ["b", "a"], ["a", "b"], ["a", "c"], ["team", "page", "q"], [
+      "x",
+      "y",
+      "z",
+      "w",
+    ]);
+    await fc.assert(
+      fc.property(fields, fc.array(scalar, { minLength: 4, maxLength: 4 }), (names, values) => {
+        const arg = Object.fromEntries(names.map((name, i) => [name, values[i]]));
+        const expected = `f:${encodeArgs([arg], false, "f")}`;
+        for (let i = 0; i < 2; i++) assert.equal(keyOf([arg]), expected);
+      }),
+      { numRuns: 3_000 },
     );
   });
 
