@@ -37,6 +37,7 @@ import {
   optionNames,
 } from "./_validate.ts";
 import type { BackendEntry, CacheBackend, CacheInfo, Clock } from "./types.ts";
+import { copyOut } from "./_copy_out.ts";
 import type { Factory, GetOrSetOptions, SetManyEntry, SetOptions, TTLCacheOptions } from "./ttl_cache_options.ts";
 
 const CREATE = "Cannot create TTLCache";
@@ -873,34 +874,4 @@ function evict<T>(c: Core<T>, what: Invalidation): void {
     c.bound.invalidateRecords(what.records);
   }
   c.engine.invalidated();
-}
-
-// Copies the payloads of the raw entries at `at` (each starting at `from[i]` in its entry's bytes) into one new buffer,
-// each left as its own view of it: one allocation per getMany instead of one per value (most of a 100-key read's cost
-// on Node and Deno). The values of one call share that buffer, never a backend's or another call's, so no write to one
-// reaches another or the cache. Each entry is copied whole, its header just before its payload, last entry first: the
-// next entry copied (the one before it) overwrites that header, so no entry needs a view of its payload (a Buffer's
-// view is made by its species constructor, slower than the copy); headers that reach past the first payload land in
-// room kept at the front (as long as the longest header), zeroed after.
-function copyOut(values: Uint8Array[], at: readonly number[], from: readonly number[]): void {
-  let room = 0;
-  let total = 0;
-  for (const i of at) {
-    total += values[i].length - from[i];
-    if (from[i] > room) room = from[i];
-  }
-  total += room;
-  const out = new Uint8Array(total);
-  const buffer = out.buffer;
-  let end = total;
-  for (let n = at.length - 1; n >= 0; n--) {
-    const i = at[n];
-    const entry = values[i];
-    const length = entry.length - from[i];
-    end -= length;
-    out.set(entry, end - from[i]);
-    // The constructor makes a view faster than subarray(), which looks up the species first.
-    values[i] = new Uint8Array(buffer, end, length);
-  }
-  out.fill(0, 0, room);
 }
