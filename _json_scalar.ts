@@ -13,3 +13,13 @@ export function isJsonScalar(value: unknown): boolean {
       return value === null;
   }
 }
+
+/**
+ * Whether an object keeps a field of this name as plain data in insertion
+ * order: not one that starts with a digit (index keys come first, in number
+ * order) nor `__proto__` (assigning it sets the prototype).
+ */
+export function isPlainFieldName(name: string): boolean {
+  const first = name.charCodeAt(0);
+  return !(first >= 48 && first <= 57) && name !== "__proto__";
+}

@@ -2,7 +2,7 @@
 // see isJsonScalar), found by its field values: a repeat builds no text and
 // hashes none, where writing a key (JSON.stringify of a sorted copy) and looking
 // that new string up cost about 300 ns on Node 24.
-import { isJsonScalar } from "./_json_scalar.ts";
+import { isJsonScalar, isPlainFieldName } from "./_json_scalar.ts";
 
 // Objects of more fields, and more field orders than this, take the general path.
 const FIELDS_MAX = 8;
@@ -34,15 +34,17 @@ export class RecordKeys {
     if (proto !== Object.prototype && proto !== null) return undefined;
     const fields = Object.keys(arg);
     const count = fields.length;
-    if (count === 0 || count > FIELDS_MAX || Object.getOwnPropertySymbols(arg).length !== 0) return undefined;
-    const shape = this.#shapeOf(fields);
-    if (shape === undefined) return undefined;
+    if (count === 0 || count > FIELDS_MAX) return undefined;
+    // The values first: a nested argument, the common refusal, is told at its first object field.
     const values: unknown[] = [];
     for (let i = 0; i < count; i++) {
       const value = (arg as Record<string, unknown>)[fields[i]];
       if (!isJsonScalar(value)) return undefined;
       values.push(value);
     }
+    if (Object.getOwnPropertySymbols(arg).length !== 0) return undefined;
+    const shape = this.#shapeOf(fields);
+    if (shape === undefined) return undefined;
     let node: Map<unknown, unknown> | undefined = shape.root;
     for (let i = 0; i < count - 1 && node !== undefined; i++) node = node.get(values[i]) as typeof node;
     const kept = node?.get(values[count - 1]) as string | undefined;
@@ -83,10 +85,7 @@ export class RecordKeys {
       while (i < fields.length && known[i] === fields[i]) i++;
       if (i === fields.length) return shape;
     }
-    for (const field of fields) {
-      const first = field.charCodeAt(0);
-      if ((first >= 48 && first <= 57) || field === "__proto__") return undefined;
-    }
+    if (!fields.every(isPlainFieldName)) return undefined;
     if (this.#shapes.length >= SHAPES_MAX) this.#forget();
     const shape: Shape = { fields: [...fields], root: new Map() };
     this.#shapes.push(shape);

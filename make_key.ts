@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isJsonScalar } from "./_json_scalar.ts";
+import { isJsonScalar, isPlainFieldName } from "./_json_scalar.ts";
 import { RecordKeys } from "./_record_keys.ts";
 import { checkBoolean, checkOptions, describe, optionNames, typeName } from "./_validate.ts";
 
@@ -107,6 +107,9 @@ export function keyMaker(name: string, typed: boolean): (args: readonly unknown[
   };
   return (args) => {
     let kept: unknown = single;
+    // A lone object argument RecordKeys declined (nested, or past its bounds) is left to the encoder: jsonArgs would
+    // only inspect it a second time (keys are the same either way).
+    let declined = false;
     if (args.length === 1) {
       const arg = args[0];
       if (typeof arg === "number" || (typeof arg === "string" && arg.length <= SINGLE_MAX_LENGTH)) {
@@ -116,9 +119,10 @@ export function keyMaker(name: string, typed: boolean): (args: readonly unknown[
       } else if (typeof arg === "object" && arg !== null) {
         const key = records.keyOf(arg, recordKey);
         if (key !== undefined) return key;
+        declined = true;
       }
     }
-    const json = jsonArgs(args);
+    const json = declined ? undefined : jsonArgs(args);
     if (json !== undefined && json.length <= MAX_PLAIN && kept === single) {
       let key = written.get(json);
       if (key === undefined) {
@@ -223,8 +227,7 @@ function sortedRecord(value: object): object | undefined {
   const out: Record<string, unknown> = {};
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
-    const first = key.charCodeAt(0);
-    if ((first >= 48 && first <= 57) || key === "__proto__") return undefined;
+    if (!isPlainFieldName(key)) return undefined;
     const item = (value as Record<string, unknown>)[key];
     if (!isJsonScalar(item)) return undefined;
     out[key] = item;
