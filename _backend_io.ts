@@ -3,6 +3,7 @@
 // any other failure becomes a CacheError naming the operation and key.
 import { CacheError } from "./errors.ts";
 import { type SyncView, syncViewOf } from "./_sync_view.ts";
+import { type SharedReads, sharedReadsOf } from "./_shared_reads.ts";
 import { describe } from "./_validate.ts";
 import type { BackendEntry, CacheBackend, Clock } from "./types.ts";
 
@@ -17,6 +18,7 @@ export class BackendIo {
   readonly backend: CacheBackend;
   /** The backend's synchronous view, when it offers one. */
   readonly sync: SyncView | undefined;
+  readonly #shared: SharedReads | undefined;
   readonly #clock: Clock;
   readonly #breakMs: number;
   #openUntil = 0;
@@ -28,6 +30,7 @@ export class BackendIo {
   constructor(backend: CacheBackend, clock: Clock, breakMs: number) {
     this.backend = backend;
     this.sync = syncViewOf(backend);
+    this.#shared = sharedReadsOf(backend);
     this.#clock = clock;
     this.#breakMs = breakMs;
   }
@@ -70,17 +73,22 @@ export class BackendIo {
     }
   }
 
-  /** Reads `keys` in one round trip when the backend can. */
-  readMany(keys: readonly string[], operation: string): Promise<(Uint8Array | undefined)[]> {
-    return this.#call(() => this.#readMany(keys, operation));
+  /**
+   * Reads `keys` in one round trip when the backend can. With `shared`, the backend's shared reads when it offers
+   * them (see _shared_reads.ts): the caller then copies every value or unshares them.
+   */
+  readMany(keys: readonly string[], operation: string, shared = false): Promise<(Uint8Array | undefined)[]> {
+    return this.#call(() => this.#readMany(keys, operation, shared));
   }
 
-  async #readMany(keys: readonly string[], operation: string): Promise<(Uint8Array | undefined)[]> {
+  async #readMany(keys: readonly string[], operation: string, shared: boolean): Promise<(Uint8Array | undefined)[]> {
     const { backend } = this;
     let pending: Promise<(Uint8Array | undefined)[]>;
     try {
       pending = keys.length === 1
         ? thenable(backend.get(keys[0]), "get").then((bytes) => [bytes])
+        : shared && this.#shared !== undefined
+        ? thenable(this.#shared(keys), "getMany")
         : typeof backend.getMany === "function"
         ? thenable(backend.getMany(keys), "getMany")
         : Promise.all(keys.map((key) => thenable(backend.get(key), "get")));

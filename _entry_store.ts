@@ -21,6 +21,7 @@ import { DUMPS_WITH_ROOM, type DumpsWithRoom } from "./_dumps_with_room.ts";
 import { COPY, LOADS_AT, type LoadsAt } from "./_loads_at.ts";
 import { backendError, type BackendIo } from "./_backend_io.ts";
 import type { SyncView } from "./_sync_view.ts";
+import { plainCopies } from "./_copy_out.ts";
 import type { InvalidationLink } from "./_invalidation.ts";
 import type { L1Tier } from "./_l1.ts";
 import type { OwedInvalidations } from "./_owed.ts";
@@ -156,6 +157,15 @@ export class EntryStore<T> {
     const at = plainPayloadAt(bytes, scope.known, sync.matches);
     if (at === -1 || (earlyRefresh && hasComputeTime(bytes)) || !freshAt(bytes, p.clock)) return DECLINED;
     return this.loadPlain(scope, key, bk, bytes, at, true);
+  }
+
+  // getMany() of raw values without l1, a size bound or anything owed, where every entry read is missing or plain and
+  // fresh: the values copied out together, as loadPlain() and copyOut() would serve them one by one (nothing else
+  // to do for those: no l1 to fill, no use order to keep). Undefined, having done nothing, in any other case.
+  plainMany(entries: readonly (Uint8Array | undefined)[], now: number): (Uint8Array | undefined)[] | undefined {
+    const p = this.#p;
+    if (p.serializer !== undefined || p.l1 !== undefined || p.bound.maxSize > 0 || p.owed.any) return undefined;
+    return plainCopies(entries, now);
   }
 
   // An entry plainPayloadAt() accepted (payload at `at`) served from its bytes as load() would, with no header

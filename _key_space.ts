@@ -52,6 +52,16 @@ export function backendKey(scope: Scope, key: string): string {
   return keys.of(key);
 }
 
+/** backendKey() of each of `keys`: `keys` itself when every key is its own backend key (no array made). */
+export function backendKeys(scope: Scope, keys: readonly string[]): readonly string[] {
+  if (scope.keys === undefined) {
+    let i = 0;
+    while (i < keys.length && keys[i].charCodeAt(0) !== 0) i++;
+    if (i === keys.length) return keys;
+  }
+  return keys.map((key) => backendKey(scope, key));
+}
+
 /** The record behind a tag. */
 export function tagRecord(tag: string): string {
   return TAG_RECORD + tag;

@@ -11,7 +11,7 @@ import { EntryStore, freshValue, MISS, type Miss } from "./_entry_store.ts";
 import { InvalidationLink, type InvalidationSink } from "./_invalidation.ts";
 import type { Invalidation } from "./_bus_message.ts";
 import { CacheError } from "./errors.ts";
-import { backendKey, childScope, recordsOf, ROOT, type Scope } from "./_key_space.ts";
+import { backendKey, backendKeys, childScope, recordsOf, ROOT, type Scope } from "./_key_space.ts";
 import { L1Tier } from "./_l1.ts";
 import { checkReadThrough, READ_THROUGH_NAMES, ReadThrough } from "./_read_through.ts";
 import { Records, stampsOf, type Tokens } from "./_records.ts";
@@ -38,6 +38,7 @@ import {
 } from "./_validate.ts";
 import type { BackendEntry, CacheBackend, CacheInfo, Clock } from "./types.ts";
 import { copyOut } from "./_copy_out.ts";
+import { unshare } from "./_shared_reads.ts";
 import type { Factory, GetOrSetOptions, SetManyEntry, SetOptions, TTLCacheOptions } from "./ttl_cache_options.ts";
 
 const CREATE = "Cannot create TTLCache";
@@ -413,10 +414,22 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     if (keys.length === 0) return [];
     const { io, store, l1, clock } = this.#c;
     const scope = this.#scope;
-    const bks = keys.map((key) => backendKey(scope, key));
+    const bks = backendKeys(scope, keys);
     const records = scope.records;
     const since = l1?.generation ?? 0;
-    const raw = await io.readMany(records.length === 0 ? bks : [...bks, ...records], "get");
+    // Raw values all copied out together (store.plainMany) may be read as the backend's shared arrays.
+    const together = records.length === 0 && store.raw;
+    const raw = await io.readMany(records.length === 0 ? bks : [...bks, ...records], "get", together);
+    if (together) {
+      const copies = store.plainMany(raw, clock.now()) as (T | F | undefined)[] | undefined;
+      if (copies === undefined) unshare(raw);
+      else {
+        for (let i = 0; i < copies.length; i++) {
+          copies[i] = this.#served(keys[i], copies[i] === undefined ? MISS : copies[i] as T, fallback);
+        }
+        return copies;
+      }
+    }
     const tokens: Tokens = new Map();
     for (let i = 0; i < records.length; i++) tokens.set(records[i], raw[bks.length + i]);
     // Without l1 (which keeps decoded headers), an untagged entry is served from its bytes: plain[i] is where its

@@ -259,6 +259,42 @@ describe("TTLCache over a private Redis that fails", { skip: redisServerSkip() }
     assert.equal(await two.namespace("users").get("1"), "again");
   });
 
+  test("TTLCache.getMany of raw bytes over Redis: plain Uint8Array copies in a buffer of their own, tags or not", async () => {
+    const cache = new TTLCache<Uint8Array>({ ttl: 60, backend: backend() });
+    const keys = Array.from({ length: 50 }, (_, i) => `raw${i}`);
+    const valueOf = (i: number) => Uint8Array.from({ length: 1 + (i % 90) }, (_, j) => (i * 7 + j) & 0xff);
+    await cache.setMany(keys.filter((_, i) => i % 5 !== 0).map((key, i) => ({ key, value: valueOf(i) })));
+    const expected = keys.filter((_, i) => i % 5 !== 0).map((_, i) => valueOf(i));
+    const check = (values: (Uint8Array | undefined)[]) => {
+      const hits = values.filter((v) => v !== undefined);
+      assert.deepEqual(hits.map((v) => [...v!]), expected.map((v) => [...v]));
+      assert.equal(values.filter((v) => v === undefined).length, 10);
+      for (const value of hits) {
+        assert.equal(Object.getPrototypeOf(value), Uint8Array.prototype, "a plain Uint8Array, not the client's Buffer");
+      }
+      return hits as Uint8Array[];
+    };
+    // All untagged: copied out together, one buffer holding the values alone.
+    const first = check(await cache.getMany(keys));
+    const shared = first[0].buffer;
+    assert.ok(first.every((v) => v.buffer === shared));
+    const covered = new Set(first.flatMap((v) => Array.from({ length: v.length }, (_, i) => v.byteOffset + i)));
+    new Uint8Array(shared).forEach((byte, i) => !covered.has(i) && assert.equal(byte, 0, `byte ${i} of the buffer`));
+    for (const value of first) value.fill(0);
+    const second = check(await cache.getMany(keys));
+    assert.ok(second.every((v) => v.buffer !== shared), "each call copies into a buffer of its own");
+    // One tagged entry among them: the general path, whose values must be copies too (never the reply's memory).
+    await cache.set("tagged", valueOf(1), { tags: ["t"] });
+    const mixed = await cache.getMany([...keys, "tagged"]);
+    assert.deepEqual([...mixed.at(-1)!], [...valueOf(1)]);
+    assert.equal(Object.getPrototypeOf(mixed.at(-1)), Uint8Array.prototype);
+    const mixedHits = check(mixed.slice(0, -1));
+    mixed.at(-1)!.fill(0);
+    for (const value of mixedHits) value.fill(0);
+    check((await cache.getMany([...keys, "tagged"])).slice(0, -1));
+    assert.deepEqual([...(await cache.get("tagged"))!], [...valueOf(1)]);
+  });
+
   test("TTLCache.getMany over 100 keys is one MGET on the server (INFO commandstats)", async () => {
     const admin = rawClient(server.url);
     try {

@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type CacheBackend, type CacheEvent, TTLCache } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
+import { SHARED_READS } from "../_shared_reads.ts";
 import { StructuredSerializer } from "../serializers/structured.ts";
 import { JsonSerializer } from "../serializers/json.ts";
 import { LocalBus } from "./_local_bus.ts";
@@ -81,6 +82,55 @@ describe("getMany / setMany / deleteMany", () => {
     const inBuffer = new Uint8Array(shared);
     const covered = new Set(values.flatMap((v) => Array.from({ length: v.length }, (_, i) => v.byteOffset + i)));
     for (let i = 0; i < inBuffer.length; i++) if (!covered.has(i)) assert.equal(inBuffer[i], 0, `byte ${i}`);
+  });
+
+  test("getMany over a backend's shared reads: copies, never the shared memory, on every path; events per key", async () => {
+    const inner = new MemoryCacheBackend();
+    let sharedCalls = 0;
+    // Each value a view into one larger array of junk (as a client's reply buffer), of a subclass of Uint8Array.
+    class Reply extends Uint8Array {}
+    const backend: CacheBackend & { [SHARED_READS](keys: readonly string[]): Promise<(Uint8Array | undefined)[]> } = {
+      get: (key) => inner.get(key),
+      set: (key, value, ttl) => inner.set(key, value, ttl),
+      delete: (key) => inner.delete(key),
+      clear: () => inner.clear(),
+      getMany: (keys) => inner.getMany(keys),
+      async [SHARED_READS](keys) {
+        sharedCalls++;
+        const got = await inner.getMany(keys);
+        const reply = new Reply(got.reduce((n, v) => n + (v?.length ?? 0) + 3, 0)).fill(0xee);
+        let at = 3;
+        return got.map((v) => {
+          if (v === undefined) return undefined;
+          reply.set(v, at);
+          at += v.length + 3;
+          return reply.subarray(at - v.length - 3, at - 3);
+        });
+      },
+    };
+    const plain = (v: unknown) => Object.getPrototypeOf(v) === Uint8Array.prototype;
+    for (const l1 of [undefined, { maxSize: 10 }]) {
+      const cache = new TTLCache<Uint8Array>({ backend, l1 });
+      const events = record(cache as TTLCache<unknown>, ["hit", "miss"]);
+      await cache.set("a", new Uint8Array([1, 2]));
+      await cache.set("b", new Uint8Array(70).fill(3), { grace: 5 });
+      const before = sharedCalls;
+      const values = await cache.getMany(["a", "x", "b"], null);
+      assert.equal(sharedCalls, before + 1, "read through the shared reads");
+      assert.deepEqual(values.map((v) => v && [...v]), [[1, 2], null, [...new Uint8Array(70).fill(3)]]);
+      assert.ok(plain(values[0]) && plain(values[2]), "plain Uint8Arrays");
+      assert.ok(!new Uint8Array(values[0]!.buffer).includes(0xee), "no byte of the shared memory");
+      assert.deepEqual(events.map((e) => [e.type, e.key, e.tier]), [
+        ["hit", "a", "backend"],
+        ["miss", "x", undefined],
+        ["hit", "b", "backend"],
+      ]);
+      // A tagged entry among them takes the general path: still copies.
+      await cache.set("t", new Uint8Array([4]), { tags: ["tag"] });
+      const mixed = await cache.getMany(["t", "a"]);
+      assert.deepEqual(mixed.map((v) => [...v!]), [[4], [1, 2]]);
+      assert.ok(mixed.every((v) => plain(v) && !new Uint8Array(v!.buffer).includes(0xee)), `l1: ${l1 !== undefined}`);
+    }
   });
 
   test("getMany counts each hit and miss", async () => {

@@ -5,6 +5,7 @@ import { CacheError } from "../../errors.ts";
 import { checkBoolean, checkKey, checkOptions, checkString, checkTtl, describe } from "../../_validate.ts";
 import type { BackendEntry, CacheBackend } from "../../types.ts";
 import { PrefixedKeys } from "../../_prefixed_keys.ts";
+import { SHARED_READS } from "../../_shared_reads.ts";
 import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_batch.ts";
 import {
   checkClient,
@@ -304,11 +305,25 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
    * @throws {TypeError} When a key is not a well-formed string.
    * @throws {CacheError} When Redis fails or the backend is closed.
    */
-  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+  getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return this.#getMany(keys, false);
+  }
+
+  /**
+   * getMany() as the client's Buffers, for TTLCache's batch reads (which copy every value out).
+   *
+   * @ignore
+   */
+  [SHARED_READS](keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return this.#getMany(keys, true);
+  }
+
+  async #getMany(keys: readonly string[], shared: boolean): Promise<(Uint8Array | undefined)[]> {
     const context = "Cannot get from RedisCacheBackend";
-    const full = this.#keys(context, keys);
+    // TTLCache checked its keys already (as SyncView's callers do).
+    const full = shared ? this.#prefixed(context, keys) : this.#keys(context, keys);
     try {
-      return await this.#track(batchGet(this.#client, full));
+      return await this.#track(batchGet(this.#client, full, shared));
     } catch (error) {
       throw this.#wrap(context, error);
     }
@@ -358,6 +373,13 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     } catch (error) {
       throw this.#wrap(context, error);
     }
+  }
+
+  #prefixed(context: string, keys: readonly string[]): string[] {
+    const full = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) full[i] = this.#fullKeys.of(keys[i]);
+    this.#checkOpen(context);
+    return full;
   }
 
   #keys(context: string, keys: readonly string[]): string[] {
