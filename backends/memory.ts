@@ -236,7 +236,8 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     if (this.get !== get || this.set !== set || this.delete !== remove) return undefined;
     return {
       get: (key, copy) => this.#read(key, copy),
-      set: (key, value, ttl) => this.#set(key, value, ttl),
+      // TTLCache checked the key, the value and the ttl already.
+      set: (key, value, ttl) => this.#store(key, value, ttl),
       delete: (key) => this.#entries.delete(key),
       matches: (key, bytes, from, to) => this.#matches(key, bytes, from, to),
       packs: SMALL,
@@ -288,6 +289,10 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
 
   #set(key: string, value: Uint8Array, ttl: number): void {
     checkEntry(key, value, ttl);
+    this.#store(key, value, ttl);
+  }
+
+  #store(key: string, value: Uint8Array, ttl: number): void {
     const now = this.#clock.now();
     // Overwritten in place: a delete + set would leave a deleted entry in the
     // key's hash chain on every write, slowing hot keys down until V8 rehashes.
