@@ -3,7 +3,7 @@
 // any other failure becomes a CacheError naming the operation and key.
 import { CacheError } from "./errors.ts";
 import { type SyncView, syncViewOf } from "./_sync_view.ts";
-import { type SharedReads, sharedReadsOf } from "./_shared_reads.ts";
+import { type SharedReads, sharedReadsOf, unshare } from "./_shared_reads.ts";
 import { describe } from "./_validate.ts";
 import type { BackendEntry, CacheBackend, Clock } from "./types.ts";
 
@@ -106,6 +106,9 @@ export class BackendIo {
         `backend.getMany must resolve to an array of ${keys.length}: received ${describe(got)}`,
       );
     }
+    // A backend's Buffer (whose slice() is a view of the backend's memory) becomes a plain Uint8Array here, so every
+    // copy the cache makes of it further on is a copy.
+    if (!shared) unshare(got);
     return got;
   }
 

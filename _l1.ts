@@ -202,7 +202,14 @@ export class L1Tier<T> {
       this.clear();
       return;
     }
-    const kept = !owned && this.clone && this.decoded ? structuredClone(value) : value;
+    // Bytes are copied on every hit, so l1 must not share its array with the reader that filled it either.
+    const kept = owned
+      ? value
+      : !this.decoded
+      ? (value as Uint8Array).slice() as T
+      : this.clone
+      ? structuredClone(value)
+      : value;
     // Only the header's figures are kept: a decoded header holds a view of the stored bytes.
     const { expiresAt, freshUntil: staleAt, delta } = header;
     const slot = this.#entries.set(bk, expiresAt, kept);

@@ -133,6 +133,37 @@ describe("getMany / setMany / deleteMany", () => {
     }
   });
 
+  test("a backend that returns Buffers (slice() a view): every read still hands out a copy of its own", async () => {
+    // As Node's Buffer: a Uint8Array whose slice() is a view of the same memory.
+    class Viewing extends Uint8Array {
+      override slice(start?: number, end?: number): Uint8Array {
+        return this.subarray(start, end);
+      }
+    }
+    const stored = new Map<string, Viewing>();
+    const backend: CacheBackend = {
+      get: (key) => Promise.resolve(stored.get(key)),
+      set: (key, value) => Promise.resolve(void stored.set(key, new Viewing(value))),
+      delete: (key) => Promise.resolve(void stored.delete(key)),
+      clear: () => Promise.resolve(stored.clear()),
+    };
+    for (const l1 of [undefined, { maxSize: 10 }]) {
+      const cache = new TTLCache<Uint8Array>({ backend, l1 });
+      await cache.set("a", new Uint8Array([1, 2, 3]));
+      await cache.set("t", new Uint8Array([4, 5]), { tags: ["tag"] });
+      const reads = [
+        await cache.get("a"),
+        await cache.get("t"),
+        ...(await cache.getMany(["a", "t"])),
+        await cache.getOrSet("a", () => new Uint8Array([0])),
+      ];
+      for (const value of reads) value!.fill(0);
+      assert.deepEqual([...(await cache.get("a"))!], [1, 2, 3], `l1: ${l1 !== undefined}`);
+      assert.deepEqual([...(await cache.get("t"))!], [4, 5]);
+      stored.clear();
+    }
+  });
+
   test("getMany counts each hit and miss", async () => {
     const { cache } = setup();
     await cache.set("a", 1);

@@ -83,6 +83,23 @@ describe("l1 hits", () => {
     assert.deepEqual([...(await cache.get("k"))!], [1, 2]);
   });
 
+  test("raw values: the read that fills the tier from the backend hands out a copy the tier does not keep", async () => {
+    const backend = new MemoryCacheBackend();
+    const writer = new TTLCache<Uint8Array>({ backend });
+    const reader = new TTLCache<Uint8Array>({ backend, l1: { maxSize: 10 } });
+    const reads: [string, (key: string) => Promise<Uint8Array | undefined>][] = [
+      ["get", (key) => reader.get(key)],
+      ["getOrSet", (key) => reader.getOrSet(key, () => new Uint8Array([9]))],
+      ["getMany", async (key) => (await reader.getMany([key, "absent"]))[0]],
+    ];
+    for (const [name, read] of reads) {
+      await writer.set(name, new Uint8Array([1, 2, 3]));
+      (await read(name))!.fill(0);
+      assert.deepEqual([...(await reader.get(name))!], [1, 2, 3], `${name}: l1 kept its own copy`);
+      assert.equal(reader.cacheInfo().l1Hits > 0, true);
+    }
+  });
+
   test("an in-process copy never outlives the backend entry's ttl, and l1.ttl caps it lower", async () => {
     const clock = manualClock();
     const backend = new MemoryCacheBackend({ clock });
