@@ -11,6 +11,8 @@ import {
   hasComputeTime,
   type Header,
   layoutOf,
+  packedFreshAt,
+  packedPayloadAt,
   payloadOf,
   plainPayloadAt,
   sameToken,
@@ -18,9 +20,9 @@ import {
   writeHeader,
 } from "./_envelope.ts";
 import { DUMPS_WITH_ROOM, type DumpsWithRoom } from "./_dumps_with_room.ts";
-import { COPY, LOADS_AT, type LoadsAt } from "./_loads_at.ts";
+import { COPY, LOADS_AT, LOADS_PACKED, type LoadsAt } from "./_loads_at.ts";
 import { backendError, type BackendIo } from "./_backend_io.ts";
-import type { SyncView } from "./_sync_view.ts";
+import { type SyncView, unpack } from "./_sync_view.ts";
 import { plainCopies } from "./_copy_out.ts";
 import type { InvalidationLink } from "./_invalidation.ts";
 import type { L1Tier } from "./_l1.ts";
@@ -114,15 +116,20 @@ export class EntryStore<T> {
     const p = this.#p;
     const sync = p.io.sync;
     if (sync !== undefined && p.l1 === undefined && !p.owed.any) {
-      let bytes: Uint8Array | undefined;
+      let bytes: Uint8Array | string | undefined;
       try {
-        bytes = sync.get(bk, false);
+        bytes = sync.getPacked(bk);
       } catch (cause) {
         throw backendError("get", key, cause);
       }
       if (bytes === undefined) {
         this.#gone(bk);
         return MISS;
+      }
+      if (typeof bytes === "string") {
+        const from = packedPayloadAt(bytes, sync.packedAt);
+        if (from !== -1) return this.#loadPacked(scope, key, bk, bytes, from, packedFreshAt(p.clock));
+        bytes = unpack(bytes, sync.packedAt);
       }
       const at = bytes instanceof Uint8Array ? plainPayloadAt(bytes, scope.known, sync.matches) : -1;
       if (at !== -1) return this.loadPlain(scope, key, bk, bytes, at, freshAt(bytes, p.clock));
@@ -166,6 +173,35 @@ export class EntryStore<T> {
     const p = this.#p;
     if (p.serializer !== undefined || p.l1 !== undefined || p.bound.maxSize > 0 || p.owed.any) return undefined;
     return plainCopies(entries, now);
+  }
+
+  // loadPlain() of an entry packed in a string (see SyncView.getPacked), its payload the char codes from `from` on:
+  // read from the string, with no array made for the entry (nor, for a serializer that reads it there, the payload).
+  #loadPacked(
+    scope: Scope,
+    key: string,
+    bk: string,
+    packed: string,
+    from: number,
+    fresh: boolean,
+  ): T | Miss | Promise<T | Miss> {
+    const serializer = this.#p.serializer;
+    if (serializer === undefined) {
+      if (!fresh) return MISS;
+      this.#p.bound.touch(bk);
+      return unpack(packed, from) as T;
+    }
+    let inPlace: T | undefined;
+    try {
+      inPlace = (serializer as Partial<LoadsAt<T>>)[LOADS_PACKED]?.(packed, from);
+    } catch (error) {
+      this.#undecodable(scope, key, bk, error);
+      return MISS;
+    }
+    if (inPlace === undefined) return this.loadPlain(scope, key, bk, unpack(packed, from), 0, fresh);
+    if (!fresh) return MISS;
+    this.#p.bound.touch(bk);
+    return inPlace;
   }
 
   // An entry plainPayloadAt() accepted (payload at `at`) served from its bytes as load() would, with no header

@@ -225,8 +225,8 @@ export function plainPayloadAt(
   bytes: Uint8Array,
   known: readonly KnownRecord[] = NO_KNOWN,
   current?: TokenCheck,
+  end: number = bytes.length,
 ): number {
-  const end = bytes.length;
   if (end < 10 || bytes[0] !== MAGIC) return -1;
   const flags = bytes[1];
   if ((flags & ~KNOWN) !== 0 || maybeNaN(bytes, 2)) return -1;
@@ -256,6 +256,33 @@ export function plainPayloadAt(
     at += tokenLength;
   }
   return at;
+}
+
+// The header of the packed entry packedPayloadAt() read last: as long as the longest header of an entry without tags.
+const packedHeader = new Uint8Array(26);
+
+/**
+ * plainPayloadAt() of an entry packed in a string (its bytes the char codes
+ * from `from` on, see SyncView.getPacked), reading only its header's chars:
+ * where its payload starts in the string, -1 for an entry with tags or bytes
+ * decode() would refuse (unpack it then).
+ */
+export function packedPayloadAt(packed: string, from: number): number {
+  const length = packed.length - from;
+  if (length < 10) return -1;
+  const flags = packed.charCodeAt(from + 1);
+  let size = 10;
+  if (flags & FRESH) size += 8;
+  if (flags & DELTA) size += 8;
+  if (size > length || flags > KNOWN) return -1;
+  for (let i = 0; i < size; i++) packedHeader[i] = packed.charCodeAt(from + i);
+  const at = plainPayloadAt(packedHeader, NO_KNOWN, undefined, length);
+  return at === -1 ? -1 : from + at;
+}
+
+/** freshAt() of the entry packedPayloadAt() accepted last. */
+export function packedFreshAt(clock: { now(): number }): boolean {
+  return freshAt(packedHeader, clock);
 }
 
 /** Whether an entry plainPayloadAt() accepted is fresh at `now` (always, without grace), as decode() would judge. */

@@ -11,6 +11,9 @@ export const LOADS_AT: unique symbol = Symbol("cachet.loadsAt");
 /** The key of the copy fast path on a serializer. */
 export const COPY: unique symbol = Symbol("cachet.copy");
 
+/** The key of the packed fast path on a serializer. */
+export const LOADS_PACKED: unique symbol = Symbol("cachet.loadsPacked");
+
 /** A serializer with the fast paths. */
 export interface LoadsAt<T> {
   /**
@@ -26,4 +29,11 @@ export interface LoadsAt<T> {
    * cannot copy it (the core then decodes the bytes).
    */
   [COPY]?(value: T): T | undefined;
+  /**
+   * `loads` of the bytes that are the char codes of `packed` from `from` on
+   * (a value a synchronous backend keeps packed in a string, see
+   * SyncView.getPacked), or undefined when it does not read them there (the
+   * core then unpacks them and calls the other paths).
+   */
+  [LOADS_PACKED]?(packed: string, from: number): T | undefined;
 }

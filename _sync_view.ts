@@ -24,6 +24,22 @@ export interface SyncView {
    * core may keep what it decoded of it, weakly, by that array.
    */
   readonly packs: number;
+  /**
+   * Like `get(key, false)`, except that a value of at most `packs` bytes may
+   * come as the string the backend keeps it in: its bytes are the char codes
+   * from `packedAt` on (see {@linkcode unpack}). A read can then take the
+   * parts it needs (a header, a payload, a text) without making the array.
+   */
+  getPacked(key: string): Uint8Array | string | undefined;
+  /** Where a packed value's bytes start in its string. */
+  readonly packedAt: number;
+}
+
+/** The bytes of a packed value (see SyncView.getPacked) from char `from` on, as a new array. */
+export function unpack(packed: string, from: number): Uint8Array {
+  const bytes = new Uint8Array(packed.length - from);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = packed.charCodeAt(from + i);
+  return bytes;
 }
 
 /** The backend's synchronous view, read once; undefined when it offers none (or it was overridden). */

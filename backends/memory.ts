@@ -18,7 +18,7 @@
  */
 import { checkKey, checkMethods, checkOptions, checkTtl, describe, optionNames } from "../_validate.ts";
 import { hitClock, monotonicClock } from "../_clock.ts";
-import { SYNC_VIEW, type SyncView } from "../_sync_view.ts";
+import { SYNC_VIEW, type SyncView, unpack } from "../_sync_view.ts";
 import { SweepSchedule } from "../_sweep.ts";
 import type { BackendEntry, CacheBackend, Clock } from "../types.ts";
 
@@ -47,28 +47,24 @@ interface Entry {
 // ArrayBuffer, so a small entry takes a fifth of the memory; and arrays of at
 // most 64 bytes are allocated on V8's heap, so handing out a fresh one is cheap.
 const SMALL = 64;
+// Where the value's bytes start in its string (SyncView.packedAt).
+const PACKED_AT = 8;
 const expiry = new Float64Array(1);
 const expiryBytes = new Uint8Array(expiry.buffer);
-const packing = new Uint8Array(8 + SMALL);
+const packing = new Uint8Array(PACKED_AT + SMALL);
 
 function pack(value: Uint8Array, expiresAt: number): string {
   expiry[0] = expiresAt;
   packing.set(expiryBytes, 0);
-  packing.set(value, 8);
+  packing.set(value, PACKED_AT);
   // One call builds a flat string; appending characters would build a rope.
-  return String.fromCharCode.apply(null, packing.subarray(0, 8 + value.length) as unknown as number[]);
+  return String.fromCharCode.apply(null, packing.subarray(0, PACKED_AT + value.length) as unknown as number[]);
 }
 
 function expiresAtOf(entry: string | Entry): number {
   if (typeof entry !== "string") return entry.expiresAt;
   for (let i = 0; i < 8; i++) expiryBytes[i] = entry.charCodeAt(i);
   return expiry[0];
-}
-
-function unpack(packed: string): Uint8Array {
-  const bytes = new Uint8Array(packed.length - 8);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = packed.charCodeAt(i + 8);
-  return bytes;
 }
 
 /**
@@ -241,6 +237,8 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
       delete: (key) => this.#entries.delete(key),
       matches: (key, bytes, from, to) => this.#matches(key, bytes, from, to),
       packs: SMALL,
+      getPacked: (key) => this.#readPacked(key),
+      packedAt: PACKED_AT,
     };
   }
 
@@ -283,8 +281,18 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
       this.#entries.delete(key);
       return undefined;
     }
-    if (typeof entry === "string") return unpack(entry);
+    if (typeof entry === "string") return unpack(entry, PACKED_AT);
     return copy ? entry.value.slice() : entry.value;
+  }
+
+  #readPacked(key: string): Uint8Array | string | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (expiresAtOf(entry) <= this.#readClock.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return typeof entry === "string" ? entry : entry.value;
   }
 
   #set(key: string, value: Uint8Array, ttl: number): void {

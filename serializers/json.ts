@@ -20,7 +20,7 @@ import { typeName } from "../_validate.ts";
 import { where } from "./_where.ts";
 import type { CacheSerializer } from "../types.ts";
 import { DUMPS_WITH_ROOM } from "../_dumps_with_room.ts";
-import { COPY, LOADS_AT } from "../_loads_at.ts";
+import { COPY, LOADS_AT, LOADS_PACKED } from "../_loads_at.ts";
 import { isJsonScalar } from "../_json_scalar.ts";
 
 /** A value that {@linkcode JsonSerializer} can store. */
@@ -207,7 +207,22 @@ function parse<T>(data: Uint8Array, at: number): T {
   try {
     return JSON.parse(text(data, at));
   } catch (cause) {
-    throw new CacheError(`Cannot decode JSON: ${(cause as Error).message}`, { cause });
+    throw undecodable(cause);
+  }
+}
+
+function undecodable(cause: unknown): CacheError {
+  return new CacheError(`Cannot decode JSON: ${(cause as Error).message}`, { cause });
+}
+
+// The value of bytes packed in a string (char codes from `from` on), when they are ASCII: ASCII decodes to itself
+// under UTF-8, so the text is the string's tail, with no array made and nothing decoded. Undefined for anything else.
+function parsePacked<T>(packed: string, from: number): T | undefined {
+  for (let i = from; i < packed.length; i++) if (packed.charCodeAt(i) > 0x7f) return undefined;
+  try {
+    return JSON.parse(packed.slice(from));
+  } catch (cause) {
+    throw undecodable(cause);
   }
 }
 
@@ -343,6 +358,16 @@ export class JsonSerializer<T = JsonValue> implements CacheSerializer<T> {
   [LOADS_AT](bytes: Uint8Array, at: number): T | undefined {
     if (this.loads !== JsonSerializer.prototype.loads) return undefined;
     return parse(bytes, at);
+  }
+
+  /**
+   * TTLCache's fast path (see _loads_at.ts).
+   *
+   * @ignore
+   */
+  [LOADS_PACKED](packed: string, from: number): T | undefined {
+    if (this.loads !== JsonSerializer.prototype.loads) return undefined;
+    return parsePacked(packed, from);
   }
 
   /**

@@ -135,15 +135,15 @@ describe("getMany / setMany / deleteMany", () => {
 
   test("a backend that returns Buffers (slice() a view): every read still hands out a copy of its own", async () => {
     // As Node's Buffer: a Uint8Array whose slice() is a view of the same memory.
-    class Viewing extends Uint8Array {
-      override slice(start?: number, end?: number): Uint8Array {
+    class Viewing extends Uint8Array<ArrayBuffer> {
+      override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
         return this.subarray(start, end);
       }
     }
     const stored = new Map<string, Viewing>();
     const backend: CacheBackend = {
       get: (key) => Promise.resolve(stored.get(key)),
-      set: (key, value) => Promise.resolve(void stored.set(key, new Viewing(value))),
+      set: (key, value) => Promise.resolve(void stored.set(key, Viewing.from(value) as Viewing)),
       delete: (key) => Promise.resolve(void stored.delete(key)),
       clear: () => Promise.resolve(stored.clear()),
     };

@@ -4,7 +4,7 @@ import { CacheError, TTLCache } from "../mod.ts";
 import type { CacheBackend, CacheEvent, CacheSerializer } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
-import { bytes, entryOf, jsonCache } from "./_helpers.ts";
+import { bytes, entryOf, jsonCache, manualClock } from "./_helpers.ts";
 
 const BAD_NUMBERS = [NaN, Infinity, -Infinity, -1, 1.5, "3", null, true, {}] as const;
 
@@ -669,5 +669,60 @@ describe("maxValueBytes", () => {
       assert.throws(() => new TTLCache({ maxValueBytes: bad }), { name: "RangeError", message: /maxValueBytes/ });
     }
     assert.throws(() => new TTLCache({ maxValueBytes: "1kb" as never }), { name: "TypeError" });
+  });
+});
+
+describe("TTLCache over small entries (kept packed in a string by the memory backend)", () => {
+  test("hits read the header and payload out of the string as from an array: raw, grace, compute time", async () => {
+    const clock = manualClock();
+    const backend = new MemoryCacheBackend({ clock });
+    const cache = new TTLCache<Uint8Array>({ backend, clock, ttl: 1 });
+    await cache.set("plain", bytes(1, 2, 3));
+    await cache.set("graced", bytes(4, 5), { grace: 60 });
+    await cache.getOrSet("computed", () => bytes(6));
+    await cache.set("empty", bytes());
+    for (const [key, want] of [["plain", [1, 2, 3]], ["graced", [4, 5]], ["computed", [6]], ["empty", []]] as const) {
+      const got = (await cache.get(key))!;
+      assert.deepEqual([...got], want, key);
+      assert.equal(Object.getPrototypeOf(got), Uint8Array.prototype);
+      got.fill(9);
+      assert.deepEqual([...(await cache.get(key))!], want, `${key}: each hit is a copy of its own`);
+    }
+    clock.advance(1_500);
+    assert.equal(await cache.get("graced"), undefined, "stale: a miss for get");
+    assert.deepEqual([...(await cache.getOrSet("graced", () => Promise.reject(new Error("down")), { grace: 60 }))], [
+      4,
+      5,
+    ]);
+    assert.equal(await cache.get("plain"), undefined, "expired");
+  });
+
+  test("JSON: ASCII text is parsed from the string, other text decoded from the bytes; an override of loads is honoured", async () => {
+    const clock = manualClock();
+    const backend = new MemoryCacheBackend({ clock });
+    const cache = new TTLCache<unknown>({ backend, clock, serializer: new JsonSerializer() });
+    const values = [{ a: 1 }, "é", "😀 ok", [null, true], { __proto__: 1 }, 0];
+    for (const [i, value] of values.entries()) await cache.set(`k${i}`, value, { grace: i % 2 === 0 ? 0 : 5 });
+    for (const [i, value] of values.entries()) {
+      const got = await cache.get(`k${i}`);
+      assert.deepEqual(got, JSON.parse(JSON.stringify(value)));
+      if (typeof got === "object" && got !== null) {
+        assert.notEqual(got, await cache.get(`k${i}`), "a new value per hit");
+      }
+    }
+    let calls = 0;
+    class Counting extends JsonSerializer<unknown> {
+      override loads(data: Uint8Array): unknown {
+        calls++;
+        return { counted: super.loads(data) };
+      }
+    }
+    const counted = new TTLCache<unknown>({ backend, clock, serializer: new Counting() });
+    assert.deepEqual(await counted.get("k0"), { counted: { a: 1 } });
+    assert.equal(calls, 1);
+    await cache.set("short", { b: 2 }, { ttl: 1, grace: 60 });
+    assert.deepEqual(await cache.get("short"), { b: 2 });
+    clock.advance(1_500);
+    assert.equal(await cache.get("short"), undefined, "stale: a miss for get");
   });
 });
