@@ -11,6 +11,7 @@ import {
   hasComputeTime,
   type Header,
   layoutOf,
+  packedComputeTime,
   packedFreshAt,
   packedPayloadAt,
   payloadOf,
@@ -154,11 +155,19 @@ export class EntryStore<T> {
     const p = this.#p;
     if (p.owed.any) return DECLINED;
     const sync = p.io.sync!;
-    let bytes: Uint8Array | undefined;
+    let bytes: Uint8Array | string | undefined;
     try {
-      bytes = sync.get(bk, false);
+      bytes = sync.getPacked(bk);
     } catch {
       return DECLINED;
+    }
+    if (typeof bytes === "string") {
+      const from = packedPayloadAt(bytes, sync.packedAt);
+      if (from !== -1) {
+        if ((earlyRefresh && packedComputeTime()) || !packedFreshAt(p.clock)) return DECLINED;
+        return this.#loadPacked(scope, key, bk, bytes, from, true);
+      }
+      bytes = unpack(bytes, sync.packedAt);
     }
     if (!(bytes instanceof Uint8Array)) return DECLINED;
     const at = plainPayloadAt(bytes, scope.known, sync.matches);

@@ -285,6 +285,11 @@ export function packedFreshAt(clock: { now(): number }): boolean {
   return freshAt(packedHeader, clock);
 }
 
+/** hasComputeTime() of the entry packedPayloadAt() accepted last. */
+export function packedComputeTime(): boolean {
+  return hasComputeTime(packedHeader);
+}
+
 /** Whether an entry plainPayloadAt() accepted is fresh at `now` (always, without grace), as decode() would judge. */
 export function freshAt(bytes: Uint8Array, clock: { now(): number }): boolean {
   if ((bytes[1] & FRESH) === 0) return true;
