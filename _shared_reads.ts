@@ -5,7 +5,10 @@
 // Redis read about a tenth of its time.
 import type { CacheBackend } from "./types.ts";
 
-/** The property under which a backend offers its {@linkcode SharedReads}. */
+/**
+ * The property under which a backend offers its {@linkcode SharedReads}: a method returning them, or undefined when
+ * its `getMany` was replaced (a replacement is always honoured).
+ */
 export const SHARED_READS: unique symbol = Symbol("cachet.sharedReads");
 
 /**
@@ -17,10 +20,10 @@ export const SHARED_READS: unique symbol = Symbol("cachet.sharedReads");
  */
 export type SharedReads = (keys: readonly string[]) => Promise<(Uint8Array | undefined)[]>;
 
-/** The backend's shared reads, bound, read once; undefined when it offers none (or it was overridden). */
+/** The backend's shared reads, read once; undefined when it offers none (or its `getMany` was replaced). */
 export function sharedReadsOf(backend: CacheBackend): SharedReads | undefined {
   const offer = (backend as { [SHARED_READS]?: unknown })[SHARED_READS];
-  return typeof offer === "function" ? (keys) => offer.call(backend, keys) : undefined;
+  return typeof offer === "function" ? offer.call(backend) ?? undefined : undefined;
 }
 
 /** Makes each array of a shared read what the backend's `getMany` would have returned: a plain Uint8Array view. */

@@ -293,6 +293,18 @@ describe("TTLCache over a private Redis that fails", { skip: redisServerSkip() }
     for (const value of mixedHits) value.fill(0);
     check((await cache.getMany([...keys, "tagged"])).slice(0, -1));
     assert.deepEqual([...(await cache.get("tagged"))!], [...valueOf(1)]);
+    // A getMany replaced on the backend (instrumented, say) is what TTLCache calls, not the backend's own batch read.
+    const replaced = backend();
+    const original = replaced.getMany.bind(replaced);
+    let calls = 0;
+    replaced.getMany = (keys) => (calls++, original(keys));
+    const instrumented = new TTLCache<Uint8Array>({ ttl: 60, backend: replaced });
+    await instrumented.set("one", valueOf(3));
+    assert.deepEqual((await instrumented.getMany(["one", "two"])).map((v) => v && [...v]), [
+      [...valueOf(3)],
+      undefined,
+    ]);
+    assert.equal(calls, 1);
   });
 
   test("TTLCache.getMany over 100 keys is one MGET on the server (INFO commandstats)", async () => {

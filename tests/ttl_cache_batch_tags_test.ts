@@ -89,13 +89,15 @@ describe("getMany / setMany / deleteMany", () => {
     let sharedCalls = 0;
     // Each value a view into one larger array of junk (as a client's reply buffer), of a subclass of Uint8Array.
     class Reply extends Uint8Array {}
-    const backend: CacheBackend & { [SHARED_READS](keys: readonly string[]): Promise<(Uint8Array | undefined)[]> } = {
+    const backend: CacheBackend & {
+      [SHARED_READS](): (keys: readonly string[]) => Promise<(Uint8Array | undefined)[]>;
+    } = {
       get: (key) => inner.get(key),
       set: (key, value, ttl) => inner.set(key, value, ttl),
       delete: (key) => inner.delete(key),
       clear: () => inner.clear(),
       getMany: (keys) => inner.getMany(keys),
-      async [SHARED_READS](keys) {
+      [SHARED_READS]: () => async (keys) => {
         sharedCalls++;
         const got = await inner.getMany(keys);
         const reply = new Reply(got.reduce((n, v) => n + (v?.length ?? 0) + 3, 0)).fill(0xee);

@@ -5,7 +5,7 @@ import { CacheError } from "../../errors.ts";
 import { checkBoolean, checkKey, checkOptions, checkString, checkTtl, describe } from "../../_validate.ts";
 import type { BackendEntry, CacheBackend } from "../../types.ts";
 import { PrefixedKeys } from "../../_prefixed_keys.ts";
-import { SHARED_READS } from "../../_shared_reads.ts";
+import { SHARED_READS, type SharedReads } from "../../_shared_reads.ts";
 import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_batch.ts";
 import {
   checkClient,
@@ -310,12 +310,14 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   }
 
   /**
-   * getMany() as the client's Buffers, for TTLCache's batch reads (which copy every value out).
+   * getMany() as the client's Buffers, for TTLCache's batch reads (which copy every value out); none when getMany was
+   * replaced, so a replacement is always honoured.
    *
    * @ignore
    */
-  [SHARED_READS](keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
-    return this.#getMany(keys, true);
+  [SHARED_READS](): SharedReads | undefined {
+    if (this.getMany !== RedisCacheBackend.prototype.getMany) return undefined;
+    return (keys) => this.#getMany(keys, true);
   }
 
   async #getMany(keys: readonly string[], shared: boolean): Promise<(Uint8Array | undefined)[]> {
