@@ -275,24 +275,15 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
 
   // `copy`: return a copy of a large value too, so the result is always the caller's own.
   #read(key: string, copy: boolean): Uint8Array | undefined {
-    const entry = this.#entries.get(key);
+    const entry = this.#live(key);
     if (entry === undefined) return undefined;
-    if (expiresAtOf(entry) <= this.#readClock.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
     if (typeof entry === "string") return unpack(entry, PACKED_AT);
     return copy ? entry.value.slice() : entry.value;
   }
 
   #readPacked(key: string): Uint8Array | string | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (expiresAtOf(entry) <= this.#readClock.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return typeof entry === "string" ? entry : entry.value;
+    const entry = this.#live(key);
+    return entry === undefined || typeof entry === "string" ? entry : entry.value;
   }
 
   #set(key: string, value: Uint8Array, ttl: number): void {
