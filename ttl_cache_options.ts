@@ -123,7 +123,7 @@ export interface TTLCacheOptions<T> extends ReadThroughOptions {
    * when they go stale in this time, so every process sharing a backend must
    * agree on it: inject one only in tests (and give the same clock to a
    * `MemoryCacheBackend`). Hits read the default clock coarsely (one reading
-   * serves up to 16 hits, until a timer 1 ms later has run); an injected
+   * serves up to 64 hits, until a timer 1 ms later has run); an injected
    * clock is read on every call.
    *
    * @default {Date.now()}

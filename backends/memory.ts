@@ -26,7 +26,7 @@ import type { BackendEntry, CacheBackend, Clock } from "../types.ts";
 export interface MemoryCacheBackendOptions {
   /**
    * The source of time used for expiry, in milliseconds. Reads take the
-   * default clock coarsely (one reading serves up to 16 reads, until a timer
+   * default clock coarsely (one reading serves up to 64 reads, until a timer
    * 1 ms later has run); an injected clock is read on every call.
    *
    * @default {performance.now()}
