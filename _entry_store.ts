@@ -32,7 +32,7 @@ import { type Scope, userKeyOf } from "./_key_space.ts";
 import type { Tokens } from "./_records.ts";
 import type { SizeBound } from "./_size_bound.ts";
 import type { Stats } from "./_stats.ts";
-import { describe, typeName } from "./_validate.ts";
+import { checkKey, describe, typeName } from "./_validate.ts";
 import type { BackendEntry, CacheSerializer, Clock } from "./types.ts";
 import type { TTLCacheOptions } from "./ttl_cache_options.ts";
 
@@ -112,8 +112,11 @@ export class EntryStore<T> {
   // get(): the value of a fresh entry, or MISS. On a synchronous backend
   // without l1 or owed invalidations, an entry without tags (or with only its
   // namespace's current records) is served from its bytes with no header
-  // object, no payload view and no Found made.
-  read(scope: Scope, key: string, bk: string): T | Miss | Promise<T | Miss> {
+  // object, no payload view and no Found made. `key` is a string whose
+  // well-formedness is checked here (`context` names the call in the
+  // TypeError): on a synchronous backend only on a miss, since only checked
+  // keys were ever written (an ill-formed key makes an ill-formed backend key).
+  read(scope: Scope, key: string, bk: string, context: string): T | Miss | Promise<T | Miss> {
     const p = this.#p;
     const sync = p.io.sync;
     if (sync !== undefined && p.l1 === undefined && !p.owed.any) {
@@ -124,6 +127,7 @@ export class EntryStore<T> {
         throw backendError("get", key, cause);
       }
       if (bytes === undefined) {
+        checkKey(context, key);
         this.#gone(bk);
         return MISS;
       }
@@ -143,6 +147,7 @@ export class EntryStore<T> {
       }
       return found instanceof Promise ? found.then(freshValue) : freshValue(found);
     }
+    checkKey(context, key);
     const found = this.lookup(scope, key, bk, scope.records, undefined);
     if (found instanceof Promise) return found.then(freshValue);
     return freshValue(found);

@@ -321,8 +321,9 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     const scope = this.#scope;
     let found: T | Miss | Promise<T | Miss>;
     try {
-      checkKey(GET, key);
-      found = c.store.read(scope, key, backendKey(scope, key));
+      // read() checks the rest: before any backend call, or on a synchronous backend only on a miss.
+      if (typeof key !== "string") checkKey(GET, key);
+      found = c.store.read(scope, key, backendKey(scope, key), GET);
     } catch (error) {
       return Promise.reject(error);
     }

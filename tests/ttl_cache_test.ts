@@ -180,6 +180,32 @@ describe("TTLCache get and set", () => {
     assert.equal(cache.cacheInfo().currSize, 1);
   });
 
+  test("TTLCache.get rejects an ill-formed key (a lone surrogate) on every path, before any backend read", async () => {
+    const inner = new MemoryCacheBackend();
+    let reads = 0;
+    const counting: CacheBackend = {
+      get: (key) => (reads++, inner.get(key)),
+      set: (key, value, ttl) => inner.set(key, value, ttl),
+      delete: (key) => inner.delete(key),
+      clear: () => inner.clear(),
+    };
+    const caches = [
+      new TTLCache<number>({ serializer: new JsonSerializer() }),
+      new TTLCache<number>({ serializer: new JsonSerializer(), l1: { maxSize: 10 } }),
+      new TTLCache<number>({ serializer: new JsonSerializer() }).namespace("ns"),
+      new TTLCache<number>({ serializer: new JsonSerializer(), backend: counting }),
+    ];
+    for (const cache of caches) {
+      await cache.set("k\uFFFD", 1);
+      for (const key of ["k\uD800", "\uDFFF", "k\uD800x"]) {
+        await assert.rejects(cache.get(key), { name: "TypeError", message: /key must be a well-formed string/ });
+      }
+      assert.equal(await cache.get("k\uFFFD"), 1);
+      assert.equal(cache.cacheInfo().misses, 0, "a refused key is not a miss");
+    }
+    assert.equal(reads, 1, "only the well-formed key reached the backend");
+  });
+
   test("TTLCache rejects keys that are not strings", async () => {
     const { cache } = jsonCache();
     for (const key of [1, null, undefined, {}, Symbol("k")]) {
