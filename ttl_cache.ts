@@ -461,21 +461,13 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // A synchronous serializer makes no promise per key.
     const values: (T | F | undefined)[] = new Array(keys.length);
     let pending: Promise<void>[] | undefined;
-    // Raw hits served as views of the backend's bytes, copied out together below.
-    const raws = store.raw ? [] as number[] : undefined;
     for (let i = 0; i < bks.length; i++) {
       let found: T | Miss | Promise<T | Miss>;
       if (plain[i] !== -1) {
-        found = store.loadPlain(
-          scope,
-          keys[i],
-          bks[i],
-          raw[i]!,
-          plain[i],
-          freshAtTime(raw[i]!, now),
-          raws !== undefined,
-        );
-        if (raws !== undefined && found !== MISS) raws.push(i);
+        // Raw hits are served as the backend's bytes (a view), copied out together below: plain[i] stays where the
+        // payload starts only for those.
+        found = store.loadPlain(scope, keys[i], bks[i], raw[i]!, plain[i], freshAtTime(raw[i]!, now), store.raw);
+        if (found === MISS) plain[i] = -1;
       } else {
         const entry = decoded[i];
         const got = entry === undefined ? undefined : store.load(scope, keys[i], bks[i], entry, tokens, now, since);
@@ -486,7 +478,7 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       } else values[i] = this.#served(keys[i], found, fallback);
     }
     if (pending !== undefined) await Promise.all(pending);
-    if (raws !== undefined && raws.length > 0) copyOut(values as unknown as Uint8Array[], raws, plain);
+    if (store.raw) copyOut(values as (Uint8Array | undefined)[], plain, values as (Uint8Array | undefined)[]);
     return values;
   }
 

@@ -183,6 +183,19 @@ describe("getMany / setMany / deleteMany", () => {
     assert.deepEqual(await cache.getMany(["stale", "fresh"], "miss"), ["miss", 2]);
   });
 
+  test("getMany of raw bytes: a stale entry beside a tagged one is the fallback itself, the hits copies", async () => {
+    const clock = manualClock();
+    const cache = new TTLCache<Uint8Array>({ backend: new MemoryCacheBackend({ clock }), clock, ttl: 1 });
+    await cache.set("stale", new Uint8Array([1]), { grace: 60 });
+    await cache.set("tagged", new Uint8Array([2]), { ttl: 10, tags: ["t"] });
+    await cache.set("fresh", new Uint8Array([3, 3]), { ttl: 10 });
+    clock.advance(1_500);
+    const fallback = new Uint8Array([9, 9, 9]);
+    const values = await cache.getMany(["stale", "tagged", "fresh"], fallback);
+    assert.equal(values[0], fallback);
+    assert.deepEqual(values.slice(1).map((v) => [...v]), [[2], [3, 3]]);
+  });
+
   test("setMany stores each entry with its own ttl, grace and tags", async () => {
     const { cache, clock } = setup({ ttl: 60 });
     await cache.setMany([

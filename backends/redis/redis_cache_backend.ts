@@ -386,9 +386,8 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
 
   #keys(context: string, keys: readonly string[]): string[] {
     if (!Array.isArray(keys)) throw new TypeError(`${context}: keys must be an array: received ${describe(keys)}`);
-    const full = keys.map((key) => this.#fullKeys.of(checkKey(context, key)));
-    this.#checkOpen(context);
-    return full;
+    for (const key of keys) checkKey(context, key);
+    return this.#prefixed(context, keys);
   }
 
   /**
