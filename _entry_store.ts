@@ -493,7 +493,7 @@ export class EntryStore<T> {
       });
     }
     try {
-      sync.set(bk, bytes, lifetime);
+      sync.set(bk, bytes, lifetime, sync.clock === p.clock ? now : sync.clock.now());
     } catch (cause) {
       const error = backendError("set", key, cause);
       if (owed) this.failed([bk], error);

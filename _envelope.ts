@@ -56,7 +56,8 @@ const NO_TAGS: readonly TagStamp[] = [];
 
 function putF64(target: Uint8Array, at: number, value: number): void {
   f64[0] = value;
-  target.set(f64Bytes, at);
+  // Eight stores beat a call to set() for eight bytes.
+  for (let i = 0; i < 8; i++) target[at + i] = f64Bytes[i];
 }
 
 function getF64(source: Uint8Array, at: number): number {

@@ -86,19 +86,22 @@ export class LruList<V = undefined> {
 
   /** Tracks `key` as the most recently used, expiring at `expiresAt`; returns its slot. */
   set(key: string, expiresAt: number, value?: V): number {
-    let slot = this.#slots.get(key);
-    if (slot === undefined) {
-      slot = this.#free.pop() ?? this.#keys.length;
-      this.#keys[slot] = key;
-      this.#expiries[slot] = expiresAt;
-      this.#setValue(slot, value);
-      this.#slots.set(key, slot);
-      this.#append(slot);
-      return slot;
-    }
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return this.add(key, expiresAt, value);
     this.#expiries[slot] = expiresAt;
     this.#setValue(slot, value);
     this.#moveToTail(slot);
+    return slot;
+  }
+
+  /** `set` of a key known not to be tracked (not looked up). */
+  add(key: string, expiresAt: number, value?: V): number {
+    const slot = this.#free.pop() ?? this.#keys.length;
+    this.#keys[slot] = key;
+    this.#expiries[slot] = expiresAt;
+    this.#setValue(slot, value);
+    this.#slots.set(key, slot);
+    this.#append(slot);
     return slot;
   }
 

@@ -70,8 +70,9 @@ export class SizeBound {
     const maxSize = this.maxSize;
     const expiresAt = now + seconds * 1000;
     // An overwrite is updated in place: it promotes the key and never evicts.
-    if (tracked.get(bk) !== undefined || maxSize === 0 || tracked.size < maxSize) {
-      this.#track(bk, expiresAt, records);
+    const known = tracked.get(bk) !== undefined;
+    if (known || maxSize === 0 || tracked.size < maxSize) {
+      this.#track(bk, expiresAt, records, known);
       if (maxSize === 0 && this.#sweeps.due(tracked.size)) {
         this.#sweep(now);
         this.#sweeps.swept(tracked.size);
@@ -86,16 +87,22 @@ export class SizeBound {
       victims.push(oldest);
     }
     this.evictions += victims.length;
-    this.#track(bk, expiresAt, records);
+    this.#track(bk, expiresAt, records, false);
     return victims;
   }
 
-  #track(bk: string, expiresAt: number, list: readonly string[]): void {
+  // `known`: whether `bk` is tracked already (a new key is added without looking it up again).
+  #track(bk: string, expiresAt: number, list: readonly string[], known: boolean): void {
     // Entries written under the same tags share one list of records.
     const records = list.length === 0 ? NO_RECORDS : this.#shared.share(list);
-    const before = this.#tracked.peek(bk);
-    if (before !== undefined && before !== records) this.#unindex(bk, before);
-    this.#tracked.set(bk, expiresAt, records.length === 0 ? undefined : records);
+    const value = records.length === 0 ? undefined : records;
+    if (known) {
+      const before = this.#tracked.peek(bk);
+      if (before !== undefined && before !== records) this.#unindex(bk, before);
+      this.#tracked.set(bk, expiresAt, value);
+    } else {
+      this.#tracked.add(bk, expiresAt, value);
+    }
     for (const record of records) {
       let keys = this.#byRecord.get(record);
       if (keys === undefined) this.#byRecord.set(record, keys = new Set());

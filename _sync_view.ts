@@ -4,7 +4,7 @@
 // The view must behave like the backend's async methods of the same name
 // (same expiry), returning or throwing instead of settling; TTLCache checks
 // keys before it calls the view, so the view need not check them again.
-import type { CacheBackend } from "./types.ts";
+import type { CacheBackend, Clock } from "./types.ts";
 
 /** The property under which a backend offers its {@linkcode SyncView}. */
 export const SYNC_VIEW: unique symbol = Symbol("cachet.syncView");
@@ -13,7 +13,13 @@ export const SYNC_VIEW: unique symbol = Symbol("cachet.syncView");
 export interface SyncView {
   /** Like `get`; with `copy`, also a large value is returned as a copy the caller owns. */
   get(key: string, copy: boolean): Uint8Array | undefined;
-  set(key: string, value: Uint8Array, ttl: number): void;
+  /**
+   * Like `set`, stored as written at `now`: a reading of `clock` the caller
+   * took for the same write (so one write reads the time once).
+   */
+  set(key: string, value: Uint8Array, ttl: number, now: number): void;
+  /** The clock the backend measures expiry by. */
+  readonly clock: Clock;
   delete(key: string): void;
   /** Whether `key` holds exactly `bytes[from..to)` (without copying the stored value out). */
   matches(key: string, bytes: Uint8Array, from: number, to: number): boolean;

@@ -508,11 +508,18 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     try {
       checkKey(SET, key);
       bk = backendKey(scope, key);
-      const settings = typeof options === "number" || options === undefined ? { ttl: options } as SetOptions : options;
-      checkOptions(SET, settings, SET_KEYS);
-      ttl = settings.ttl === undefined ? c.ttl : checkTtl(SET, "ttl", settings.ttl, c.maxTtl);
-      grace = settings.grace === undefined ? c.grace : checkGrace(SET, "grace", settings.grace, c.maxTtl);
-      records = this.#recordsFor(SET, settings.tags);
+      if (options === undefined) {
+        // The common call: the defaults, no options object made or checked.
+        ttl = c.ttl;
+        grace = c.grace;
+        records = scope.records;
+      } else {
+        const settings = typeof options === "number" ? { ttl: options } : options;
+        checkOptions(SET, settings, SET_KEYS);
+        ttl = settings.ttl === undefined ? c.ttl : checkTtl(SET, "ttl", settings.ttl, c.maxTtl);
+        grace = settings.grace === undefined ? c.grace : checkGrace(SET, "grace", settings.grace, c.maxTtl);
+        records = this.#recordsFor(SET, settings.tags);
+      }
     } catch (error) {
       return Promise.reject(error);
     }

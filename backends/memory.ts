@@ -233,7 +233,8 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     return {
       get: (key, copy) => this.#read(key, copy),
       // TTLCache checked the key, the value and the ttl already.
-      set: (key, value, ttl) => this.#store(key, value, ttl),
+      set: (key, value, ttl, now) => this.#store(key, value, ttl, now),
+      clock: this.#clock,
       delete: (key) => this.#entries.delete(key),
       matches: (key, bytes, from, to) => this.#matches(key, bytes, from, to),
       packs: SMALL,
@@ -291,8 +292,7 @@ export class MemoryCacheBackend implements CacheBackend, AsyncDisposable {
     this.#store(key, value, ttl);
   }
 
-  #store(key: string, value: Uint8Array, ttl: number): void {
-    const now = this.#clock.now();
+  #store(key: string, value: Uint8Array, ttl: number, now = this.#clock.now()): void {
     // Overwritten in place: a delete + set would leave a deleted entry in the
     // key's hash chain on every write, slowing hot keys down until V8 rehashes.
     const expiresAt = now + ttl * 1000;

@@ -583,6 +583,18 @@ describe("TTLCache on the memory backend", () => {
     assert.deepEqual(calls, ["set a", "set b", "delete a", "get a", "get b"]);
   });
 
+  test("TTLCache over a MemoryCacheBackend with its own clock: the backend expires entries by that clock", async () => {
+    const clock = manualClock(1_000_000);
+    const backendClock = manualClock(5_000_000);
+    const cache = new TTLCache({ clock, backend: new MemoryCacheBackend({ clock: backendClock }) });
+    await cache.set("k", bytes(1), 10);
+    assert.deepEqual([...(await cache.get("k"))!], [1]);
+    backendClock.advance(9_999);
+    assert.deepEqual([...(await cache.get("k"))!], [1]);
+    backendClock.advance(1);
+    assert.equal(await cache.get("k"), undefined);
+  });
+
   test("TTLCache keeps exact LRU order when a few hot keys are read among many", async () => {
     const cache = new TTLCache({ maxSize: 1000 });
     for (let i = 0; i < 1000; i++) await cache.set(`k${i}`, bytes(i % 256));
