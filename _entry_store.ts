@@ -3,6 +3,7 @@
 // the current tokens on read, decoded, counted in the LRU bound and copied into
 // the in-process tier; written and announced to the other caches.
 import { CacheError } from "./errors.ts";
+import { hitClock } from "./_clock.ts";
 import {
   decode,
   type Decoded,
@@ -99,9 +100,13 @@ export class EntryStore<T> {
   // second read on), which a hit copies (when the serializer can) instead of decoding the bytes again; never handed
   // out itself. Weak: it goes with its array, when the entry is overwritten, deleted or swept.
   readonly #decoded = new WeakMap<Uint8Array, T | typeof READ_ONCE | typeof UNCOPIED>();
+  // What a synchronous hit compares an entry's freshness with: like the backend's expiry check, a coarse reading
+  // (see hitClock), which sees an entry go stale up to a millisecond late.
+  readonly #hitClock: Clock;
 
   constructor(parts: StoreParts<T>) {
     this.#p = parts;
+    this.#hitClock = hitClock(parts.clock);
   }
 
   /** Whether values are the stored bytes themselves (no serializer). */
@@ -133,11 +138,11 @@ export class EntryStore<T> {
       }
       if (typeof bytes === "string") {
         const from = packedPayloadAt(bytes, sync.packedAt);
-        if (from !== -1) return this.#loadPacked(scope, key, bk, bytes, from, packedFreshAt(p.clock));
+        if (from !== -1) return this.#loadPacked(scope, key, bk, bytes, from, packedFreshAt(this.#hitClock));
         bytes = unpack(bytes, sync.packedAt);
       }
       const at = bytes instanceof Uint8Array ? plainPayloadAt(bytes, scope.known, sync.matches) : -1;
-      if (at !== -1) return this.loadPlain(scope, key, bk, bytes, at, freshAt(bytes, p.clock));
+      if (at !== -1) return this.loadPlain(scope, key, bk, bytes, at, freshAt(bytes, this.#hitClock));
       // Anything else (tags, or bytes to report) takes the general path.
       let found: Found<T> | undefined | Promise<Found<T> | undefined>;
       try {
@@ -169,14 +174,14 @@ export class EntryStore<T> {
     if (typeof bytes === "string") {
       const from = packedPayloadAt(bytes, sync.packedAt);
       if (from !== -1) {
-        if ((earlyRefresh && packedComputeTime()) || !packedFreshAt(p.clock)) return DECLINED;
+        if ((earlyRefresh && packedComputeTime()) || !packedFreshAt(this.#hitClock)) return DECLINED;
         return this.#loadPacked(scope, key, bk, bytes, from, true);
       }
       bytes = unpack(bytes, sync.packedAt);
     }
     if (!(bytes instanceof Uint8Array)) return DECLINED;
     const at = plainPayloadAt(bytes, scope.known, sync.matches);
-    if (at === -1 || (earlyRefresh && hasComputeTime(bytes)) || !freshAt(bytes, p.clock)) return DECLINED;
+    if (at === -1 || (earlyRefresh && hasComputeTime(bytes)) || !freshAt(bytes, this.#hitClock)) return DECLINED;
     return this.loadPlain(scope, key, bk, bytes, at, true);
   }
 

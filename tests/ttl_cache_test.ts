@@ -328,6 +328,15 @@ describe("TTLCache expiry", () => {
     });
   });
 
+  test("TTLCache with the default clock (read coarsely on hits): an entry within grace is stale once a timer has run", async () => {
+    const cache = new TTLCache<unknown>({ serializer: new JsonSerializer(), grace: 60 });
+    await cache.set("k", 1, 0.02);
+    for (let i = 0; i < 100; i++) assert.equal(await cache.get("k"), 1);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.equal(await cache.get("k"), undefined, "stale: get does not serve it");
+    assert.equal(await cache.getOrSet("k", () => 2), 2, "stale: getOrSet computes it again");
+  });
+
   test("TTLCache.set() per-entry ttl overrides the default, fractions allowed", async () => {
     const { cache, clock } = jsonCache({ ttl: 60 });
     await cache.set("short", 1, 0.5);
