@@ -133,7 +133,10 @@ export class EntryStore<T> {
       }
       if (bytes === undefined) {
         checkKey(context, key);
-        this.#gone(bk);
+        // Not looked up in the size bound (a second lookup per miss): an entry of this cache leaves an in-process
+        // backend by this cache's deletes, which the bound hears of, or by expiring when the bound says (the same
+        // reading of a shared clock), which it sweeps. One that someone else sharing the backend deletes stays
+        // counted until it expires or is evicted (never used again, it drifts to the least recently used end).
         return MISS;
       }
       if (typeof bytes === "string") {

@@ -604,6 +604,19 @@ describe("TTLCache on the memory backend", () => {
     assert.equal(await cache.get("k"), undefined);
   });
 
+  test("TTLCache over a shared memory backend: an entry someone else deletes is evicted before live ones", async () => {
+    const backend = new MemoryCacheBackend();
+    const cache = new TTLCache({ maxSize: 2, backend });
+    await cache.set("x", bytes(1));
+    await cache.set("y", bytes(2));
+    await backend.delete("x");
+    assert.equal(await cache.get("x"), undefined);
+    await cache.set("z", bytes(3));
+    assert.deepEqual([...(await cache.get("y"))!], [2]);
+    assert.deepEqual([...(await cache.get("z"))!], [3]);
+    assert.equal(cache.cacheInfo().currSize, 2);
+  });
+
   test("TTLCache keeps exact LRU order when a few hot keys are read among many", async () => {
     const cache = new TTLCache({ maxSize: 1000 });
     for (let i = 0; i < 1000; i++) await cache.set(`k${i}`, bytes(i % 256));
