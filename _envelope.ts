@@ -326,13 +326,23 @@ function knownName(bytes: Uint8Array, from: number, to: number, known: readonly 
   return undefined;
 }
 
+// The last record seen in each of a few slots picked by the length and last byte of its key, checked before hashing
+// the key's bytes (which costs more than comparing them) for `interned`.
+const recent = new Array<KnownRecord | undefined>(64).fill(undefined);
+
 function nameOf(bytes: Uint8Array, from: number, to: number, known: readonly KnownRecord[]): string | undefined {
   const own = knownName(bytes, from, to, known);
   if (own !== undefined) return own;
+  const slot = to === from ? 0 : (to - from + bytes[to - 1] * 5) & 63;
+  const last = recent[slot];
+  if (last !== undefined && equal(last.bytes, bytes, from, to)) return last.name;
   let hash = 0x811c9dc5;
   for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
   const seen = interned.get(hash);
-  if (seen !== undefined && equal(seen.bytes, bytes, from, to)) return seen.name;
+  if (seen !== undefined && equal(seen.bytes, bytes, from, to)) {
+    recent[slot] = seen;
+    return seen.name;
+  }
   let name: string;
   try {
     name = fromUtf8.decode(bytes.subarray(from, to));
@@ -340,7 +350,9 @@ function nameOf(bytes: Uint8Array, from: number, to: number, known: readonly Kno
     return undefined;
   }
   if (interned.size >= INTERNED_MAX) interned.clear();
-  interned.set(hash, { name, bytes: bytes.slice(from, to) });
+  const record = { name, bytes: bytes.slice(from, to) };
+  interned.set(hash, record);
+  recent[slot] = record;
   return name;
 }
 
