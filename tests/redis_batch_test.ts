@@ -60,6 +60,30 @@ function assertPlainView(value: Uint8Array | undefined): void {
   assert.equal(Object.getPrototypeOf(value), Uint8Array.prototype, "a plain Uint8Array, not a Buffer");
 }
 
+/** A batch read of keys MGET must measure in bytes (UTF-8), keys too long to keep, repeats, and over 1,024 others. */
+async function keyShapes(client: Redis | Cluster, cleanup: (prefix: string) => Promise<void>): Promise<void> {
+  const prefix = uniquePrefix("batch-shapes");
+  try {
+    const odd = [`${prefix}clé`, `${prefix}鍵🔑`, `${prefix}${"é".repeat(200)}`, `${prefix}${"x".repeat(300)}`];
+    const many = Array.from({ length: 1_100 }, (_, i) => `${prefix}m${i}`);
+    const keys = [...odd, ...many];
+    await setMany(client, rowsFor(keys));
+    // Twice: the second read sends the bulk strings kept by the first (and by the clear when over 1,024).
+    for (let round = 0; round < 2; round++) {
+      const asked = [...odd, odd[1], `${prefix}absent-é`, ...odd];
+      const got = await getMany(client, asked);
+      const expected = [0, 1, 2, 3, 1, -1, 0, 1, 2, 3];
+      for (const [i, at] of expected.entries()) {
+        assert.deepEqual(got[i] && [...got[i]!], at === -1 ? undefined : [...valueOf(at)], `${round}: value ${i}`);
+      }
+      const all = await getMany(client, keys);
+      for (const [i, value] of all.entries()) assert.deepEqual([...value!], [...valueOf(i)], `${round}: key ${i}`);
+    }
+  } finally {
+    await cleanup(prefix);
+  }
+}
+
 /** The tests every client kind must pass; `client()` is called once the suite's before() hook has run. */
 function batchSuite(client: () => Redis | Cluster, cleanup: (prefix: string) => Promise<void>): void {
   test("round trip over keys in many slots: order kept, misses undefined, bytes exact, deletes targeted", async () => {
@@ -158,6 +182,10 @@ function batchSuite(client: () => Redis | Cluster, cleanup: (prefix: string) => 
     }
   });
 
+  test("keys of every shape read back: multi-byte UTF-8, over 128 chars, repeated, more than 1,024 distinct", async () => {
+    await keyShapes(client(), cleanup);
+  });
+
   test("empty lists are no-ops that send nothing", async () => {
     await client().ping();
     const spy = countCommands(client());
@@ -213,6 +241,30 @@ describe("Redis batch operations on an auto-pipelining client (the shared server
       await deletePrefix(client, prefix);
       client.disconnect();
       prefixed.disconnect();
+    }
+  });
+});
+
+describe("Redis batch operations on an auto-pipelining client with a keyPrefix (the shared server)", { skip }, () => {
+  test("keys of every shape read back", async () => {
+    const prefix = uniquePrefix("autopipe-prefix");
+    const client = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 0,
+      keyPrefix: `${prefix}ké:`,
+    });
+    const plain = rawClient();
+    try {
+      await keyShapes(client, () => deletePrefix(plain, prefix));
+      // The client's keyPrefix (multi-byte too) is in front of every key MGET sent.
+      await client.set("one", "1");
+      assert.equal(await plain.get(`${prefix}ké:one`), "1");
+      assert.deepEqual((await getMany(client, ["one"])).map((v) => v && Buffer.from(v).toString()), ["1"]);
+    } finally {
+      await deletePrefix(plain, prefix);
+      client.disconnect();
+      plain.disconnect();
     }
   });
 });

@@ -97,20 +97,61 @@ export async function deleteMany(client: Redis | Cluster, fullKeys: readonly str
   await Promise.all(chunks(groups).map((indexes) => client.unlink(indexes.map((i) => fullKeys[i]))));
 }
 
-// One MGET of a standalone client. An auto-pipelining client would hold it for a turn of the event loop and wrap it
-// in a pipeline of its own: a batch needs neither, so it is sent at once, unless commands made before it still wait
-// in the auto-pipeline (it must not overtake them). Only with ioredis' own Command class (ours, not another copy's).
+// One MGET of a standalone client, sent at once: an auto-pipelining client would hold it for a turn of the event
+// loop and wrap it in a pipeline of its own, which a batch needs neither of. Through mgetBuffer (the client's own way)
+// when commands made before it still wait in the auto-pipeline (it must not overtake them), when the client is
+// another copy of ioredis than ours (our Command class is foreign to it), or with a Buffer keyPrefix.
 function mget(client: Redis, fullKeys: readonly string[]): Promise<(Buffer | null)[]> {
-  if (!client.options.enableAutoPipelining || client.autoPipelineQueueSize !== 0 || !(client instanceof Redis)) {
+  const { enableAutoPipelining, keyPrefix, showFriendlyErrorStack } = client.options;
+  if (
+    (enableAutoPipelining && client.autoPipelineQueueSize !== 0) || !(client instanceof Redis) ||
+    (keyPrefix !== undefined && typeof keyPrefix !== "string")
+  ) {
     return client.mgetBuffer(fullKeys as string[]);
   }
   // The options mgetBuffer would give its Command.
-  const command = new Command("mget", fullKeys as string[], {
-    errorStack: client.options.showFriendlyErrorStack ? new Error() : undefined,
-    keyPrefix: client.options.keyPrefix,
+  const command = new MgetCommand(fullKeys as string[], {
+    errorStack: showFriendlyErrorStack ? new Error() : undefined,
+    keyPrefix,
     replyEncoding: null,
   });
   return client.sendCommand(command) as Promise<(Buffer | null)[]>;
+}
+
+// Keys longer than this are encoded each time: keeping them would hold more memory than their repeats save.
+const BULK_KEY_MAX_LENGTH = 128;
+const BULKS_MAX = 1_024;
+// Each recent key as a RESP bulk string ("$<bytes>\r\n<key>\r\n"), the set started over when full: keys repeat.
+const bulks = new Map<string, string>();
+
+function bulkOf(key: string): string {
+  let bulk = bulks.get(key);
+  if (bulk === undefined) {
+    bulk = "$" + Buffer.byteLength(key) + "\r\n" + key + "\r\n";
+    if (key.length > BULK_KEY_MAX_LENGTH) return bulk;
+    if (bulks.size >= BULKS_MAX) bulks.clear();
+    bulks.set(key, bulk);
+  }
+  return bulk;
+}
+
+/**
+ * MGET of string keys, written as ioredis' Command writes it, but with each key's bulk string made once for a key
+ * that repeats: ioredis measures and formats every argument anew (Buffer.byteLength, a number to text, four
+ * concatenations), a tenth of a 100-key read's time.
+ */
+class MgetCommand extends Command {
+  constructor(keys: string[], options: ConstructorParameters<typeof Command>[2]) {
+    super("mget", keys, options);
+  }
+
+  override toWritable(): string {
+    // The keys as sent: the Command constructor put the client's (string) keyPrefix in front of each.
+    const keys = this.args as string[];
+    let out = "*" + (keys.length + 1) + "\r\n$4\r\nmget\r\n";
+    for (let i = 0; i < keys.length; i++) out += bulkOf(keys[i]);
+    return out;
+  }
 }
 
 function asShared(value: Buffer | null): Uint8Array | undefined {
