@@ -1,6 +1,7 @@
 // Command timeouts for the clients RedisCacheBackend creates, cheaper than
 // ioredis' commandTimeout (a timer per command), and timed from when the
 // caller made the call rather than from when ioredis writes it.
+import { setImmediate } from "node:timers";
 import type { Redis } from "ioredis";
 import { unrefTimer } from "./_client.ts";
 
@@ -113,6 +114,11 @@ export class Calls {
   readonly #deadlines: Deadlines | undefined;
   #pending = 0;
   #idle: (() => void) | undefined;
+  // The calls settled in this turn of the event loop.
+  #settledNow = 0;
+  readonly #turnEnded = (): void => {
+    this.#settledNow = 0;
+  };
 
   /** @param deadlines Where bounded calls get their deadline; none when the client times commands itself. */
   constructor(deadlines: Deadlines | undefined) {
@@ -142,6 +148,14 @@ export class Calls {
     });
   }
 
+  /**
+   * Whether a call made now is a lone one: none is pending, and at most one settled in this turn of the event loop
+   * (when many settle together, their callers are likely to call again together).
+   */
+  get lone(): boolean {
+    return this.#pending === 0 && this.#settledNow <= 1;
+  }
+
   /** Resolves once no tracked call is pending. */
   idle(): Promise<void> {
     if (this.#pending === 0) return Promise.resolve();
@@ -155,6 +169,7 @@ export class Calls {
   }
 
   #settled(): void {
+    if (this.#settledNow++ === 0) setImmediate(this.#turnEnded);
     if (--this.#pending > 0 || this.#idle === undefined) return;
     const idle = this.#idle;
     this.#idle = undefined;

@@ -271,6 +271,11 @@ export class Connection {
     return undefined;
   }
 
+  /** Whether a call made now is a lone one (see Calls.lone). */
+  get lone(): boolean {
+    return this.#calls.lone;
+  }
+
   /** Settles like `reply`, or (when `bounded`) fails with a timeout first. */
   track<T>(reply: Promise<T>, bounded = true): Promise<T> {
     return this.#calls.track(reply, bounded);

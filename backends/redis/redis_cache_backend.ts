@@ -6,6 +6,7 @@ import { checkBoolean, checkKey, checkOptions, checkString, checkTtl, describe }
 import type { BackendEntry, CacheBackend } from "../../types.ts";
 import { PrefixedKeys } from "../../_prefixed_keys.ts";
 import { SHARED_READS, type SharedReads } from "../../_shared_reads.ts";
+import { Sender } from "./_sender.ts";
 import { deleteMany as batchDelete, getMany as batchGet, setMany as batchSet } from "./_batch.ts";
 import {
   checkClient,
@@ -131,6 +132,8 @@ const KNOWN_OPTIONS = [...new Set([...OWN_OPTIONS, ...IOREDIS_OPTIONS])];
  */
 export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
   #client: IORedisClient;
+  // Sends get and set: on the client the backend created, a lone call at once, not held for the auto-pipeline.
+  #sender: Sender;
   #prefix: string;
   // Prefixed keys, the same string for a key that repeats: ioredis writes a new concatenation four times slower.
   #fullKeys: PrefixedKeys;
@@ -171,6 +174,8 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     this.#allowClearAll = allowClearAll;
     if (client !== undefined) {
       this.#client = checkClient(CREATE, "client (an ioredis Redis or Cluster)", client);
+      // The client as its owner configured it.
+      this.#sender = new Sender(this.#client);
       const extra = [
         ...(url !== undefined ? ["url"] : []),
         ...(timeout !== undefined ? ["timeout"] : []),
@@ -186,6 +191,8 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     }
     this.#connection = new Connection(CREATE, url, checkTimeout(CREATE, timeout), ioredisOptions, variables);
     this.#client = this.#connection.client;
+    const connection = this.#connection;
+    this.#sender = new Sender(this.#client, () => connection.lone);
     setCallTracker(this, (reply) => this.#track(reply));
   }
 
@@ -243,7 +250,7 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     // Chained rather than async, with handlers made once.
     let reply: Promise<Buffer | null>;
     try {
-      reply = this.#track(this.#client.getBuffer(this.#fullKeys.of(key)));
+      reply = this.#track(this.#sender.getBuffer(this.#fullKeys.of(key)));
     } catch (error) {
       return Promise.reject(this.#wrap(context, error));
     }
@@ -283,10 +290,9 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     }
     let reply: Promise<unknown>;
     try {
-      reply = this.#track(this.#client.set(
+      reply = this.#track(this.#sender.set(
         this.#fullKeys.of(key),
         Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-        "PX",
         ms,
       ));
     } catch (error) {
