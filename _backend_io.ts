@@ -3,7 +3,7 @@
 // any other failure becomes a CacheError naming the operation and key.
 import { CacheError } from "./errors.ts";
 import { type SyncView, syncViewOf } from "./_sync_view.ts";
-import { type SharedReads, sharedReadsOf, unshare } from "./_shared_reads.ts";
+import { type SharedReads, sharedReadsOf, unshare, unshared } from "./_shared_reads.ts";
 import { describe } from "./_validate.ts";
 import type { BackendEntry, CacheBackend, Clock } from "./types.ts";
 
@@ -53,24 +53,49 @@ export class BackendIo {
     );
   }
 
-  // Runs a backend call; one that fails slowly opens the breaker.
-  async #call<R>(body: () => Promise<R>): Promise<R> {
+  // Runs a backend call; one that fails slowly opens the breaker. Chained rather than async: a hop fewer per call.
+  #call<R>(body: () => Promise<R>): Promise<R> {
     const started = this.#breakMs === 0 ? 0 : this.#clock.now();
+    let pending: Promise<R>;
     try {
-      const result = await body();
-      // The backend answers again: read-through need not wait out the breaker.
-      if (this.#openUntil !== 0) this.#openUntil = 0;
-      return result;
+      pending = body();
     } catch (error) {
-      if (this.#breakMs > 0 && error instanceof CacheError) {
-        const now = this.#clock.now();
-        if (now - started >= SLOW_FAILURE_MS) {
-          this.#openUntil = now + this.#breakMs;
-          this.#openedBy = error;
-        }
-      }
-      throw error;
+      // Thrown at once: no wait for the breaker to spare anyone.
+      return Promise.reject(error);
     }
+    return pending.then(this.#answered, (error) => this.#failed(error, started));
+  }
+
+  // The backend answers again: read-through need not wait out the breaker.
+  readonly #answered = <R>(result: R): R => {
+    if (this.#openUntil !== 0) this.#openUntil = 0;
+    return result;
+  };
+
+  #failed(error: unknown, started: number): never {
+    if (this.#breakMs > 0 && error instanceof CacheError) {
+      const now = this.#clock.now();
+      if (now - started >= SLOW_FAILURE_MS) {
+        this.#openUntil = now + this.#breakMs;
+        this.#openedBy = error;
+      }
+    }
+    throw error;
+  }
+
+  /** Reads one key, as readMany() of it would, without an array. */
+  read(bk: string, operation: string): Promise<Uint8Array | undefined> {
+    return this.#call(() => this.#read(bk, operation));
+  }
+
+  #read(bk: string, operation: string): Promise<Uint8Array | undefined> {
+    let pending: Promise<Uint8Array | undefined>;
+    try {
+      pending = thenable(this.backend.get(bk), "get");
+    } catch (cause) {
+      return Promise.reject(backendError(operation, bk, cause));
+    }
+    return pending.then(unshared, (cause) => Promise.reject(backendError(operation, bk, cause)));
   }
 
   /**

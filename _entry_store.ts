@@ -315,20 +315,34 @@ export class EntryStore<T> {
         throw backendError("get", key, cause);
       }
     }
-    const keys = records.length === 0 ? undefined : [bk, ...records];
-    return p.io.readMany(keys ?? [bk], "get").then((raw) => {
+    if (records.length === 0) {
+      return p.io.read(bk, "get").then((bytes) => this.#readFound(scope, key, bk, bytes, tokens ?? new Map(), since));
+    }
+    const keys = [bk, ...records];
+    return p.io.readMany(keys, "get").then((raw) => {
       const current = tokens ?? new Map<string, Uint8Array | undefined>();
-      if (keys !== undefined) { for (let i = 1; i < keys.length; i++) current.set(keys[i], raw[i]); }
-      const bytes = raw[0];
-      if (bytes === undefined) return this.#gone(bk);
-      const entry = this.#decodeOrDrop(scope, key, bk, bytes);
-      if (entry === undefined) return undefined;
-      const missing = entry.tags.filter((stamp) => !current.has(stamp.record)).map((stamp) => stamp.record);
-      if (missing.length === 0) return this.load(scope, key, bk, entry, current, NaN, since);
-      return p.io.readMany(missing, "get").then((got) => {
-        missing.forEach((record, i) => current.set(record, got[i]));
-        return this.load(scope, key, bk, entry, current, NaN, since);
-      });
+      for (let i = 1; i < keys.length; i++) current.set(keys[i], raw[i]);
+      return this.#readFound(scope, key, bk, raw[0], current, since);
+    });
+  }
+
+  // lookup() of an entry read from an asynchronous backend, `current` holding the record tokens read with it.
+  #readFound(
+    scope: Scope,
+    key: string,
+    bk: string,
+    bytes: Uint8Array | undefined,
+    current: Tokens,
+    since: number,
+  ): Found<T> | undefined | Promise<Found<T> | undefined> {
+    if (bytes === undefined) return this.#gone(bk);
+    const entry = this.#decodeOrDrop(scope, key, bk, bytes);
+    if (entry === undefined) return undefined;
+    const missing = entry.tags.filter((stamp) => !current.has(stamp.record)).map((stamp) => stamp.record);
+    if (missing.length === 0) return this.load(scope, key, bk, entry, current, NaN, since);
+    return this.#p.io.readMany(missing, "get").then((got) => {
+      missing.forEach((record, i) => current.set(record, got[i]));
+      return this.load(scope, key, bk, entry, current, NaN, since);
     });
   }
 

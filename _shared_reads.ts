@@ -28,10 +28,16 @@ export function sharedReadsOf(backend: CacheBackend): SharedReads | undefined {
 
 /** Makes each array of a shared read what the backend's `getMany` would have returned: a plain Uint8Array view. */
 export function unshare(values: unknown[]): void {
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (value instanceof Uint8Array && value.constructor !== Uint8Array) {
-      values[i] = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    }
+  for (let i = 0; i < values.length; i++) values[i] = unshared(values[i]);
+}
+
+/**
+ * `value` as a plain Uint8Array when it is a subclass (a Buffer, whose slice() is a view of the backend's memory), so
+ * that every copy the cache makes of it is a copy; anything else as it is.
+ */
+export function unshared<V>(value: V): V {
+  if (value instanceof Uint8Array && value.constructor !== Uint8Array) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength) as V;
   }
+  return value;
 }
