@@ -354,7 +354,8 @@ describe("StructuredSerializer", () => {
       fc.bigInt(),
       fc.string({ maxLength: 20 }),
       fc.string({ maxLength: 6, unit: fc.nat(0xffff).map((code) => String.fromCharCode(code)) }), // lone surrogates too
-      fc.date(),
+      // Invalid dates have their own test: Node 20's deepStrictEqual calls two of them different.
+      fc.date({ noInvalidDate: true }),
       fc.uint8Array({ maxLength: 8 }).map((a) => new Uint8Array(a)),
       fc.float64Array({ maxLength: 4 }),
       fc.int32Array({ maxLength: 4 }),
