@@ -25,9 +25,11 @@ import { checkEnvPrefix, checkTimeout, Connection, type RedisOptions } from "./_
  * an unknown name is a `TypeError`, and so is `keyPrefix`: use `prefix`); it
  * is passed to the client the backend creates, and overrides the defaults
  * listed here and
- * the backend's own: `lazyConnect: true`, `enableAutoPipelining: true`,
- * `maxRetriesPerRequest: 0`, a reconnect delay of at most 250 ms, and the command
- * timeout of `timeout` (an ioredis `commandTimeout` given here replaces it).
+ * the backend's own: `lazyConnect: true`, `enableAutoPipelining: true` (but
+ * a lone `get` or `set` is written at once, not a turn of the event loop
+ * later), `maxRetriesPerRequest: 0`, a reconnect delay of at most 250 ms, and
+ * the command timeout of `timeout` (an ioredis `commandTimeout` given here
+ * replaces it).
  */
 export interface RedisCacheBackendOptions extends RedisOptions {
   /**
