@@ -22,9 +22,10 @@ export const packDir: string = join(root, "dist");
  */
 export const DEPENDENCIES: Record<string, { as: "optional peer" | "dependency"; browser: boolean; range?: string }> = {
   // A wide peer range, so that `npm i cachet ioredis` takes the latest ioredis without a conflict. The suite runs
-  // 5.11.1; the Redis suites (redis, faults, lock, cluster) also passed on Node, Deno and Bun against 5.3.1 and
-  // 6.0.0 in a scratch install. Not 5.3.0: with auto-pipelining it ignores the db option (ioredis PR #1721, fixed
-  // in 5.3.1), so a backend given db 3 wrote to db 0.
+  // 5.11.1, and tests/redis_ioredis6_test.ts runs the wing with an ioredis 6.1.0 client (RESP3 by default); the
+  // Redis suites (redis, faults, batch, lock, cluster, tracking) also passed on Node, Deno and Bun against 5.3.1 and
+  // 6.0.0 in a scratch install (2026-12-05). Not 5.3.0: with auto-pipelining it ignores the db option (ioredis PR
+  // #1721, fixed in 5.3.1), so a backend given db 3 wrote to db 0.
   "ioredis": { as: "optional peer", browser: false, range: "^5.3.1 || ^6.0.0" },
   "msgpackr": { as: "optional peer", browser: true },
   // ./postgres: porsager's driver, pure JS on Node, Deno and Bun (see docs/postgres.md for why not pg).

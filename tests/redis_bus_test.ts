@@ -170,7 +170,7 @@ describe("RedisBus", { skip: redisServerSkip() }, () => {
     bus.subscribe(seen.subscriber);
     await bus.subscribed();
     await using admin = new RedisCacheBackend({ url: server.url, timeout: TIMEOUT });
-    const killed = await (admin.client as Redis).client("KILL", "TYPE", "pubsub");
+    const killed = await (admin.client as Redis).call("CLIENT", "KILL", "TYPE", "pubsub");
     assert.ok(Number(killed) >= 1);
     await seen.until(() => seen.log.length >= 2, "down() and up()");
     assert.deepEqual(seen.log, ["down", "up"]);

@@ -317,7 +317,7 @@ function acrossProcesses(source: "bus" | "tracking"): void {
 
   it("serves nothing older than the last completed write once the pub/sub connections come back", async () => {
     await underFault(async () => {
-      const killed = await admin.client("KILL", "TYPE", "pubsub");
+      const killed = await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
       assert.ok(Number(killed) >= 3, `CLIENT KILL TYPE pubsub killed ${killed} connections`);
     }, false);
   });

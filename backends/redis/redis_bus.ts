@@ -1,6 +1,6 @@
 // RedisBus: the invalidation bus over Redis pub/sub (exported by ./mod.ts).
 import { Buffer } from "node:buffer";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { BusSubscriber, InvalidationBus } from "../../bus.ts";
 import { CacheError } from "../../errors.ts";
 import { checkKey, checkMethods, checkOptions, describe } from "../../_validate.ts";
@@ -284,7 +284,7 @@ export class RedisBus implements InvalidationBus, AsyncDisposable {
     // Without ioredis' 2 s disconnect timer, which would keep the process alive after close() (see endClient).
     const client =
       (this.#publisher.isCluster
-        ? this.#publisher.duplicate()
+        ? (this.#publisher as Cluster).duplicate()
         : (this.#publisher as Redis).duplicate({ disconnectTimeout: 0 })) as IORedisClient;
     this.#subscriber = client;
     this.#state = "connecting";

@@ -281,6 +281,10 @@ export class RedisTracking implements InvalidationBus, AsyncDisposable {
         keyPrefix: "",
         connectTimeout: this.#timeoutMs,
         disconnectTimeout: 0,
+        // RESP2 on both, whatever the client's: ioredis 6 speaks RESP3 by default, where the server sends a redirected
+        // invalidation as an "invalidate" push, which ioredis drops, instead of a message on __redis__:invalidate (and
+        // CLIENT TRACKINGINFO answers a map). ioredis 5 has no such option and ignores it.
+        ...({ protocol: 2 } as object),
       });
       // Without a listener ioredis logs every error; a failure shows as a lost session.
       client.on("error", () => {});
