@@ -111,7 +111,7 @@ export class BackendIo {
     let pending: Promise<(Uint8Array | undefined)[]>;
     try {
       pending = keys.length === 1
-        ? thenable(backend.get(keys[0]), "get").then((bytes) => [bytes])
+        ? this.#read(keys[0], operation).then((bytes) => [bytes])
         : shared && this.#shared !== undefined
         ? thenable(this.#shared(keys), "getMany")
         : typeof backend.getMany === "function"

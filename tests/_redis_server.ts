@@ -63,6 +63,24 @@ export function rawClient(url: string = REDIS_URL): Redis {
   return client;
 }
 
+/** Counts the writes to `client`'s socket from now on, until `restore()`. */
+export function countWrites(client: Redis): { readonly count: number; restore(): void } {
+  const stream = (client as unknown as { stream: { write(...args: unknown[]): boolean } }).stream;
+  const write = stream.write;
+  let count = 0;
+  stream.write = function (...args: unknown[]) {
+    count++;
+    return write.apply(this, args);
+  };
+  return {
+    get count() {
+      return count;
+    },
+    restore() {
+      stream.write = write;
+    },
+  };
+}
 /** Deletes every key under `prefix` on a standalone server (test cleanup). */
 export async function deletePrefix(client: Redis, prefix: string): Promise<void> {
   const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;

@@ -4,6 +4,7 @@ import { Buffer } from "node:buffer";
 import { Cluster, Redis } from "ioredis";
 import { type BatchRow, CHUNK, deleteMany, getMany, keySlot, setMany } from "../backends/redis/_batch.ts";
 import {
+  countWrites,
   deletePrefix,
   rawClient,
   REDIS_URL,
@@ -289,18 +290,12 @@ describe("Redis batch operations on a private server", { skip: redisServerSkip()
 
   test("a standalone batch of 100 keys is one write and one command (MGET, UNLINK) or one pipeline", async () => {
     const keys = Array.from({ length: 100 }, (_, i) => `one-trip:k${i}`);
-    const stream = (client as unknown as { stream: { write(...args: unknown[]): boolean } }).stream;
-    const write = stream.write;
-    let writes = 0;
-    stream.write = function (...args: unknown[]) {
-      writes++;
-      return write.apply(this, args);
-    };
+    const writes = countWrites(client);
     const measure = async (name: string, op: () => Promise<unknown>): Promise<[writes: number, calls: number]> => {
       const before = await callsOf(name);
-      writes = 0;
+      const written = writes.count;
       await op();
-      const sent = writes;
+      const sent = writes.count - written;
       return [sent, (await callsOf(name)) - before];
     };
     try {
@@ -311,7 +306,7 @@ describe("Redis batch operations on a private server", { skip: redisServerSkip()
       assert.deepEqual(await measure("unlink", () => deleteMany(client, keys)), [1, 1]);
       assert.equal(await client.exists(keys), 0);
     } finally {
-      stream.write = write;
+      writes.restore();
     }
   });
 

@@ -5,28 +5,9 @@ import { Redis } from "ioredis";
 import { Sender } from "../backends/redis/_sender.ts";
 import { Calls } from "../backends/redis/_command_deadline.ts";
 import { RedisCacheBackend } from "../backends/redis/mod.ts";
-import { deletePrefix, rawClient, REDIS_URL, sharedRedisSkip, uniquePrefix } from "./_redis_server.ts";
+import { countWrites, deletePrefix, rawClient, REDIS_URL, sharedRedisSkip, uniquePrefix } from "./_redis_server.ts";
 
 const skip = await sharedRedisSkip();
-
-/** Counts the writes to the client's socket. */
-function countWrites(client: Redis): { readonly count: number; restore(): void } {
-  const stream = (client as unknown as { stream: { write(...args: unknown[]): boolean } }).stream;
-  const write = stream.write;
-  let count = 0;
-  stream.write = function (...args: unknown[]) {
-    count++;
-    return write.apply(this, args);
-  };
-  return {
-    get count() {
-      return count;
-    },
-    restore() {
-      stream.write = write;
-    },
-  };
-}
 
 const text = (value: Buffer | null) => value?.toString();
 

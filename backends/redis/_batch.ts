@@ -4,6 +4,7 @@
 // are grouped by slot and each group goes out as its own command, all at once.
 import { Buffer } from "node:buffer";
 import { type Cluster, Command, Redis } from "ioredis";
+import { bytesReplyOptions } from "./_client.ts";
 
 /** One entry of {@linkcode setMany}: a prefixed key, its bytes and its time to live in milliseconds. */
 export interface BatchRow {
@@ -102,19 +103,14 @@ export async function deleteMany(client: Redis | Cluster, fullKeys: readonly str
 // when commands made before it still wait in the auto-pipeline (it must not overtake them), when the client is
 // another copy of ioredis than ours (our Command class is foreign to it), or with a Buffer keyPrefix.
 function mget(client: Redis, fullKeys: readonly string[]): Promise<(Buffer | null)[]> {
-  const { enableAutoPipelining, keyPrefix, showFriendlyErrorStack } = client.options;
+  const { enableAutoPipelining, keyPrefix } = client.options;
   if (
     (enableAutoPipelining && client.autoPipelineQueueSize !== 0) || !(client instanceof Redis) ||
     (keyPrefix !== undefined && typeof keyPrefix !== "string")
   ) {
     return client.mgetBuffer(fullKeys as string[]);
   }
-  // The options mgetBuffer would give its Command.
-  const command = new MgetCommand(fullKeys as string[], {
-    errorStack: showFriendlyErrorStack ? new Error() : undefined,
-    keyPrefix,
-    replyEncoding: null,
-  });
+  const command = new MgetCommand(fullKeys as string[], bytesReplyOptions(client));
   return client.sendCommand(command) as Promise<(Buffer | null)[]>;
 }
 

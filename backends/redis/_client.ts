@@ -1,6 +1,6 @@
 // Helpers shared by the Redis backend and the Redis lock.
 import { Redis } from "ioredis";
-import type { Cluster } from "ioredis";
+import type { Cluster, Command } from "ioredis";
 import { CacheError } from "../../errors.ts";
 import { checkMethods, describe } from "../../_validate.ts";
 import { settlesWithin } from "../../_deadline.ts";
@@ -109,6 +109,15 @@ export async function endClient(client: IORedisClient, ms: number): Promise<void
 }
 
 export { unrefTimer } from "../../_unref.ts";
+
+/**
+ * The options ioredis' own methods give a command they send without auto-pipelining, the reply left as bytes (as
+ * `getBuffer` and `mgetBuffer` do), for a command the backend sends itself.
+ */
+export function bytesReplyOptions(client: Redis): ConstructorParameters<typeof Command>[2] {
+  const { keyPrefix, showFriendlyErrorStack } = client.options;
+  return { errorStack: showFriendlyErrorStack ? new Error() : undefined, keyPrefix, replyEncoding: null };
+}
 
 // ioredis' option names: those it has a default for (in every version the peer range allows), and those it reads
 // without one. keyPrefix is left out: ioredis would prefix every key but not clear()'s SCAN pattern, so clear()

@@ -5,6 +5,7 @@
 // than a client without auto-pipelining on a ~75 µs loopback round trip.
 import type { Buffer } from "node:buffer";
 import { type Cluster, Command, Redis } from "ioredis";
+import { bytesReplyOptions } from "./_client.ts";
 
 /**
  * Sends a client's GET and SET so that a lone call is written at once: on an
@@ -50,14 +51,6 @@ export class Sender {
 
   #send(name: string, args: (string | Buffer | number)[]): Promise<unknown> {
     const client = this.#client as Redis;
-    const { keyPrefix, showFriendlyErrorStack } = client.options;
-    // What ioredis' own methods give a command they send without auto-pipelining (the reply left as bytes).
-    return client.sendCommand(
-      new Command(name, args, {
-        errorStack: showFriendlyErrorStack ? new Error() : undefined,
-        keyPrefix,
-        replyEncoding: null,
-      }),
-    ) as Promise<unknown>;
+    return client.sendCommand(new Command(name, args, bytesReplyOptions(client))) as Promise<unknown>;
   }
 }

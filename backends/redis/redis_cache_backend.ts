@@ -176,8 +176,6 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
     this.#allowClearAll = allowClearAll;
     if (client !== undefined) {
       this.#client = checkClient(CREATE, "client (an ioredis Redis or Cluster)", client);
-      // The client as its owner configured it.
-      this.#sender = new Sender(this.#client);
       const extra = [
         ...(url !== undefined ? ["url"] : []),
         ...(timeout !== undefined ? ["timeout"] : []),
@@ -189,6 +187,8 @@ export class RedisCacheBackend implements CacheBackend, AsyncDisposable {
           `${CREATE}: client cannot be combined with ${extra.join(", ")}: configure the client you pass instead`,
         );
       }
+      // The client as its owner configured it.
+      this.#sender = new Sender(this.#client);
       return;
     }
     this.#connection = new Connection(CREATE, url, checkTimeout(CREATE, timeout), ioredisOptions, variables);
