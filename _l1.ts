@@ -18,6 +18,9 @@ const L1_KEYS = optionNames<L1Options>({ maxSize: true, ttl: true, clone: true, 
 const RECORDS_MAX_FACTOR = 4;
 const RECORDS_MIN = 1_024;
 const NO_PAIRS: readonly string[] = [];
+// Promises of hit copies are kept in chunks of 2^CHUNK_BITS slots.
+const CHUNK_BITS = 10;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 
 // Whether a token string holds exactly `bytes`.
 function sameString(token: string, bytes: Uint8Array): boolean {
@@ -45,6 +48,9 @@ export class L1Tier<T> {
   #delta: number[] | undefined;
   // By slot: the copy's record and token pairs, flattened (made once a copy has some).
   #stamps: (readonly string[])[] | undefined;
+  // By slot, in chunks made on a first hit in them: `true` once the copy was hit, then the promise its later hits
+  // share (see resolved), dropped with it. Chunks, so a tier whose copies are rarely hit holds a few, not a column.
+  #promises: ((Promise<T> | true | undefined)[] | undefined)[] = [];
   readonly #shared = new SharedLists();
   readonly maxSize: number;
   readonly ttl: number | undefined;
@@ -111,7 +117,7 @@ export class L1Tier<T> {
       while (i < stamps.length && this.#records.get(stamps[i]) === stamps[i + 1]) i += 2;
       if (i >= stamps.length) return slot;
     }
-    entries.delete(bk);
+    this.#drop(bk);
     return -1;
   }
 
@@ -121,6 +127,28 @@ export class L1Tier<T> {
     // find() checked the expiry: without these columns, that is the end of freshness too.
     if (slot === -1 || (this.#freshUntil === undefined && this.#staleAt === undefined)) return slot;
     return now < this.freshUntil(slot) ? slot : -1;
+  }
+
+  /**
+   * A promise of what value() serves from a slot find() returned. A shared value (decoded, not cloned) hit a second
+   * time keeps the promise made then, and its later hits share it: a hot key's hits allocate nothing (a promise and
+   * its collection are a fifth of an l1 hit), for ~56 bytes per copy hit twice (a copy hit once keeps none).
+   */
+  resolved(slot: number): Promise<T> {
+    if (!this.decoded || this.clone) return Promise.resolve(this.value(this.#entries.valueAt(slot)));
+    const chunk = this.#promises[slot >>> CHUNK_BITS] ??= Array.from({ length: 1 << CHUNK_BITS }, () => undefined);
+    const at = slot & CHUNK_MASK;
+    const kept = chunk[at];
+    if (kept !== undefined && kept !== true) return kept;
+    const promise = Promise.resolve(this.#entries.valueAt(slot));
+    chunk[at] = kept === undefined ? true : promise;
+    return promise;
+  }
+
+  // The slot's copy changed or went: a promise kept for it would serve the old value, or keep it alive.
+  #forget(slot: number): void {
+    const chunk = this.#promises[slot >>> CHUNK_BITS];
+    if (chunk !== undefined) chunk[slot & CHUNK_MASK] = undefined;
   }
 
   /** The stored value in a slot find() returned. */
@@ -213,6 +241,7 @@ export class L1Tier<T> {
     // Only the header's figures are kept: a decoded header holds a view of the stored bytes.
     const { expiresAt, freshUntil: staleAt, delta } = header;
     const slot = this.#entries.set(bk, expiresAt, kept);
+    this.#forget(slot);
     if (staleAt !== expiresAt || this.#staleAt !== undefined) {
       (this.#staleAt ??= this.#column((i) => this.#entries.expiryAt(i)))[slot] = staleAt;
     }
@@ -223,18 +252,24 @@ export class L1Tier<T> {
     if (stamps !== NO_PAIRS || this.#stamps !== undefined) {
       (this.#stamps ??= Array.from({ length: this.#entries.slots }, () => NO_PAIRS))[slot] = stamps;
     }
-    while (this.#entries.size > this.maxSize) this.#entries.delete(this.#entries.oldest()!);
+    while (this.#entries.size > this.maxSize) this.#drop(this.#entries.oldest()!);
   }
 
   /** Drops the copy of `bk` (a write's value could not be decoded, or the LRU bound evicted it). */
   delete(bk: string): void {
-    this.#entries.delete(bk);
+    this.#drop(bk);
+  }
+
+  // Its promise goes too: kept in a free slot, it would keep the value alive.
+  #drop(bk: string): void {
+    const slot = this.#entries.remove(bk);
+    if (slot !== -1) this.#forget(slot);
   }
 
   /** Drops the copies of `bks`; reads in flight will not fill l1. */
   evictKeys(bks: Iterable<string>): void {
     this.#generation++;
-    for (const bk of bks) this.#entries.delete(bk);
+    for (const bk of bks) this.#drop(bk);
   }
 
   /** Forgets the tokens of `records`, so every copy stamped with them is dropped on its next read. */
@@ -257,6 +292,7 @@ export class L1Tier<T> {
     this.#staleAt = undefined;
     this.#delta = undefined;
     this.#stamps = undefined;
+    this.#promises = [];
     this.#shared.clear();
     this.#records.clear();
   }

@@ -107,10 +107,15 @@ export class LruList<V = undefined> {
 
   /** Stops tracking `key`; returns whether it was tracked. */
   delete(key: string): boolean {
+    return this.remove(key) !== -1;
+  }
+
+  /** Stops tracking `key`; returns the slot it had (free now), or -1 when it was not tracked. */
+  remove(key: string): number {
     const slot = this.#slots.get(key);
-    if (slot === undefined) return false;
+    if (slot === undefined) return -1;
     this.#release(key, slot);
-    return true;
+    return slot;
   }
 
   /** Stops tracking `key`; returns its value (`undefined` when it had none or was not tracked), in one lookup. */

@@ -187,18 +187,31 @@ export class ReadThrough<T> {
 
   /** See TTLCache.getOrSet. */
   getOrSet(scope: Scope, key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
-    // The hot path, kept small so that it is optimized on its own, for a call whose settings are known valid and ask
-    // for no signal: a fresh l1 copy (without early refresh), or a synchronous backend's entry read from its bytes
-    // (#fromBytes). Anything else takes the full path, which judges it again.
+    // The commonest hit, small enough to be inlined into the caller: a fresh l1 copy, for a call with the defaults.
+    const l1 = this.#p.l1;
+    if (l1 !== undefined && options === undefined && typeof key === "string" && typeof factory === "function") {
+      if (!(this.#defaultCall.earlyRefresh > 0)) {
+        const slot = this.l1Fresh(l1, scope, key);
+        if (slot !== -1) return l1.resolved(slot);
+      }
+    }
+    return this.#front(scope, key, factory, options);
+  }
+
+  // The hot path, kept small so that it is optimized on its own, for a call whose settings are known valid and ask
+  // for no signal: a fresh l1 copy (without early refresh; getOrSet() tried it for a call with the defaults), or a
+  // synchronous backend's entry read from its bytes (#fromBytes). Anything else takes the full path, which judges it
+  // again.
+  #front(scope: Scope, key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
     const p = this.#p;
     const l1 = p.l1;
     if (typeof key === "string" && typeof factory === "function") {
       const settings = options === undefined ? this.#defaultCall : this.#validated.get(options);
       if (settings !== undefined && settings.signal === undefined) {
         if (l1 !== undefined) {
-          if (!(settings.earlyRefresh > 0)) {
+          if (options !== undefined && !(settings.earlyRefresh > 0)) {
             const slot = this.l1Fresh(l1, scope, key);
-            if (slot !== -1) return Promise.resolve(l1.value(l1.valueAt(slot)));
+            if (slot !== -1) return l1.resolved(slot);
           }
         } else if (p.io.sync !== undefined && settings.tags.length === 0 && p.io.breakerError() === undefined) {
           // Only checked keys were written, so what is found needs no key check.

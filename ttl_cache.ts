@@ -316,8 +316,13 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
     // An in-process hit: one lookup, no validation (only checked keys get in), no decoding.
     if (l1 !== undefined && typeof key === "string") {
       const slot = c.engine.l1Fresh(l1, this.#scope, key);
-      if (slot !== -1) return Promise.resolve(l1.value(l1.valueAt(slot)));
+      if (slot !== -1) return l1.resolved(slot);
     }
+    return this.#read(key, fallback);
+  }
+
+  #read<F>(key: string, fallback: F): Promise<T | F | undefined> {
+    const c = this.#c;
     const scope = this.#scope;
     let found: T | Miss | Promise<T | Miss>;
     try {

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { encode } from "../_envelope.ts";
 import { TTLCache } from "../ttl_cache.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
@@ -40,4 +42,12 @@ export function jsonCache(options: { maxSize?: number; ttl?: number; backend?: C
 /** The bytes TTLCache itself stores for a payload (an entry header, then the payload), fresh for a minute. */
 export function entryOf(payload: Uint8Array): Uint8Array {
   return encode({ expiresAt: Date.now() + 60_000, freshUntil: Date.now() + 60_000, delta: 0, tags: [] }, payload);
+}
+
+/** A full garbage collection, on every runtime the tests run on. */
+export function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun;
+  if (bun !== undefined) return bun.gc(true);
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
 }

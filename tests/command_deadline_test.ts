@@ -1,8 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { Deadlines, type Expirable } from "../backends/redis/_command_deadline.ts";
+import { collectGarbage } from "./_helpers.ts";
 
 const TIMEOUT_MS = 50;
 
@@ -14,14 +13,6 @@ async function settled<T>(promise: Promise<T>): Promise<T> {
   } finally {
     clearInterval(alive);
   }
-}
-
-/** A full garbage collection, on every runtime the tests run on. */
-function collectGarbage(): void {
-  const bun = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun;
-  if (bun !== undefined) return bun.gc(true);
-  setFlagsFromString("--expose-gc");
-  (runInNewContext("gc") as () => void)();
 }
 
 /** An item that settles when told, or fails at its deadline (`failed` then resolves with the error). */

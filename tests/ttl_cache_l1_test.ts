@@ -6,7 +6,7 @@ import { type CacheEvent, TTLCache } from "../mod.ts";
 import { MemoryCacheBackend } from "../backends/memory.ts";
 import { JsonSerializer } from "../serializers/json.ts";
 import type { CacheBackend } from "../types.ts";
-import { manualClock } from "./_helpers.ts";
+import { collectGarbage, manualClock } from "./_helpers.ts";
 import { LocalBus } from "./_local_bus.ts";
 
 function pair(l1: { maxSize: number; ttl?: number; busDownTtl?: number } = { maxSize: 100 }) {
@@ -52,6 +52,106 @@ describe("l1 hits", () => {
       { hits: cache.cacheInfo().hits, l1Hits: cache.cacheInfo().l1Hits, misses: cache.cacheInfo().misses },
       { hits: 2, l1Hits: 2, misses: 0 },
     );
+  });
+
+  test("a copy's hits share one settled promise, made anew when the copy changes", async () => {
+    const clock = manualClock();
+    const bus = new LocalBus();
+    const backend = new MemoryCacheBackend({ clock });
+    const make = () =>
+      new TTLCache<unknown>({ backend, clock, bus, serializer: new JsonSerializer(), l1: { maxSize: 2, ttl: 1 } });
+    const cache = make();
+    const other = make();
+    const loner = new TTLCache<unknown>({ backend, clock, serializer: new JsonSerializer() });
+    await cache.set("k", { n: 1 });
+    const once = cache.get("k");
+    const first = cache.get("k");
+    assert.notEqual(first, once, "a copy hit once keeps no promise");
+    assert.equal(cache.get("k"), first, "from its second hit on, its hits hand out the same promise");
+    assert.equal(cache.getOrSet("k", () => ({ n: 0 })), first, "and so does getOrSet");
+    assert.deepEqual([await once, await first], [{ n: 1 }, { n: 1 }]);
+    // Each way a copy changes or goes: the next hit serves what the backend now holds, never the old promise.
+    const changes: [string, (n: number) => Promise<unknown>][] = [
+      ["set", (n) => cache.set("k", { n })],
+      ["another process's set", (n) => other.set("k", { n })],
+      ["delete, then set", async (n) => {
+        await cache.delete("k");
+        await cache.set("k", { n });
+      }],
+      ["eviction by maxSize, then a read from the backend", async (n) => {
+        await other.set("k", { n });
+        await cache.set("x", 0);
+        await cache.set("y", 0);
+        assert.deepEqual(await cache.get("k"), { n }, "read from the backend");
+      }],
+      ["the end of l1.ttl, then a read from the backend (another process's set, no bus)", async (n) => {
+        await loner.set("k", { n });
+        assert.deepEqual(await cache.get("k"), { n: n - 1 }, "fresh here until l1.ttl ends");
+        clock.advance(1_500);
+      }],
+      ["expiry, then set", async (n) => {
+        clock.advance(600_000);
+        await cache.set("k", { n });
+      }],
+      ["clear, then set", async (n) => {
+        await cache.clear();
+        await cache.set("k", { n });
+      }],
+    ];
+    for (const [i, [name, change]] of changes.entries()) {
+      const before = cache.get("k");
+      await change(i + 2);
+      // The first read may fill the tier from the backend; hits follow (the first of them keeps no promise).
+      assert.deepEqual(await cache.get("k"), { n: i + 2 }, name);
+      assert.deepEqual(await cache.get("k"), { n: i + 2 }, name);
+      const after = cache.get("k");
+      assert.notEqual(after, before, name);
+      assert.deepEqual(await after, { n: i + 2 }, name);
+      assert.equal(cache.get("k"), after, `${name}: the new copy's hits share its promise`);
+    }
+    // Values handed out as copies get a promise of a new copy on each hit.
+    const cloned = new TTLCache<unknown>({ serializer: new JsonSerializer(), l1: { maxSize: 2, clone: true } });
+    await cloned.set("k", { n: 1 });
+    assert.notEqual(await cloned.get("k"), await cloned.get("k"));
+    const raw = new TTLCache({ l1: { maxSize: 2 } });
+    await raw.set("k", new Uint8Array([1]));
+    assert.notEqual(raw.get("k"), raw.get("k"));
+    assert.notEqual(await raw.get("k"), await raw.get("k"));
+  });
+
+  test("a copy dropped from the tier is not kept alive by the promise its hits shared", async () => {
+    const cache = new TTLCache<unknown>({ serializer: new JsonSerializer(), l1: { maxSize: 2 } });
+    const drops: [string, () => Promise<unknown>][] = [
+      ["delete", () => cache.delete("k")],
+      ["set", () => cache.set("k", { other: true })],
+      ["eviction by maxSize", async () => {
+        await cache.set("x", 0);
+        await cache.set("y", 0);
+      }],
+      // A tag's invalidation drops the copy on its next read.
+      ["clear", () => cache.clear()],
+      ["deleteTags, then a read", async () => {
+        await cache.deleteTags(["t"]);
+        assert.equal(await cache.get("k"), undefined);
+      }],
+    ];
+    for (const [name, drop] of drops) {
+      await cache.set("k", { big: "x".repeat(100_000) }, { tags: ["t"] });
+      // Made in a function of its own, so that nothing of the test holds the value itself.
+      const hit = async (): Promise<WeakRef<object>> => {
+        const value = await cache.get("k") as object;
+        const hit = cache.get("k");
+        assert.equal(cache.get("k"), hit, "the promise is kept");
+        assert.equal(await hit, value);
+        return new WeakRef(value);
+      };
+      const ref = await hit();
+      await drop();
+      // A WeakRef holds its target until the current job ends: collect in a later one.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      collectGarbage();
+      assert.equal(ref.deref(), undefined, `${name}: the dropped copy is still held`);
+    }
   });
 
   test("clone: true hands out a structuredClone on each hit", async () => {
