@@ -21,6 +21,8 @@ const NO_PAIRS: readonly string[] = [];
 // Promises of hit copies are kept in chunks of 2^CHUNK_BITS slots.
 const CHUNK_BITS = 10;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+// The most copies that keep a promise: a bound on what it costs in a large tier (~200 KB), which a hot set fits.
+const KEPT_MAX = 4_096;
 
 // Whether a token string holds exactly `bytes`.
 function sameString(token: string, bytes: Uint8Array): boolean {
@@ -51,6 +53,11 @@ export class L1Tier<T> {
   // By slot, in chunks made on a first hit in them: `true` once the copy was hit, then the promise its later hits
   // share (see resolved), dropped with it. Chunks, so a tier whose copies are rarely hit holds a few, not a column.
   #promises: ((Promise<T> | true | undefined)[] | undefined)[] = [];
+  // The slots given a promise, oldest first from #keptNext once full (made only when the tier can hold more than
+  // KEPT_MAX copies).
+  #kept: Int32Array | undefined;
+  #keptNext = 0;
+  #keptCount = 0;
   readonly #shared = new SharedLists();
   readonly maxSize: number;
   readonly ttl: number | undefined;
@@ -132,7 +139,8 @@ export class L1Tier<T> {
   /**
    * A promise of what value() serves from a slot find() returned. A shared value (decoded, not cloned) hit a second
    * time keeps the promise made then, and its later hits share it: a hot key's hits allocate nothing (a promise and
-   * its collection are a fifth of an l1 hit), for ~56 bytes per copy hit twice (a copy hit once keeps none).
+   * its collection are a fifth of an l1 hit). At most KEPT_MAX copies keep one (~48 bytes each), the latest to get
+   * one; a copy hit once keeps a mark (8 bytes in a chunk of slots).
    */
   resolved(slot: number): Promise<T> {
     if (!this.decoded || this.clone) return Promise.resolve(this.value(this.#entries.valueAt(slot)));
@@ -141,8 +149,22 @@ export class L1Tier<T> {
     const kept = chunk[at];
     if (kept !== undefined && kept !== true) return kept;
     const promise = Promise.resolve(this.#entries.valueAt(slot));
-    chunk[at] = kept === undefined ? true : promise;
+    if (kept === undefined) chunk[at] = true;
+    else {
+      chunk[at] = promise;
+      if (this.maxSize > KEPT_MAX) this.#keptIn(slot);
+    }
     return promise;
+  }
+
+  // Records that `slot` keeps a promise; past KEPT_MAX, the oldest kept one is let go (a slot reused since then loses
+  // its new promise early, which only costs it two hits to make another).
+  #keptIn(slot: number): void {
+    const ring = this.#kept ??= new Int32Array(KEPT_MAX);
+    if (this.#keptCount === KEPT_MAX) this.#forget(ring[this.#keptNext]);
+    else this.#keptCount++;
+    ring[this.#keptNext] = slot;
+    this.#keptNext = (this.#keptNext + 1) % KEPT_MAX;
   }
 
   // The slot's copy changed or went: a promise kept for it would serve the old value, or keep it alive.
@@ -293,6 +315,8 @@ export class L1Tier<T> {
     this.#delta = undefined;
     this.#stamps = undefined;
     this.#promises = [];
+    this.#keptNext = 0;
+    this.#keptCount = 0;
     this.#shared.clear();
     this.#records.clear();
   }

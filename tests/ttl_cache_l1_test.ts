@@ -119,6 +119,37 @@ describe("l1 hits", () => {
     assert.notEqual(await raw.get("k"), await raw.get("k"));
   });
 
+  test("at most 4,096 copies keep a promise: past that, the oldest to get one lets it go", async () => {
+    const cache = new TTLCache<unknown>({ serializer: new JsonSerializer(), l1: { maxSize: 10_000 } });
+    const keys = Array.from({ length: 4_097 }, (_, i) => `k${i}`);
+    // The promise in an array: an async function returning it would hand out its value.
+    const kept = async (key: string) => {
+      await cache.get(key);
+      const promise = cache.get(key);
+      assert.equal(cache.get(key), promise, `${key} keeps its promise`);
+      return [promise];
+    };
+    for (const key of keys) await cache.set(key, { key });
+    const [first] = await kept(keys[0]);
+    const [second] = await kept(keys[1]);
+    for (const key of keys.slice(2, 4_096)) await kept(key);
+    assert.equal(cache.get(keys[0]), first, "4,096 copies keep theirs");
+    const [last] = await kept(keys[4_096]);
+    assert.notEqual(cache.get(keys[0]), first, "the oldest let its promise go");
+    assert.equal(cache.get(keys[1]), second);
+    assert.equal(cache.get(keys[4_096]), last);
+    assert.deepEqual(await cache.get(keys[0]), { key: "k0" });
+    // A tier that cannot hold more than that many copies keeps one for each.
+    const small = new TTLCache<unknown>({ serializer: new JsonSerializer(), l1: { maxSize: 4_096 } });
+    for (const key of keys.slice(0, 4_096)) await small.set(key, { key });
+    const promises = [];
+    for (const key of keys.slice(0, 4_096)) {
+      await small.get(key);
+      promises.push(small.get(key));
+    }
+    assert.ok(promises.every((promise, i) => small.get(keys[i]) === promise));
+  });
+
   test("a copy dropped from the tier is not kept alive by the promise its hits shared", async () => {
     const cache = new TTLCache<unknown>({ serializer: new JsonSerializer(), l1: { maxSize: 2 } });
     const drops: [string, () => Promise<unknown>][] = [
