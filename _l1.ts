@@ -53,11 +53,10 @@ export class L1Tier<T> {
   // By slot, in chunks made on a first hit in them: `true` once the copy was hit, then the promise its later hits
   // share (see resolved), dropped with it. Chunks, so a tier whose copies are rarely hit holds a few, not a column.
   #promises: ((Promise<T> | true | undefined)[] | undefined)[] = [];
-  // The slots given a promise, oldest first from #keptNext once full (made only when the tier can hold more than
-  // KEPT_MAX copies).
+  // The slots given a promise, oldest first from #keptNext, -1 where none was yet (made only when the tier can hold
+  // more than KEPT_MAX copies).
   #kept: Int32Array | undefined;
   #keptNext = 0;
-  #keptCount = 0;
   readonly #shared = new SharedLists();
   readonly maxSize: number;
   readonly ttl: number | undefined;
@@ -160,9 +159,9 @@ export class L1Tier<T> {
   // Records that `slot` keeps a promise; past KEPT_MAX, the oldest kept one is let go (a slot reused since then loses
   // its new promise early, which only costs it two hits to make another).
   #keptIn(slot: number): void {
-    const ring = this.#kept ??= new Int32Array(KEPT_MAX);
-    if (this.#keptCount === KEPT_MAX) this.#forget(ring[this.#keptNext]);
-    else this.#keptCount++;
+    const ring = this.#kept ??= new Int32Array(KEPT_MAX).fill(-1);
+    const oldest = ring[this.#keptNext];
+    if (oldest !== -1) this.#forget(oldest);
     ring[this.#keptNext] = slot;
     this.#keptNext = (this.#keptNext + 1) % KEPT_MAX;
   }
@@ -315,8 +314,8 @@ export class L1Tier<T> {
     this.#delta = undefined;
     this.#stamps = undefined;
     this.#promises = [];
+    this.#kept = undefined;
     this.#keptNext = 0;
-    this.#keptCount = 0;
     this.#shared.clear();
     this.#records.clear();
   }

@@ -159,8 +159,8 @@ describe("l1 hits", () => {
         await cache.set("x", 0);
         await cache.set("y", 0);
       }],
-      // A tag's invalidation drops the copy on its next read.
       ["clear", () => cache.clear()],
+      // A tag's invalidation drops the copy on its next read.
       ["deleteTags, then a read", async () => {
         await cache.deleteTags(["t"]);
         assert.equal(await cache.get("k"), undefined);

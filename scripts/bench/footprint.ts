@@ -58,7 +58,7 @@ function l1Subject(peer: string, tagged: boolean, namespaced: boolean, reads = 0
       for (let i = 0; i < n; i++) {
         await cache.set(`key:${i}`, small(i), tagged ? { tags: [`tag:${i % 100}`] } : undefined);
       }
-      // Hit twice, a copy keeps the settled promise its later hits share.
+      // Hit twice, a copy keeps the settled promise its later hits share (at most 4,096 copies a tier do).
       for (let read = 0; read < reads; read++) for (let i = 0; i < n; i++) await cache.get(`key:${i}`);
       check((await cache.get(`key:${n - 1}`)) !== undefined, "cachet l1 lost entries");
       check((await cache.get("key:0")) !== undefined, "cachet l1 lost its first entry");
