@@ -26,6 +26,7 @@ import { COPY, LOADS_AT, LOADS_PACKED, type LoadsAt } from "./_loads_at.ts";
 import { backendError, type BackendIo } from "./_backend_io.ts";
 import { type SyncView, unpack } from "./_sync_view.ts";
 import { plainCopies } from "./_copy_out.ts";
+import { SETTLED } from "./_settled.ts";
 import type { InvalidationLink } from "./_invalidation.ts";
 import type { L1Tier } from "./_l1.ts";
 import type { OwedInvalidations } from "./_owed.ts";
@@ -530,7 +531,7 @@ export class EntryStore<T> {
     } catch (cause) {
       return Promise.reject(backendError("delete", victims.join(", "), cause));
     }
-    return Promise.resolve();
+    return SETTLED;
   }
 
   /** Stores several entries in one round trip; `keys` are the user's, `stamps` each entry's, aligned with `rows`. */

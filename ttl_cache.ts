@@ -11,6 +11,7 @@ import { EntryStore, freshValue, MISS, type Miss } from "./_entry_store.ts";
 import { InvalidationLink, type InvalidationSink } from "./_invalidation.ts";
 import type { Invalidation } from "./_bus_message.ts";
 import { CacheError } from "./errors.ts";
+import { SETTLED } from "./_settled.ts";
 import { backendKey, backendKeys, childScope, recordsOf, ROOT, type Scope } from "./_key_space.ts";
 import { L1Tier } from "./_l1.ts";
 import { checkReadThrough, READ_THROUGH_NAMES, ReadThrough } from "./_read_through.ts";
@@ -333,7 +334,8 @@ export class TTLCache<T = Uint8Array> extends EventTarget {
       return Promise.reject(error);
     }
     if (found instanceof Promise) return found.then((value) => this.#served(key, value, fallback));
-    return Promise.resolve(this.#served(key, found, fallback));
+    const value = this.#served(key, found, fallback);
+    return value === undefined ? SETTLED : Promise.resolve(value);
   }
 
   /**

@@ -186,21 +186,27 @@ function plain(value: unknown, depth: number): boolean {
 // encode() for small values, and V8 keeps arrays of up to 64 bytes on its heap.
 const scratch = new Uint8Array(4096);
 
-// The UTF-8 of `text` after `room` zero bytes.
+// The part of scratch after the last `room` asked for, where text is encoded:
+// a header's room is one of a few sizes, so the view is rarely made again.
+let tail = scratch;
+let tailRoom = 0;
+
+// The UTF-8 of `text` after `room` free bytes (zeros when made for a long text; the caller writes over them).
 function utf8(text: string, room: number): Uint8Array {
   // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-  if (text.length > scratch.length / 3) {
+  if (text.length > (scratch.length - room) / 3) {
     const bytes = encoder.encode(text);
     if (room === 0) return bytes;
     const out = new Uint8Array(room + bytes.length);
     out.set(bytes, room);
     return out;
   }
-  const written = encoder.encodeInto(text, scratch).written;
-  if (room === 0) return scratch.slice(0, written);
-  const out = new Uint8Array(room + written);
-  out.set(scratch.subarray(0, written), room);
-  return out;
+  if (room !== tailRoom) {
+    tail = scratch.subarray(room);
+    tailRoom = room;
+  }
+  // One copy out of scratch, room included: a fresh array with the text copied into it costs two more views.
+  return scratch.slice(0, room + encoder.encodeInto(text, tail).written);
 }
 
 function parse<T>(data: Uint8Array, at: number): T {

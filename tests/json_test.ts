@@ -181,6 +181,31 @@ describe("JsonSerializer", () => {
     );
   });
 
+  test("entries with headers of different sizes, in any order and either side of the long-text cut, hold exactly dumps()", async () => {
+    const backend = new MemoryCacheBackend();
+    const cache = new TTLCache<unknown>({ backend, serializer: json });
+    // The header's size depends on grace and tags; the short path encodes into a shared buffer after it.
+    const settings = [undefined, { grace: 5 }, { tags: ["t"] }, { grace: 5, tags: ["a-longer-tag", "u"] }, undefined];
+    let n = 0;
+    // Texts of 13 + length + digits of n characters: up to 1,365 (4,096 / 3) without room, fewer with.
+    const lengths = [1, 40, ...Array.from({ length: 24 }, (_, i) => 1_330 + i), 1_365, 1_400];
+    // "€" takes 3 bytes in UTF-8 for 1 UTF-16 unit: the most a short text can fill.
+    for (const [char, length] of lengths.flatMap((length) => [["y", length], ["€", length]] as const)) {
+      for (const options of [...settings, ...settings.toReversed()]) {
+        const i = n++;
+        const key = `k${i}`;
+        const value = { s: char.repeat(length), n: i };
+        await cache.set(key, value, options);
+        const stored = (await backend.get(key))!;
+        const payload = json.dumps(value);
+        assert.deepEqual(stored.subarray(stored.length - payload.length), payload, `${key} ends with dumps()`);
+        assert.deepEqual(await cache.get(key), value);
+      }
+    }
+    // Earlier entries are untouched by the later writes through the same buffer.
+    for (let i = 0; i < n; i++) assert.equal((await cache.get(`k${i}`) as { n: number }).n, i);
+  });
+
   test("hits on the memory backend copy the value decoded before: new objects every time, equal to a fresh parse", async () => {
     const backend = new MemoryCacheBackend();
     let parses = 0;

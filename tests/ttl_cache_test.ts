@@ -129,6 +129,23 @@ describe("TTLCache get and set", () => {
     assert.equal(cache.cacheInfo().misses, 2);
   });
 
+  test("misses without a fallback and sets on the memory backend share one settled promise of undefined", async () => {
+    const cache = new TTLCache<unknown>({ serializer: new JsonSerializer() });
+    const other = new TTLCache();
+    const [miss, set, otherMiss] = [cache.get("a"), cache.set("b", 1), other.get("c")];
+    // No promise is made for each: the same settled one serves every cache, and still resolves to undefined.
+    assert.equal(miss, set);
+    assert.equal(miss, otherMiss);
+    assert.deepEqual(await Promise.all([miss, set, otherMiss]), [undefined, undefined, undefined]);
+    // A fallback, a hit or a failure gets a promise of its own.
+    assert.notEqual(cache.get("a", 0), miss);
+    assert.notEqual(cache.get("b"), miss);
+    const refused = cache.get(1 as unknown as string);
+    assert.notEqual(refused, miss);
+    await assert.rejects(refused, TypeError);
+    assert.equal(await cache.get("b"), 1);
+  });
+
   test("TTLCache.set() then get() round-trips and counts a hit", async () => {
     const { cache } = jsonCache();
     await cache.set("user", { id: 1, tags: ["a"] });
