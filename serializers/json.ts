@@ -168,7 +168,7 @@ function plain(value: unknown, depth: number): boolean {
   if (typeof value !== "object" || value === null) return isJsonScalar(value);
   if (depth > 32) return false;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!plain(value[i], depth + 1)) return false;
+    for (let i = 0; i < value.length; i++) if (!plainItem(value[i], depth)) return false;
     return true;
   }
   const proto = Object.getPrototypeOf(value);
@@ -177,9 +177,14 @@ function plain(value: unknown, depth: number): boolean {
   }
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
-    if (item !== undefined && !plain(item, depth + 1)) return false;
+    if (item !== undefined && !plainItem(item, depth)) return false;
   }
   return true;
+}
+
+// plain() of a field or an element: a scalar is settled here, without the recursive call V8 will not inline.
+function plainItem(item: unknown, depth: number): boolean {
+  return typeof item === "object" && item !== null ? plain(item, depth + 1) : isJsonScalar(item);
 }
 
 // Short texts are encoded into this buffer and copied out: much faster than
