@@ -80,20 +80,17 @@ export class SizeBound {
       return NO_VICTIMS;
     }
     this.#sweep(now);
-    if (tracked.size < maxSize) {
-      this.#track(bk, expiresAt, records, false);
-      return NO_VICTIMS;
-    }
     // Made with its first element: growing an empty array on push costs ~100 instructions a set.
-    const victims = [tracked.oldest()!];
-    this.delete(victims[0]);
+    let victims: string[] | undefined;
     while (tracked.size >= maxSize) {
       const oldest = tracked.oldest()!;
       this.delete(oldest);
-      victims.push(oldest);
+      if (victims === undefined) victims = [oldest];
+      else victims.push(oldest);
     }
-    this.evictions += victims.length;
     this.#track(bk, expiresAt, records, false);
+    if (victims === undefined) return NO_VICTIMS;
+    this.evictions += victims.length;
     return victims;
   }
 

@@ -182,7 +182,8 @@ function plain(value: unknown, depth: number): boolean {
   return true;
 }
 
-// plain() of a field or an element: a scalar is settled here, without the recursive call V8 will not inline.
+// plain() of a field or an element: a scalar is settled here, without the recursive call V8 will not inline. (plain()
+// itself starting with this dispatch for every value measured ~120 instructions more per 80-byte record.)
 function plainItem(item: unknown, depth: number): boolean {
   return typeof item === "object" && item !== null ? plain(item, depth + 1) : isJsonScalar(item);
 }

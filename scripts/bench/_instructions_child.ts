@@ -6,6 +6,7 @@
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
+import { CAPACITY, jsonBytes, keys, record, TTL_SECONDS } from "./_fixtures.ts";
 
 const [tree, kind, count] = process.argv.slice(2);
 const ops = Number(count);
@@ -13,19 +14,19 @@ const lib = (path: string) => import(pathToFileURL(join(tree, path)).href);
 const { TTLCache } = await lib("mod.ts");
 const { JsonSerializer } = await lib("serializers/json.ts");
 
-const CAPACITY = 10_000;
 const WARM_UP = 200_000;
-const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
 const hitKeys = keys("user", CAPACITY);
 const missKeys = keys("absent", CAPACITY);
 const newKeys = keys("new", CAPACITY * 10);
-const small = kind.includes("20");
-const record = (i: number) =>
-  small ? { id: i, ok: true } : { id: i, name: `user ${i}`, email: `user${i}@example.com`, active: i % 2 === 0 };
+// The memory suite's values: its record (~80 bytes of JSON), or its 20-byte one.
+const value = (i: number) => kind.includes("20") ? { id: i, ok: true } : record(i);
 const json = kind.endsWith("json");
-const encoder = new TextEncoder();
-const values = hitKeys.map((_, i) => json ? record(i) : encoder.encode(JSON.stringify(record(i))));
-const cache = new TTLCache({ maxSize: CAPACITY, ttl: 600, ...(json ? { serializer: new JsonSerializer() } : {}) });
+const values = hitKeys.map((_, i) => json ? value(i) : jsonBytes(value(i)));
+const cache = new TTLCache({
+  maxSize: CAPACITY,
+  ttl: TTL_SECONDS,
+  ...(json ? { serializer: new JsonSerializer() } : {}),
+});
 for (let i = 0; i < CAPACITY; i++) await cache.set(hitKeys[i], values[i]);
 
 async function run(n: number): Promise<number> {
